@@ -1,0 +1,326 @@
+/**
+ * Configuration: built-in defaults < `config.toml` < environment < flags.
+ *
+ * Every setting is declared once in `SETTINGS`, under the name it has in the
+ * TOML file (`section.key`), with its environment variable, its flag, its
+ * parser and its default. The loaded `Config` is keyed by those same names.
+ */
+import { parse as parseToml } from "smol-toml";
+import { CHUNK_READS_AHEAD_MAX, CHUNK_WRITES_IN_FLIGHT_MAX } from "./limits.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+
+/** A bad configuration value; `main.ts` prints it as one line and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+// A parser turns a raw value (a TOML value, or a string from the environment
+// or a flag) into a typed one, or returns a description of what is allowed.
+type Parser<T> = (raw: unknown) => T | { allowed: string };
+
+interface Setting<T> {
+  parse: Parser<T>;
+  default: T;
+  env?: string;
+  flag?: string;
+  help: string;
+}
+
+function text(raw: unknown): string | { allowed: string } {
+  return typeof raw === "string" ? raw : { allowed: "a string" };
+}
+
+function nonEmpty(raw: unknown): string | { allowed: string } {
+  return typeof raw === "string" && raw.length > 0
+    ? raw
+    : { allowed: "a non-empty string" };
+}
+
+function integer(min: number, max: number): Parser<number> {
+  const allowed = { allowed: `an integer from ${min} to ${max}` };
+  return (raw) => {
+    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim())
+      ? Number(raw)
+      : raw;
+    return typeof value === "number" && Number.isInteger(value) &&
+        value >= min && value <= max
+      ? value
+      : allowed;
+  };
+}
+
+function boolean(raw: unknown): boolean | { allowed: string } {
+  if (typeof raw === "boolean") return raw;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  return { allowed: "true or false" };
+}
+
+function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) =>
+    values.includes(raw as T)
+      ? raw as T
+      : { allowed: `one of ${values.join(", ")}` };
+}
+
+/** `host:port`, where port 0 asks the system for a free one. */
+function address(raw: unknown): string | { allowed: string } {
+  const allowed = { allowed: "host:port with a port from 0 to 65535" };
+  if (typeof raw !== "string") return allowed;
+  const match = /^(.+):(\d{1,5})$/.exec(raw);
+  if (!match || Number(match[2]) > 65535) return allowed;
+  return raw;
+}
+
+function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec;
+}
+
+/** Every setting, by its TOML name. */
+export const SETTINGS = {
+  "server.grpc_addr": setting({
+    parse: address,
+    default: "0.0.0.0:50051",
+    env: "PULSE_GRPC_ADDR",
+    flag: "grpc-addr",
+    help: "gRPC listen address",
+  }),
+  "server.metrics_addr": setting({
+    parse: address,
+    default: "0.0.0.0:9090",
+    env: "PULSE_METRICS_ADDR",
+    flag: "metrics-addr",
+    help: "HTTP listen address of /metrics, /healthz and /readyz",
+  }),
+  "server.heartbeat_timeout_ms": setting({
+    parse: integer(1000, 86_400_000),
+    default: 30_000,
+    env: "PULSE_HEARTBEAT_TIMEOUT_MS",
+    help: "a worker without a heartbeat for this long is STALE",
+  }),
+  "server.drain_timeout_ms": setting({
+    parse: integer(0, 3_600_000),
+    default: 30_000,
+    env: "PULSE_DRAIN_TIMEOUT_MS",
+    help: "on SIGINT/SIGTERM, how long in-flight calls may take to finish",
+  }),
+  "storage.backend": setting({
+    parse: oneOf(["fs", "s3"] as const),
+    default: "fs",
+    env: "PULSE_STORAGE_BACKEND",
+    flag: "storage-backend",
+    help: "fs: the embedded store in storage.path; s3: an S3-compatible bucket",
+  }),
+  "storage.path": setting({
+    parse: nonEmpty,
+    default: "./data",
+    env: "PULSE_DATA_DIR",
+    flag: "data-dir",
+    help: "directory of the embedded fs store",
+  }),
+  "storage.endpoint": setting({
+    parse: text,
+    default: "",
+    env: "PULSE_S3_ENDPOINT",
+    help: "S3 endpoint URL; empty for AWS S3",
+  }),
+  "storage.bucket": setting({
+    parse: text,
+    default: "checkpoints",
+    env: "PULSE_S3_BUCKET",
+    help: "S3 bucket",
+  }),
+  "storage.region": setting({
+    parse: nonEmpty,
+    default: "us-east-1",
+    env: "PULSE_S3_REGION",
+    help: "S3 region",
+  }),
+  "storage.prefix": setting({
+    parse: (raw) =>
+      typeof raw === "string" && /^([A-Za-z0-9._-]+\/)*$/.test(raw) ? raw : {
+        allowed: "empty, or path segments of [A-Za-z0-9._-] each ending in /",
+      },
+    default: "",
+    env: "PULSE_S3_PREFIX",
+    help: "key prefix of every object in the bucket, e.g. team-a/",
+  }),
+  "storage.force_path_style": setting({
+    parse: boolean,
+    default: false,
+    env: "PULSE_S3_FORCE_PATH_STYLE",
+    help: "address the bucket as endpoint/bucket (MinIO, SeaweedFS, Ceph)",
+  }),
+  "storage.create_bucket": setting({
+    parse: boolean,
+    default: false,
+    env: "PULSE_S3_CREATE_BUCKET",
+    help: "create the bucket at start if it does not exist",
+  }),
+  "storage.writes_in_flight": setting({
+    parse: integer(1, CHUNK_WRITES_IN_FLIGHT_MAX),
+    default: 4,
+    env: "PULSE_WRITES_IN_FLIGHT",
+    help:
+      "chunk writes in flight per save; a save buffers about this many chunks plus one",
+  }),
+  "storage.reads_ahead": setting({
+    parse: integer(0, CHUNK_READS_AHEAD_MAX),
+    default: 2,
+    env: "PULSE_READS_AHEAD",
+    help: "chunks fetched ahead of the one being sent, per load",
+  }),
+  "logging.level": setting({
+    parse: oneOf(LOG_LEVELS),
+    default: "info",
+    env: "PULSE_LOG_LEVEL",
+    flag: "log-level",
+    help: "least severe level logged",
+  }),
+  "logging.format": setting({
+    parse: oneOf(LOG_FORMATS),
+    default: "json",
+    env: "PULSE_LOG_FORMAT",
+    flag: "log-format",
+    help: "json: one JSON object per line; text: for humans",
+  }),
+  "retry.max_attempts": setting({
+    parse: integer(1, 100),
+    default: 3,
+    env: "PULSE_MAX_RETRIES",
+    help: "attempts of one S3 request, the first included",
+  }),
+  "retry.initial_delay_ms": setting({
+    parse: integer(0, 60_000),
+    default: 100,
+    env: "PULSE_RETRY_DELAY_MS",
+    help: "backoff before the first retry (full jitter, doubling)",
+  }),
+  "retry.max_delay_ms": setting({
+    parse: integer(0, 600_000),
+    default: 5000,
+    env: "PULSE_RETRY_MAX_DELAY_MS",
+    help: "longest backoff between two attempts",
+  }),
+};
+
+/** The name of a setting, e.g. `server.grpc_addr`. */
+export type SettingName = keyof typeof SETTINGS;
+
+/** The loaded configuration, keyed by setting name. */
+export type Config = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never;
+};
+
+/** Where a loaded configuration came from. */
+export interface ConfigSources {
+  /** Path of the config file; undefined to use `config.toml` if it exists. */
+  file?: string;
+  /** Environment variables. */
+  env: Record<string, string | undefined>;
+  /** Values given as flags, by flag name (without `--`). */
+  flags: Record<string, string | undefined>;
+}
+
+/** Path of the config file when neither `--config` nor `PULSE_CONFIG` names one. */
+export const DEFAULT_CONFIG_FILE = "config.toml";
+
+/**
+ * Loads the configuration from its sources.
+ * @throws {ConfigError} naming the key, the value and what is allowed
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const config = Object.fromEntries(
+    Object.entries(SETTINGS).map(([name, spec]) => [name, spec.default]),
+  ) as Record<SettingName, unknown>;
+  const apply = (name: SettingName, raw: unknown, origin: string) => {
+    const parsed = (SETTINGS[name].parse as Parser<unknown>)(raw);
+    if (typeof parsed === "object" && parsed !== null && "allowed" in parsed) {
+      throw new ConfigError(
+        `Invalid configuration: ${name} = ${
+          JSON.stringify(raw)
+        } (from ${origin}): expected ${parsed.allowed}`,
+      );
+    }
+    config[name] = parsed;
+  };
+
+  const file = sources.file ?? sources.env.PULSE_CONFIG;
+  for (
+    const [name, raw] of readConfigFile(
+      file ?? DEFAULT_CONFIG_FILE,
+      file !== undefined,
+    )
+  ) {
+    apply(name, raw, file ?? DEFAULT_CONFIG_FILE);
+  }
+  for (const [name, spec] of settingEntries()) {
+    const raw = spec.env === undefined ? undefined : sources.env[spec.env];
+    if (raw !== undefined) apply(name, raw, spec.env!);
+  }
+  for (const [name, spec] of settingEntries()) {
+    const raw = spec.flag === undefined ? undefined : sources.flags[spec.flag];
+    if (raw !== undefined) apply(name, raw, `--${spec.flag}`);
+  }
+  return config as Config;
+}
+
+function settingEntries(): [SettingName, Setting<unknown>][] {
+  return Object.entries(SETTINGS) as [SettingName, Setting<unknown>][];
+}
+
+// Reads `section.key` pairs from a TOML file. A missing file is an error only
+// when it was named explicitly.
+function readConfigFile(
+  path: string,
+  required: boolean,
+): [SettingName, unknown][] {
+  let source: string;
+  try {
+    source = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (!required && error instanceof Deno.errors.NotFound) return [];
+    throw new ConfigError(
+      `Cannot read config file ${path}: ${(error as Error).message}`,
+    );
+  }
+  let document: Record<string, unknown>;
+  try {
+    document = parseToml(source);
+  } catch (error) {
+    const reason = (error as Error).message.split("\n")[0];
+    throw new ConfigError(`Cannot parse config file ${path}: ${reason}`);
+  }
+  const pairs: [SettingName, unknown][] = [];
+  for (const [section, table] of Object.entries(document)) {
+    if (typeof table !== "object" || table === null || Array.isArray(table)) {
+      throw new ConfigError(
+        `Invalid configuration: ${section} in ${path} is not a [section]`,
+      );
+    }
+    for (const [key, value] of Object.entries(table)) {
+      const name = `${section}.${key}`;
+      if (!(name in SETTINGS)) {
+        throw new ConfigError(
+          `Invalid configuration: unknown key ${name} in ${path}`,
+        );
+      }
+      pairs.push([name as SettingName, value]);
+    }
+  }
+  return pairs;
+}
+
+/** Flags that set a setting, for the argument parser and `--help`. */
+export function settingFlags(): {
+  flag: string;
+  name: SettingName;
+  help: string;
+}[] {
+  return settingEntries()
+    .filter(([, spec]) => spec.flag !== undefined)
+    .map(([name, spec]) => ({ flag: spec.flag!, name, help: spec.help }));
+}

@@ -1,0 +1,37 @@
+/**
+ * Every fixed limit of the runtime, in one place.
+ *
+ * Limits an operator may want to change live in the configuration instead
+ * (`src/config.ts`); these are the ones that shape the wire format, the
+ * storage layout and memory use.
+ */
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** Longest worker id or dataset name. */
+export const ID_LENGTH_MAX = 128;
+/** Worker ids and dataset names: they become parts of object keys. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Longest idempotency key. */
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 256;
+/** Longest dataset path (a URI). */
+export const DATASET_PATH_LENGTH_MAX = 2048;
+/** Largest metadata object, measured as its JSON encoding in UTF-8. */
+export const METADATA_BYTES_MAX = 64 * KIB;
+
+/** Size of every chunk but the last one of a checkpoint. */
+export const CHUNK_BYTES = 8 * MIB;
+/** Most chunk writes in flight per save (`storage.writes_in_flight`). */
+export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
+/** Most chunks fetched ahead per load (`storage.reads_ahead`). */
+export const CHUNK_READS_AHEAD_MAX = 32;
+/** Size of the data messages the runtime sends on load. */
+export const LOAD_MESSAGE_BYTES = 1 * MIB;
+/** Largest gRPC message the runtime accepts or sends. */
+export const GRPC_MESSAGE_BYTES_MAX = 16 * MIB;
+
+/** Page size when a list request gives none. */
+export const PAGE_SIZE_DEFAULT = 100;
+/** Largest page a list request may ask for. */
+export const PAGE_SIZE_MAX = 1000;

@@ -1,0 +1,126 @@
+/**
+ * The runtime's Prometheus metrics: the seed's eight names and a few more.
+ * One registry, created once; modules import the metric they record.
+ */
+import * as prom from "prom-client";
+
+/** Every metric of the runtime is registered here and only here. */
+export const registry = new prom.Registry();
+
+// Latency buckets from 1 ms to about 2 min: checkpoint saves of large states
+// take minutes, heartbeats take microseconds.
+const SECONDS_BUCKETS = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+  120,
+];
+
+/** Checkpoint saves by outcome (`ok`, `error`). */
+export const checkpointsTotal = new prom.Counter({
+  name: "pulse_checkpoints_total",
+  help: "Checkpoint saves, by outcome",
+  labelNames: ["outcome"] as const,
+  registers: [registry],
+});
+
+/** Checkpoint bytes moved, by operation (`save`, `load`). */
+export const checkpointBytesTotal = new prom.Counter({
+  name: "pulse_checkpoint_bytes_total",
+  help: "Checkpoint bytes saved or loaded, by operation",
+  labelNames: ["operation"] as const,
+  registers: [registry],
+});
+
+/** Duration of whole checkpoint saves and loads. */
+export const checkpointDurationSeconds = new prom.Histogram({
+  name: "pulse_checkpoint_duration_seconds",
+  help: "Duration of checkpoint saves and loads, by operation",
+  labelNames: ["operation"] as const,
+  buckets: SECONDS_BUCKETS,
+  registers: [registry],
+});
+
+/**
+ * Workers whose last heartbeat is within the heartbeat timeout. Its value is
+ * computed at scrape time by the function given to `setActiveWorkersSource`.
+ */
+export const activeWorkers = new prom.Gauge({
+  name: "pulse_active_workers",
+  help: "Workers in state ACTIVE",
+  registers: [registry],
+  collect() {
+    this.set(activeWorkersSource());
+  },
+});
+let activeWorkersSource: () => number = () => 0;
+
+/** Sets how `pulse_active_workers` is computed at scrape time. */
+export function setActiveWorkersSource(source: () => number): void {
+  activeWorkersSource = source;
+}
+
+/** S3 requests by operation and outcome (`ok`, `retried`, `failed`). */
+export const s3RequestsTotal = new prom.Counter({
+  name: "pulse_s3_requests_total",
+  help:
+    "S3 requests, by operation and outcome (ok, retried: failed and retried, failed: failed for good)",
+  labelNames: ["operation", "outcome"] as const,
+  registers: [registry],
+});
+
+/** Duration of single S3 requests (each attempt). */
+export const s3RequestDurationSeconds = new prom.Histogram({
+  name: "pulse_s3_request_duration_seconds",
+  help: "Duration of S3 requests, each attempt, by operation",
+  labelNames: ["operation"] as const,
+  buckets: SECONDS_BUCKETS,
+  registers: [registry],
+});
+
+/** gRPC requests by method and status code name. */
+export const grpcRequestsTotal = new prom.Counter({
+  name: "pulse_grpc_requests_total",
+  help: "gRPC requests, by method and status code",
+  labelNames: ["method", "code"] as const,
+  registers: [registry],
+});
+
+/** Duration of gRPC requests by method. */
+export const grpcRequestDurationSeconds = new prom.Histogram({
+  name: "pulse_grpc_request_duration_seconds",
+  help: "Duration of gRPC requests, by method",
+  labelNames: ["method"] as const,
+  buckets: SECONDS_BUCKETS,
+  registers: [registry],
+});
+
+/** Checkpoint saves in progress. */
+export const savesInProgress = new prom.Gauge({
+  name: "pulse_checkpoint_saves_in_progress",
+  help: "Checkpoint saves in progress",
+  registers: [registry],
+});
+
+/** Chunks written by saves, by whether they were new or already stored. */
+export const chunksWrittenTotal = new prom.Counter({
+  name: "pulse_chunks_total",
+  help:
+    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored)",
+  labelNames: ["result"] as const,
+  registers: [registry],
+});
+
+prom.collectDefaultMetrics({ register: registry, prefix: "pulse_process_" });

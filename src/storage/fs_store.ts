@@ -1,0 +1,187 @@
+/**
+ * The embedded store: objects are files under a root directory, one per key.
+ *
+ * Writes go to a temporary file in `<root>/.tmp/`, are fsynced, then renamed
+ * (put) or hard-linked (putIfAbsent, which fails if the key exists) into
+ * place, and the directory is fsynced: an object is either absent or whole,
+ * whenever the process dies.
+ */
+import { dirname, join } from "node:path";
+import { LIST_KEYS_MAX } from "./store.ts";
+import type {
+  ByteRange,
+  ListOptions,
+  ObjectInfo,
+  ObjectStore,
+} from "./store.ts";
+
+const TMP_DIR = ".tmp";
+
+/** An `ObjectStore` on the local filesystem. */
+export class FsStore implements ObjectStore {
+  readonly description: string;
+  #root: string;
+  #tmpCounter = 0;
+
+  private constructor(root: string) {
+    this.#root = root;
+    this.description = `fs:${root}`;
+  }
+
+  /** Opens the store at `root`, creating it, and removes temporary files a crash left. */
+  static async open(root: string): Promise<FsStore> {
+    await Deno.remove(join(root, TMP_DIR), { recursive: true }).catch(
+      (error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      },
+    );
+    await Deno.mkdir(join(root, TMP_DIR), { recursive: true });
+    return new FsStore(await Deno.realPath(root));
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const tmp = await this.#writeTemporary(data);
+    const path = await this.#pathForWrite(key);
+    await Deno.rename(tmp, path);
+    await syncDirectory(dirname(path));
+  }
+
+  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    const path = this.#path(key);
+    if (await exists(path)) return false;
+    const tmp = await this.#writeTemporary(data);
+    try {
+      await Deno.link(tmp, await this.#pathForWrite(key));
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return false;
+      throw error;
+    } finally {
+      await Deno.remove(tmp);
+    }
+    await syncDirectory(dirname(path));
+    return true;
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.#path(key));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    using _ = file;
+    const size = (await file.stat()).size;
+    const offset = Math.min(range?.offset ?? 0, size);
+    const length = Math.min(range?.length ?? size, size - offset);
+    const bytes = new Uint8Array(length);
+    await file.seek(offset, Deno.SeekMode.Start);
+    let read = 0;
+    while (read < length) {
+      const n = await file.read(bytes.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    return read === length ? bytes : bytes.subarray(0, read);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const stat = await Deno.stat(this.#path(key));
+      return { key, size: stat.size, lastModified: stat.mtime ?? new Date(0) };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ObjectInfo[]> {
+    const limit = Math.min(options.limit ?? LIST_KEYS_MAX, LIST_KEYS_MAX);
+    // Walk the deepest directory the prefix names; filter the rest by key.
+    const directory = prefix.includes("/")
+      ? prefix.slice(0, prefix.lastIndexOf("/"))
+      : "";
+    const keys: string[] = [];
+    await this.#walk(directory, (key) => {
+      if (
+        key.startsWith(prefix) &&
+        (options.startAfter === undefined || key > options.startAfter)
+      ) {
+        keys.push(key);
+      }
+    });
+    keys.sort();
+    const infos: ObjectInfo[] = [];
+    for (const key of keys.slice(0, limit)) {
+      const info = await this.head(key);
+      if (info) infos.push(info); // deleted since the walk
+    }
+    return infos;
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await Deno.remove(this.#path(key));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #path(key: string): string {
+    return join(this.#root, ...key.split("/"));
+  }
+
+  async #pathForWrite(key: string): Promise<string> {
+    const path = this.#path(key);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    return path;
+  }
+
+  async #writeTemporary(data: Uint8Array): Promise<string> {
+    const path = join(this.#root, TMP_DIR, `${Deno.pid}-${++this.#tmpCounter}`);
+    using file = await Deno.open(path, { write: true, createNew: true });
+    let written = 0;
+    while (written < data.length) {
+      written += await file.write(data.subarray(written));
+    }
+    await file.sync();
+    return path;
+  }
+
+  async #walk(directory: string, visit: (key: string) => void): Promise<void> {
+    let entries: AsyncIterable<Deno.DirEntry>;
+    try {
+      entries = Deno.readDir(join(this.#root, ...directory.split("/")));
+      for await (const entry of entries) {
+        if (entry.name === TMP_DIR && directory === "") continue;
+        const key = directory === ""
+          ? entry.name
+          : `${directory}/${entry.name}`;
+        if (entry.isDirectory) await this.#walk(key, visit);
+        else if (entry.isFile) visit(key);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+// Makes a rename or link into `directory` durable.
+async function syncDirectory(directory: string): Promise<void> {
+  using dir = await Deno.open(directory, { read: true });
+  await dir.sync();
+}
