@@ -75,7 +75,8 @@ function address(raw: unknown): string | { allowed: string } {
   return raw;
 }
 
-function setting<T>(spec: Setting<T>): Setting<T> {
+// The type of a setting comes from its parser, not from its default.
+function setting<T>(spec: Setting<T> & { default: NoInfer<T> }): Setting<T> {
   return spec;
 }
 

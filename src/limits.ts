@@ -34,4 +34,4 @@ export const GRPC_MESSAGE_BYTES_MAX = 16 * MIB;
 /** Page size when a list request gives none. */
 export const PAGE_SIZE_DEFAULT = 100;
 /** Largest page a list request may ask for. */
-export const PAGE_SIZE_MAX = 1000;
+export const PAGE_SIZE_MAX = 500;

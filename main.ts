@@ -1,0 +1,108 @@
+/**
+ * The PulseCheckpoint Runtime executable: `serve` runs the runtime; other
+ * commands help operate it. Run `main.ts --help` for commands and flags.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, SETTINGS, settingFlags } from "./src/config.ts";
+import { configureLog, log } from "./src/log.ts";
+import { startRuntime } from "./src/server.ts";
+
+/** The runtime's version, reported by `version`. */
+export const VERSION = "0.1.0";
+
+const USAGE = `PulseCheckpoint Runtime ${VERSION}
+
+Usage: pulse-runtime [command] [flags]
+
+Commands:
+  serve           run the runtime (the default)
+  config check    load the configuration, print it, and exit
+  version         print the version
+
+Flags:
+  --config PATH   config file (default: config.toml if present; env PULSE_CONFIG)
+${
+  settingFlags().map(({ flag, name, help }) =>
+    `  --${`${flag} VALUE`.padEnd(26)}${help} (${name})`
+  ).join("\n")
+}
+  -h, --help      print this help
+
+Precedence: defaults < config file < environment (PULSE_*) < flags.
+A bad value exits with status 2 and one line naming the key and what is allowed.`;
+
+function parseCommandLine(args: string[]) {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    config: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  };
+  for (const { flag } of settingFlags()) options[flag] = { type: "string" };
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
+  return { values: values as Record<string, string | boolean | undefined>, positionals };
+}
+
+async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
+  configureLog({ level: config["logging.level"], format: config["logging.format"] });
+  const runtime = await startRuntime(config);
+  let stopping = false;
+  const stop = async (signal: Deno.Signal) => {
+    if (stopping) {
+      log.warn("pulse::server", "Second signal: exiting at once", { signal });
+      Deno.exit(1);
+    }
+    stopping = true;
+    log.info("pulse::server", "Signal received", { signal });
+    await runtime.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}; see --help`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const command = positionals.join(" ") || "serve";
+  if (command === "version") {
+    console.log(`pulse-runtime ${VERSION} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  if (command !== "serve" && command !== "config check") {
+    console.error(`Unknown command "${command}"; see --help`);
+    return 2;
+  }
+  let config;
+  try {
+    const flags = Object.fromEntries(
+      settingFlags().map(({ flag }) => [flag, values[flag] as string | undefined]),
+    );
+    config = loadConfig({ file: values.config as string | undefined, env: Deno.env.toObject(), flags });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
+  if (command === "config check") {
+    for (const name of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
+      console.log(`${name} = ${JSON.stringify(config[name])}`);
+    }
+    return 0;
+  }
+  await serve(config);
+  return -1; // keeps running until a signal
+}
+
+if (import.meta.main) {
+  const status = await main(Deno.args);
+  if (status >= 0) Deno.exit(status);
+}

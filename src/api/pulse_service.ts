@@ -1,0 +1,338 @@
+/**
+ * The gRPC boundary of service `pulse.v1.PulseRuntime`: turns requests into
+ * calls of the domain modules and their results into responses, counts and
+ * times every call, and sends every error through `toStatus`.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import {
+  fromStruct,
+  type StructMessage,
+  toStruct,
+  toTimestamp,
+} from "@pulsecheckpoint/sdk/wire";
+import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
+import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
+import { PulseError } from "../errors.ts";
+import { LOAD_MESSAGE_BYTES } from "../limits.ts";
+import { log } from "../log.ts";
+import {
+  checkpointBytesTotal,
+  checkpointDurationSeconds,
+  checkpointsTotal,
+  grpcRequestDurationSeconds,
+  grpcRequestsTotal,
+  savesInProgress,
+} from "../metrics.ts";
+import type { Worker, WorkerRegistry } from "../workers/worker_registry.ts";
+import { type StatusError, statusName, toStatus } from "./status.ts";
+
+/** What the service works on. */
+export interface PulseServiceParts {
+  workers: WorkerRegistry;
+  datasets: DatasetRegistry;
+  checkpoints: CheckpointStore;
+}
+
+// Request messages, as proto-loader decodes them (all fields present).
+interface WorkerIdRequest {
+  worker_id: string;
+}
+interface RegisterWorkerRequest extends WorkerIdRequest {
+  metadata: StructMessage | null;
+}
+interface PageRequest {
+  page_size: number;
+  page_token: string;
+}
+interface RegisterDatasetRequest {
+  name: string;
+  path: string;
+  metadata: StructMessage | null;
+}
+interface CheckpointRequest extends WorkerIdRequest {
+  checkpoint_id: string;
+}
+interface SaveCheckpointRequest {
+  payload: "header" | "data";
+  header?: { worker_id: string; metadata: StructMessage | null; idempotency_key: string };
+  data?: Uint8Array;
+}
+
+const TARGET = "pulse::api";
+
+/** Builds the handlers of `pulse.v1.PulseRuntime`. */
+export function createPulseService(parts: PulseServiceParts): grpc.UntypedServiceImplementation {
+  const { workers, datasets, checkpoints } = parts;
+  return {
+    RegisterWorker: unary("RegisterWorker", async (request: RegisterWorkerRequest) => {
+      const worker = await workers.register(request.worker_id, metadataOf(request.metadata));
+      log.info("pulse::worker", "Worker registered", { worker_id: worker.workerId });
+      return { worker: workerMessage(worker) };
+    }),
+    Heartbeat: unary("Heartbeat", async (request: WorkerIdRequest) => {
+      const serverTime = await workers.heartbeat(request.worker_id);
+      return {
+        server_time: toTimestamp(serverTime),
+        heartbeat_interval_ms: workers.heartbeatIntervalMs,
+      };
+    }),
+    DeregisterWorker: unary("DeregisterWorker", async (request: WorkerIdRequest) => {
+      await workers.deregister(request.worker_id);
+      log.info("pulse::worker", "Worker deregistered", { worker_id: request.worker_id });
+      return {};
+    }),
+    GetWorker: unary("GetWorker", (request: WorkerIdRequest) => {
+      return Promise.resolve({ worker: workerMessage(workers.get(request.worker_id)) });
+    }),
+    ListWorkers: unary("ListWorkers", (request: PageRequest) => {
+      const page = workers.list(request.page_size, request.page_token);
+      return Promise.resolve({
+        workers: page.workers.map(workerMessage),
+        next_page_token: page.nextPageToken,
+      });
+    }),
+    RegisterDataset: unary("RegisterDataset", async (request: RegisterDatasetRequest) => {
+      const metadata = metadataOf(request.metadata);
+      const dataset = await datasets.register(request.name, request.path, metadata);
+      log.info("pulse::dataset", "Dataset registered", { name: dataset.name, path: dataset.path });
+      return { dataset: datasetMessage(dataset) };
+    }),
+    GetDataset: unary("GetDataset", async (request: { name: string }) => {
+      return { dataset: datasetMessage(await datasets.get(request.name)) };
+    }),
+    ListDatasets: unary("ListDatasets", async (request: PageRequest) => {
+      const page = await datasets.list(request.page_size, request.page_token);
+      return {
+        datasets: page.datasets.map(datasetMessage),
+        next_page_token: page.nextPageToken,
+      };
+    }),
+    SaveCheckpoint: (
+      call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      const done = track("SaveCheckpoint");
+      saveCheckpoint(checkpoints, call).then(
+        (checkpoint) => {
+          done(0);
+          callback(null, { checkpoint: checkpointMessage(checkpoint) });
+        },
+        (error) => {
+          const status = toStatus(error, "SaveCheckpoint");
+          done(status.code);
+          callback(status);
+        },
+      );
+    },
+    LoadCheckpoint: (call: grpc.ServerWritableStream<CheckpointRequest, unknown>) => {
+      const done = track("LoadCheckpoint");
+      loadCheckpoint(checkpoints, call).then(
+        () => {
+          done(0);
+          call.end();
+        },
+        (error) => {
+          const status = toStatus(error, "LoadCheckpoint");
+          done(status.code);
+          if (!call.destroyed) call.emit("error", status);
+        },
+      );
+    },
+    GetCheckpoint: unary("GetCheckpoint", async (request: CheckpointRequest) => {
+      const checkpoint = await checkpoints.get(request.worker_id, request.checkpoint_id);
+      return { checkpoint: checkpointMessage(checkpoint) };
+    }),
+    ListCheckpoints: unary(
+      "ListCheckpoints",
+      async (request: WorkerIdRequest & PageRequest) => {
+        const page = await checkpoints.list(
+          request.worker_id,
+          request.page_size,
+          request.page_token,
+        );
+        return {
+          checkpoints: page.checkpoints.map(checkpointMessage),
+          next_page_token: page.nextPageToken,
+        };
+      },
+    ),
+    DeleteCheckpoint: unary("DeleteCheckpoint", async (request: CheckpointRequest) => {
+      await checkpoints.delete(request.worker_id, request.checkpoint_id);
+      log.info("pulse::checkpoint", "Checkpoint deleted", {
+        worker_id: request.worker_id,
+        checkpoint_id: request.checkpoint_id,
+      });
+      return {};
+    }),
+  };
+}
+
+// Starts counting and timing a call; the returned function records its end.
+function track(method: string): (code: grpc.status) => void {
+  const end = grpcRequestDurationSeconds.startTimer({ method });
+  return (code) => {
+    end();
+    grpcRequestsTotal.inc({ method, code: statusName(code) });
+  };
+}
+
+function unary<Request, Response>(
+  method: string,
+  handle: (request: Request) => Promise<Response>,
+): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    const done = track(method);
+    handle(call.request).then(
+      (response) => {
+        done(0);
+        callback(null, response);
+      },
+      (error) => {
+        const status: StatusError = toStatus(error, method);
+        done(status.code);
+        callback(status);
+      },
+    );
+  };
+}
+
+async function saveCheckpoint(
+  checkpoints: CheckpointStore,
+  call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
+): Promise<Checkpoint> {
+  const started = performance.now();
+  const messages = call[Symbol.asyncIterator]() as AsyncIterator<SaveCheckpointRequest>;
+  const first = await messages.next();
+  const header = first.done ? undefined : first.value.header;
+  if (header === undefined || first.value.payload !== "header") {
+    throw new PulseError(
+      "invalid_argument",
+      "Cannot save checkpoint: the first message must carry the header",
+    );
+  }
+  let received = 0;
+  async function* data(): AsyncGenerator<Uint8Array> {
+    for (let index = 1;; index++) {
+      const next = await messages.next();
+      if (next.done) return;
+      if (next.value.payload !== "data") {
+        throw new PulseError(
+          "invalid_argument",
+          `Cannot save checkpoint: message ${index} carries a header; only the first may`,
+        );
+      }
+      received += next.value.data!.length;
+      yield next.value.data!;
+    }
+  }
+  savesInProgress.inc();
+  try {
+    const request = {
+      workerId: header.worker_id,
+      metadata: metadataOf(header.metadata),
+      idempotencyKey: header.idempotency_key,
+    };
+    const checkpoint = await checkpoints.save(request, data());
+    const seconds = (performance.now() - started) / 1000;
+    checkpointsTotal.inc({ outcome: "ok" });
+    checkpointBytesTotal.inc({ operation: "save" }, received);
+    checkpointDurationSeconds.observe({ operation: "save" }, seconds);
+    log.info("pulse::checkpoint", "Checkpoint saved successfully", {
+      worker_id: checkpoint.workerId,
+      checkpoint_id: checkpoint.checkpointId,
+      size_bytes: checkpoint.sizeBytes,
+      duration_ms: Math.round(seconds * 1000),
+    });
+    return checkpoint;
+  } catch (error) {
+    checkpointsTotal.inc({ outcome: "error" });
+    log.warn("pulse::checkpoint", "Checkpoint save failed", {
+      worker_id: header.worker_id,
+      received_bytes: received,
+      error,
+    });
+    throw error;
+  } finally {
+    savesInProgress.dec();
+  }
+}
+
+async function loadCheckpoint(
+  checkpoints: CheckpointStore,
+  call: grpc.ServerWritableStream<CheckpointRequest, unknown>,
+): Promise<void> {
+  const started = performance.now();
+  const { worker_id: workerId, checkpoint_id: checkpointId } = call.request;
+  const { checkpoint, data } = await checkpoints.load(workerId, checkpointId);
+  await send(call, { checkpoint: checkpointMessage(checkpoint) });
+  for await (const chunk of data) {
+    for (let offset = 0; offset < chunk.length; offset += LOAD_MESSAGE_BYTES) {
+      await send(call, { data: chunk.subarray(offset, offset + LOAD_MESSAGE_BYTES) });
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  checkpointBytesTotal.inc({ operation: "load" }, checkpoint.sizeBytes);
+  checkpointDurationSeconds.observe({ operation: "load" }, seconds);
+  log.info("pulse::checkpoint", "Checkpoint loaded", {
+    worker_id: workerId,
+    checkpoint_id: checkpoint.checkpointId,
+    size_bytes: checkpoint.sizeBytes,
+    duration_ms: Math.round(seconds * 1000),
+  });
+}
+
+// Writes one message, waiting while the client is slower than the store.
+function send(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<void> {
+  if (call.cancelled || call.destroyed) {
+    return Promise.reject(new PulseError("aborted", "Cannot load checkpoint: the client left"));
+  }
+  if (call.write(message)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      call.off("close", onClose);
+      resolve();
+    };
+    const onClose = () => {
+      call.off("drain", onDrain);
+      reject(new PulseError("aborted", "Cannot load checkpoint: the client left"));
+    };
+    call.once("drain", onDrain);
+    call.once("close", onClose);
+  });
+}
+
+function metadataOf(struct: StructMessage | null): JsonObject {
+  return fromStruct(struct);
+}
+
+function workerMessage(worker: Worker) {
+  return {
+    worker_id: worker.workerId,
+    metadata: toStruct(worker.metadata as JsonObject),
+    registered_at: toTimestamp(worker.registeredAt),
+    last_heartbeat: toTimestamp(worker.lastHeartbeat),
+    state: `WORKER_STATE_${worker.state}`,
+  };
+}
+
+function datasetMessage(dataset: Dataset) {
+  return {
+    name: dataset.name,
+    path: dataset.path,
+    metadata: toStruct(dataset.metadata as JsonObject),
+    registered_at: toTimestamp(dataset.registeredAt),
+  };
+}
+
+function checkpointMessage(checkpoint: Checkpoint) {
+  return {
+    checkpoint_id: checkpoint.checkpointId,
+    worker_id: checkpoint.workerId,
+    size_bytes: checkpoint.sizeBytes,
+    sha256: checkpoint.sha256,
+    metadata: toStruct(checkpoint.metadata as JsonObject),
+    created_at: toTimestamp(checkpoint.createdAt),
+    idempotency_key: checkpoint.idempotencyKey,
+  };
+}

@@ -1,0 +1,339 @@
+/**
+ * Checkpoints: save a byte stream as content-addressed chunks plus a manifest
+ * written last (the commit), load it back verified, list, get and delete.
+ *
+ * Save reads its source only as fast as chunk writes finish: at most
+ * `writesInFlight` chunk writes run at once, so a save holds about
+ * `writesInFlight + 1` chunks in memory, whatever the checkpoint size. A crash
+ * before the manifest write leaves only unreferenced chunks, which no listing
+ * shows and the garbage collector removes.
+ */
+import { createHash } from "node:crypto";
+import { PulseError } from "../errors.ts";
+import { CHUNK_BYTES, IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
+import { log } from "../log.ts";
+import { chunksWrittenTotal } from "../metrics.ts";
+import type { ObjectStore } from "../storage/store.ts";
+import {
+  decodePageToken,
+  encodePageToken,
+  type Metadata,
+  pageSize,
+  validateId,
+  validateMetadata,
+  validateText,
+} from "../validation.ts";
+import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
+import { chunks } from "./chunker.ts";
+import {
+  type ChunkRef,
+  decodeManifest,
+  encodeManifest,
+  type Manifest,
+  MANIFEST_FORMAT,
+} from "./manifest.ts";
+
+/** A checkpoint as clients see it. */
+export interface Checkpoint {
+  checkpointId: string;
+  workerId: string;
+  sizeBytes: number;
+  sha256: string;
+  metadata: Metadata;
+  idempotencyKey: string;
+  createdAt: Date;
+}
+
+/** What a save is asked to do, before its bytes. */
+export interface SaveRequest {
+  workerId: string;
+  metadata: Metadata;
+  /** Empty for none. */
+  idempotencyKey: string;
+}
+
+/** Options of a `CheckpointStore`. */
+export interface CheckpointStoreOptions {
+  writesInFlight: number;
+  readsAhead: number;
+  /** Throws unless the worker is registered; saves require registration. */
+  requireWorker: (action: string, workerId: string) => void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const TARGET = "pulse::checkpoint";
+
+/** Saves, loads and lists checkpoints in an `ObjectStore`. */
+export class CheckpointStore {
+  #store: ObjectStore;
+  #options: CheckpointStoreOptions;
+  // Saves in progress by idempotency key, so that a retry waits for the first.
+  #savesByKey = new Map<string, Promise<Checkpoint>>();
+
+  constructor(store: ObjectStore, options: CheckpointStoreOptions) {
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /**
+   * Saves the bytes of `data` as a new checkpoint, or returns the checkpoint
+   * an earlier save with the same idempotency key made (without reading `data`).
+   */
+  async save(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+    const { workerId, idempotencyKey } = request;
+    validateId("save checkpoint", "worker_id", workerId);
+    validateMetadata("save checkpoint", "metadata", request.metadata);
+    validateText("save checkpoint", "idempotency_key", idempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX);
+    this.#options.requireWorker("save checkpoint", workerId);
+    if (idempotencyKey === "") return await this.#save(request, data);
+
+    const lockKey = `${workerId}\n${idempotencyKey}`;
+    await this.#savesByKey.get(lockKey)?.catch(() => {});
+    const earlier = await this.#findByIdempotencyKey(workerId, idempotencyKey);
+    if (earlier !== undefined) return earlier;
+    const save = this.#save(request, data);
+    this.#savesByKey.set(lockKey, save);
+    try {
+      return await save;
+    } finally {
+      if (this.#savesByKey.get(lockKey) === save) this.#savesByKey.delete(lockKey);
+    }
+  }
+
+  async #save(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+    const checkpointId = newCheckpointId();
+    const { workerId, idempotencyKey } = request;
+    if (idempotencyKey !== "") {
+      // Claimed before any byte is written: a retry after a crash finds the
+      // claim, sees no manifest for it, and saves anew.
+      await this.#store.put(
+        idempotencyKeyOf(workerId, idempotencyKey),
+        encoder.encode(JSON.stringify({ checkpoint_id: checkpointId })),
+      );
+    }
+    const { refs, sha256, sizeBytes } = await this.#writeChunks(data);
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      checkpoint_id: checkpointId,
+      worker_id: workerId,
+      size_bytes: sizeBytes,
+      sha256,
+      metadata: request.metadata,
+      idempotency_key: idempotencyKey,
+      created_at: new Date().toISOString(),
+      chunks: refs,
+    };
+    await this.#store.put(manifestKeyOf(workerId, checkpointId), encodeManifest(manifest));
+    return toCheckpoint(manifest);
+  }
+
+  // Cuts `data` into chunks and writes each one absent from the store, with
+  // at most `writesInFlight` writes at once.
+  async #writeChunks(data: AsyncIterable<Uint8Array>) {
+    const whole = createHash("sha256");
+    const refs: ChunkRef[] = [];
+    const inFlight: Promise<void>[] = [];
+    let sizeBytes = 0;
+    try {
+      for await (const chunk of chunks(data, CHUNK_BYTES)) {
+        const sha256 = createHash("sha256").update(chunk).digest("hex");
+        whole.update(chunk);
+        refs.push({ sha256, size: chunk.length });
+        sizeBytes += chunk.length;
+        const write = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk).then((written) => {
+          chunksWrittenTotal.inc({ result: written ? "written" : "deduplicated" });
+        });
+        write.catch(() => {}); // awaited below; never an unhandled rejection
+        inFlight.push(write);
+        if (inFlight.length >= this.#options.writesInFlight) await inFlight.shift();
+      }
+      await Promise.all(inFlight);
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      throw error;
+    }
+    return { refs, sha256: whole.digest("hex"), sizeBytes };
+  }
+
+  /**
+   * Opens a checkpoint for reading: its description, and its bytes chunk by
+   * chunk, each verified against its SHA-256 before it is yielded.
+   * @param checkpointId empty for the worker's latest checkpoint
+   */
+  async load(
+    workerId: string,
+    checkpointId: string,
+  ): Promise<{ checkpoint: Checkpoint; data: AsyncGenerator<Uint8Array> }> {
+    const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
+    return { checkpoint: toCheckpoint(manifest), data: this.#readChunks(manifest) };
+  }
+
+  async *#readChunks(manifest: Manifest): AsyncGenerator<Uint8Array> {
+    const pending: Promise<Uint8Array>[] = [];
+    let next = 0;
+    const fetchNext = () => {
+      const index = next++;
+      const read = this.#readChunk(manifest, index);
+      read.catch(() => {}); // awaited in order below; never an unhandled rejection
+      pending.push(read);
+    };
+    while (next < manifest.chunks.length && pending.length <= this.#options.readsAhead) fetchNext();
+    while (pending.length > 0) {
+      const bytes = await pending.shift()!;
+      if (next < manifest.chunks.length) fetchNext();
+      yield bytes;
+    }
+  }
+
+  async #readChunk(manifest: Manifest, index: number): Promise<Uint8Array> {
+    const ref = manifest.chunks[index]!;
+    const bytes = await this.#store.get(chunkKeyOf(ref.sha256));
+    const problem = bytes === undefined
+      ? "is missing"
+      : bytes.length !== ref.size
+      ? `is ${bytes.length} bytes, expected ${ref.size}`
+      : createHash("sha256").update(bytes).digest("hex") !== ref.sha256
+      ? "fails its SHA-256 check"
+      : undefined;
+    if (problem !== undefined) {
+      log.error(TARGET, "Checkpoint chunk failed verification", {
+        worker_id: manifest.worker_id,
+        checkpoint_id: manifest.checkpoint_id,
+        chunk_index: index,
+        chunk_sha256: ref.sha256,
+        problem,
+      });
+      throw new PulseError(
+        "data_loss",
+        `Cannot load checkpoint ${manifest.checkpoint_id}: chunk ${index} (${ref.sha256}) ${problem}`,
+      );
+    }
+    return bytes!;
+  }
+
+  /**
+   * Describes a checkpoint.
+   * @param checkpointId empty for the worker's latest checkpoint
+   */
+  async get(workerId: string, checkpointId: string): Promise<Checkpoint> {
+    return toCheckpoint(await this.#manifest("get checkpoint", workerId, checkpointId));
+  }
+
+  /** Lists a worker's checkpoints, newest first, a page at a time. */
+  async list(
+    workerId: string,
+    requestedPageSize: number,
+    pageToken: string,
+  ): Promise<{ checkpoints: Checkpoint[]; nextPageToken: string }> {
+    const action = "list checkpoints";
+    validateId(action, "worker_id", workerId);
+    const size = pageSize(action, requestedPageSize);
+    const prefix = manifestPrefixOf(workerId);
+    const startAfter = decodePageToken(action, pageToken, prefix);
+    // One key more than the page tells whether there is a next page.
+    const infos = await this.#store.list(prefix, { startAfter, limit: size + 1 });
+    const page = infos.slice(0, size);
+    const manifests = await Promise.all(page.map((info) => this.#readManifest(info.key)));
+    return {
+      checkpoints: manifests.filter((m) => m !== undefined).map(toCheckpoint),
+      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
+    };
+  }
+
+  /** Deletes a checkpoint; its chunks stay until garbage collection. */
+  async delete(workerId: string, checkpointId: string): Promise<void> {
+    const manifest = await this.#manifest("delete checkpoint", workerId, checkpointId, false);
+    await this.#store.delete(manifestKeyOf(workerId, manifest.checkpoint_id));
+    if (manifest.idempotency_key !== "") {
+      await this.#store.delete(idempotencyKeyOf(workerId, manifest.idempotency_key));
+    }
+  }
+
+  async #manifest(
+    action: string,
+    workerId: string,
+    checkpointId: string,
+    latestAllowed = true,
+  ): Promise<Manifest> {
+    validateId(action, "worker_id", workerId);
+    if (checkpointId === "" && latestAllowed) {
+      const [latest] = await this.#store.list(manifestPrefixOf(workerId), { limit: 1 });
+      const manifest = latest && await this.#readManifest(latest.key);
+      if (!manifest) {
+        throw new PulseError("not_found", `Cannot ${action}: worker ${workerId} has no checkpoint`);
+      }
+      return manifest;
+    }
+    if (!isCheckpointId(checkpointId)) {
+      throw new PulseError(
+        "invalid_argument",
+        `Cannot ${action}: checkpoint_id ${
+          JSON.stringify(checkpointId)
+        } is not "chk_" followed by a 26-character ULID`,
+      );
+    }
+    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    if (manifest === undefined) {
+      throw new PulseError(
+        "not_found",
+        `Cannot ${action}: checkpoint ${checkpointId} of worker ${workerId} does not exist`,
+      );
+    }
+    return manifest;
+  }
+
+  async #readManifest(key: string): Promise<Manifest | undefined> {
+    const bytes = await this.#store.get(key);
+    return bytes === undefined ? undefined : decodeManifest(key, bytes);
+  }
+
+  async #findByIdempotencyKey(
+    workerId: string,
+    idempotencyKey: string,
+  ): Promise<Checkpoint | undefined> {
+    const claim = await this.#store.get(idempotencyKeyOf(workerId, idempotencyKey));
+    if (claim === undefined) return undefined;
+    const { checkpoint_id: checkpointId } = JSON.parse(decoder.decode(claim));
+    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    return manifest && toCheckpoint(manifest);
+  }
+}
+
+/** Key of a chunk: content-addressed, fanned out by the first byte of its hash. */
+export function chunkKeyOf(sha256: string): string {
+  return `chunks/${sha256.slice(0, 2)}/${sha256}`;
+}
+
+/** Key prefix of a worker's manifests. */
+export function manifestPrefixOf(workerId: string): string {
+  return `checkpoints/${workerId}/`;
+}
+
+/** Key of a checkpoint's manifest. */
+export function manifestKeyOf(workerId: string, checkpointId: string): string {
+  return `${manifestPrefixOf(workerId)}${sortKeyOf(checkpointId)}.json`;
+}
+
+/** The checkpoint id a manifest key names. */
+export function checkpointIdOfKey(key: string): string {
+  return checkpointIdOf(key.slice(key.lastIndexOf("/") + 1, -".json".length));
+}
+
+// The key is hashed: idempotency keys are free text, object keys are not.
+function idempotencyKeyOf(workerId: string, idempotencyKey: string): string {
+  const hash = createHash("sha256").update(idempotencyKey).digest("hex");
+  return `idempotency/${workerId}/${hash}.json`;
+}
+
+function toCheckpoint(manifest: Manifest): Checkpoint {
+  return {
+    checkpointId: manifest.checkpoint_id,
+    workerId: manifest.worker_id,
+    sizeBytes: manifest.size_bytes,
+    sha256: manifest.sha256,
+    metadata: manifest.metadata,
+    idempotencyKey: manifest.idempotency_key,
+    createdAt: new Date(manifest.created_at),
+  };
+}

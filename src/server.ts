@@ -1,0 +1,157 @@
+/**
+ * The composition root: opens the store, builds the domain modules, serves
+ * gRPC (with health and reflection) and the metrics endpoint, and shuts it
+ * all down gracefully.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { createPulseService } from "./api/pulse_service.ts";
+import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
+import type { Config } from "./config.ts";
+import { DatasetRegistry } from "./datasets/dataset_registry.ts";
+import { GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
+import { log } from "./log.ts";
+import { registry, setActiveWorkersSource } from "./metrics.ts";
+import { FsStore } from "./storage/fs_store.ts";
+import type { ObjectStore } from "./storage/store.ts";
+import { WorkerRegistry } from "./workers/worker_registry.ts";
+
+const TARGET = "pulse::server";
+
+/** A running runtime. */
+export interface RunningRuntime {
+  /** The gRPC port actually bound (useful when the config asked for port 0). */
+  grpcPort: number;
+  /** The metrics port actually bound. */
+  metricsPort: number;
+  /**
+   * Stops accepting calls, lets calls in flight finish for up to
+   * `server.drain_timeout_ms`, cancels the rest, and releases everything.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the runtime described by `config`. */
+export async function startRuntime(config: Config): Promise<RunningRuntime> {
+  log.info(TARGET, "Starting PulseCheckpoint Runtime", {
+    deno_version: Deno.version.deno,
+    storage_backend: config["storage.backend"],
+  });
+  const store = await openStore(config);
+  const workers = await WorkerRegistry.open(store, {
+    heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
+  });
+  setActiveWorkersSource(() => workers.activeCount());
+  const checkpoints = new CheckpointStore(store, {
+    writesInFlight: config["storage.writes_in_flight"],
+    readsAhead: config["storage.reads_ahead"],
+    requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
+  });
+  const service = createPulseService({
+    workers,
+    datasets: new DatasetRegistry(store),
+    checkpoints,
+  });
+
+  const server = new grpc.Server({
+    // Room for the largest data message plus its framing; grpc-js defaults to 4 MiB.
+    "grpc.max_receive_message_length": GRPC_MESSAGE_BYTES_MAX,
+    "grpc.max_send_message_length": GRPC_MESSAGE_BYTES_MAX,
+  });
+  const definition = loadPulsePackage();
+  server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, service);
+  const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+  const grpcPort = await bind(server, config["server.grpc_addr"]);
+
+  let ready = true;
+  const metricsServer = serveMetrics(config["server.metrics_addr"], () => ready);
+  const metricsPort = metricsServer.addr.port;
+  log.info(TARGET, "Runtime started", {
+    grpc_addr: withPort(config["server.grpc_addr"], grpcPort),
+    metrics_addr: withPort(config["server.metrics_addr"], metricsPort),
+    store: store.description,
+    deno_version: Deno.version.deno,
+  });
+
+  return {
+    grpcPort,
+    metricsPort,
+    async shutdown() {
+      ready = false;
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus(SERVICE_NAME, "NOT_SERVING");
+      log.info(TARGET, "Shutting down: draining calls in flight", {
+        drain_timeout_ms: config["server.drain_timeout_ms"],
+      });
+      await drain(server, config["server.drain_timeout_ms"]);
+      await workers.flush();
+      await metricsServer.shutdown();
+      await store.close();
+      log.info(TARGET, "Runtime stopped");
+    },
+  };
+}
+
+async function openStore(config: Config): Promise<ObjectStore> {
+  if (config["storage.backend"] === "fs") return await FsStore.open(config["storage.path"]);
+  throw new Error("the s3 backend is not available yet");
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+      if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+// Waits for calls in flight to finish; after `timeoutMs`, cancels the rest.
+function drain(server: grpc.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn(TARGET, "Drain timeout reached: cancelling calls still in flight", {
+        drain_timeout_ms: timeoutMs,
+      });
+      server.forceShutdown();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function serveMetrics(address: string, isReady: () => boolean): Deno.HttpServer<Deno.NetAddr> {
+  const { hostname, port } = splitAddress(address);
+  return Deno.serve({ hostname, port, onListen: () => {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/metrics") {
+      return new Response(await registry.metrics(), {
+        headers: { "content-type": registry.contentType },
+      });
+    }
+    if (path === "/healthz") return new Response("ok\n");
+    if (path === "/readyz") {
+      return isReady()
+        ? new Response("ready\n")
+        : new Response("shutting down\n", { status: 503 });
+    }
+    return new Response("not found\n", { status: 404 });
+  });
+}
+
+/** Splits `host:port` (or `[v6]:port`) into its parts. */
+export function splitAddress(address: string): { hostname: string; port: number } {
+  const colon = address.lastIndexOf(":");
+  const hostname = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  return { hostname, port: Number(address.slice(colon + 1)) };
+}
+
+function withPort(address: string, port: number): string {
+  return `${address.slice(0, address.lastIndexOf(":"))}:${port}`;
+}
