@@ -7,7 +7,10 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { CHUNK_READS_AHEAD_MAX, CHUNK_WRITES_IN_FLIGHT_MAX } from "./limits.ts";
-import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+
+/** Where objects are stored. */
+export type StorageBackend = "fs" | "s3";
 
 /** A bad configuration value; `main.ts` prints it as one line and exits 2. */
 export class ConfigError extends Error {
@@ -108,7 +111,7 @@ export const SETTINGS = {
     env: "PULSE_DRAIN_TIMEOUT_MS",
     help: "on SIGINT/SIGTERM, how long in-flight calls may take to finish",
   }),
-  "storage.backend": setting({
+  "storage.backend": setting<StorageBackend>({
     parse: oneOf(["fs", "s3"] as const),
     default: "fs",
     env: "PULSE_STORAGE_BACKEND",
@@ -174,14 +177,14 @@ export const SETTINGS = {
     env: "PULSE_READS_AHEAD",
     help: "chunks fetched ahead of the one being sent, per load",
   }),
-  "logging.level": setting({
+  "logging.level": setting<LogLevel>({
     parse: oneOf(LOG_LEVELS),
     default: "info",
     env: "PULSE_LOG_LEVEL",
     flag: "log-level",
     help: "least severe level logged",
   }),
-  "logging.format": setting({
+  "logging.format": setting<LogFormat>({
     parse: oneOf(LOG_FORMATS),
     default: "json",
     env: "PULSE_LOG_FORMAT",
