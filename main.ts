@@ -3,7 +3,12 @@
  * commands help operate it. Run `main.ts --help` for commands and flags.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, SETTINGS, settingFlags } from "./src/config.ts";
+import {
+  ConfigError,
+  loadConfig,
+  settingFlags,
+  SETTINGS,
+} from "./src/config.ts";
 import { configureLog, log } from "./src/log.ts";
 import { startRuntime } from "./src/server.ts";
 
@@ -32,17 +37,30 @@ Precedence: defaults < config file < environment (PULSE_*) < flags.
 A bad value exits with status 2 and one line naming the key and what is allowed.`;
 
 function parseCommandLine(args: string[]) {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string }
+  > = {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
   };
   for (const { flag } of settingFlags()) options[flag] = { type: "string" };
-  const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
-  return { values: values as Record<string, string | boolean | undefined>, positionals };
+  const { values, positionals } = parseArgs({
+    args,
+    options,
+    allowPositionals: true,
+  });
+  return {
+    values: values as Record<string, string | boolean | undefined>,
+    positionals,
+  };
 }
 
 async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
-  configureLog({ level: config["logging.level"], format: config["logging.format"] });
+  configureLog({
+    level: config["logging.level"],
+    format: config["logging.format"],
+  });
   const runtime = await startRuntime(config);
   let stopping = false;
   const stop = async (signal: Deno.Signal) => {
@@ -84,9 +102,15 @@ async function main(args: string[]): Promise<number> {
   let config;
   try {
     const flags = Object.fromEntries(
-      settingFlags().map(({ flag }) => [flag, values[flag] as string | undefined]),
+      settingFlags().map((
+        { flag },
+      ) => [flag, values[flag] as string | undefined]),
     );
-    config = loadConfig({ file: values.config as string | undefined, env: Deno.env.toObject(), flags });
+    config = loadConfig({
+      file: values.config as string | undefined,
+      env: (name) => Deno.env.get(name),
+      flags,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

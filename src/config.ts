@@ -7,7 +7,12 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { CHUNK_READS_AHEAD_MAX, CHUNK_WRITES_IN_FLIGHT_MAX } from "./limits.ts";
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from "./log.ts";
 
 /** Where objects are stored. */
 export type StorageBackend = "fs" | "s3";
@@ -223,8 +228,8 @@ export type Config = {
 export interface ConfigSources {
   /** Path of the config file; undefined to use `config.toml` if it exists. */
   file?: string;
-  /** Environment variables. */
-  env: Record<string, string | undefined>;
+  /** Reads an environment variable. */
+  env: (name: string) => string | undefined;
   /** Values given as flags, by flag name (without `--`). */
   flags: Record<string, string | undefined>;
 }
@@ -252,7 +257,7 @@ export function loadConfig(sources: ConfigSources): Config {
     config[name] = parsed;
   };
 
-  const file = sources.file ?? sources.env.PULSE_CONFIG;
+  const file = sources.file ?? sources.env("PULSE_CONFIG");
   for (
     const [name, raw] of readConfigFile(
       file ?? DEFAULT_CONFIG_FILE,
@@ -262,7 +267,7 @@ export function loadConfig(sources: ConfigSources): Config {
     apply(name, raw, file ?? DEFAULT_CONFIG_FILE);
   }
   for (const [name, spec] of settingEntries()) {
-    const raw = spec.env === undefined ? undefined : sources.env[spec.env];
+    const raw = spec.env === undefined ? undefined : sources.env(spec.env);
     if (raw !== undefined) apply(name, raw, spec.env!);
   }
   for (const [name, spec] of settingEntries()) {

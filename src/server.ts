@@ -47,7 +47,8 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: config["storage.writes_in_flight"],
     readsAhead: config["storage.reads_ahead"],
-    requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
+    requireWorker: (action, workerId) =>
+      workers.requireRegistered(action, workerId),
   });
   const service = createPulseService({
     workers,
@@ -61,14 +62,23 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     "grpc.max_send_message_length": GRPC_MESSAGE_BYTES_MAX,
   });
   const definition = loadPulsePackage();
-  server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, service);
-  const health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
+  server.addService(
+    definition[SERVICE_NAME] as grpc.ServiceDefinition,
+    service,
+  );
+  const health = new HealthImplementation({
+    "": "SERVING",
+    [SERVICE_NAME]: "SERVING",
+  });
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
   const grpcPort = await bind(server, config["server.grpc_addr"]);
 
   let ready = true;
-  const metricsServer = serveMetrics(config["server.metrics_addr"], () => ready);
+  const metricsServer = serveMetrics(
+    config["server.metrics_addr"],
+    () => ready,
+  );
   const metricsPort = metricsServer.addr.port;
   log.info(TARGET, "Runtime started", {
     grpc_addr: withPort(config["server.grpc_addr"], grpcPort),
@@ -97,16 +107,23 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 }
 
 async function openStore(config: Config): Promise<ObjectStore> {
-  if (config["storage.backend"] === "fs") return await FsStore.open(config["storage.path"]);
+  if (config["storage.backend"] === "fs") {
+    return await FsStore.open(config["storage.path"]);
+  }
   throw new Error("the s3 backend is not available yet");
 }
 
 function bind(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-      if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
-      else resolve(port);
-    });
+    server.bindAsync(
+      address,
+      grpc.ServerCredentials.createInsecure(),
+      (error, port) => {
+        if (error) {
+          reject(new Error(`Cannot listen on ${address}: ${error.message}`));
+        } else resolve(port);
+      },
+    );
   });
 }
 
@@ -114,9 +131,13 @@ function bind(server: grpc.Server, address: string): Promise<number> {
 function drain(server: grpc.Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      log.warn(TARGET, "Drain timeout reached: cancelling calls still in flight", {
-        drain_timeout_ms: timeoutMs,
-      });
+      log.warn(
+        TARGET,
+        "Drain timeout reached: cancelling calls still in flight",
+        {
+          drain_timeout_ms: timeoutMs,
+        },
+      );
       server.forceShutdown();
     }, timeoutMs);
     server.tryShutdown(() => {
@@ -126,7 +147,10 @@ function drain(server: grpc.Server, timeoutMs: number): Promise<void> {
   });
 }
 
-function serveMetrics(address: string, isReady: () => boolean): Deno.HttpServer<Deno.NetAddr> {
+function serveMetrics(
+  address: string,
+  isReady: () => boolean,
+): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = splitAddress(address);
   return Deno.serve({ hostname, port, onListen: () => {} }, async (request) => {
     const path = new URL(request.url).pathname;
@@ -146,7 +170,9 @@ function serveMetrics(address: string, isReady: () => boolean): Deno.HttpServer<
 }
 
 /** Splits `host:port` (or `[v6]:port`) into its parts. */
-export function splitAddress(address: string): { hostname: string; port: number } {
+export function splitAddress(
+  address: string,
+): { hostname: string; port: number } {
   const colon = address.lastIndexOf(":");
   const hostname = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   return { hostname, port: Number(address.slice(colon + 1)) };

@@ -22,7 +22,10 @@ const encoder = new TextEncoder();
 /** Checks a worker id or dataset name. */
 export function validateId(action: string, field: string, value: string): void {
   if (value.length === 0) {
-    throw new PulseError("invalid_argument", `Cannot ${action}: ${field} is empty`);
+    throw new PulseError(
+      "invalid_argument",
+      `Cannot ${action}: ${field} is empty`,
+    );
   }
   if (value.length > ID_LENGTH_MAX) {
     throw new PulseError(
@@ -56,7 +59,11 @@ export function validateText(
 }
 
 /** Checks metadata against `METADATA_BYTES_MAX` (its size as UTF-8 JSON). */
-export function validateMetadata(action: string, field: string, metadata: Metadata): void {
+export function validateMetadata(
+  action: string,
+  field: string,
+  metadata: Metadata,
+): void {
   const bytes = encoder.encode(JSON.stringify(metadata)).length;
   if (bytes > METADATA_BYTES_MAX) {
     throw new PulseError(
@@ -82,11 +89,18 @@ export function pageSize(action: string, requested: number): number {
  * clients treat them as opaque.
  */
 export function encodePageToken(lastKey: string): string {
-  return btoa(lastKey).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return btoa(lastKey).replaceAll("+", "-").replaceAll("/", "_").replaceAll(
+    "=",
+    "",
+  );
 }
 
 /** Decodes a page token made by `encodePageToken` that must start with `prefix`. */
-export function decodePageToken(action: string, token: string, prefix: string): string | undefined {
+export function decodePageToken(
+  action: string,
+  token: string,
+  prefix: string,
+): string | undefined {
   if (token === "") return undefined;
   let key: string;
   try {
@@ -95,7 +109,10 @@ export function decodePageToken(action: string, token: string, prefix: string): 
     key = "";
   }
   if (!key.startsWith(prefix)) {
-    throw new PulseError("invalid_argument", `Cannot ${action}: page_token is not valid here`);
+    throw new PulseError(
+      "invalid_argument",
+      `Cannot ${action}: page_token is not valid here`,
+    );
   }
   return key;
 }

@@ -11,7 +11,10 @@ import {
   toTimestamp,
 } from "@pulsecheckpoint/sdk/wire";
 import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
-import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type {
+  Checkpoint,
+  CheckpointStore,
+} from "../checkpoints/checkpoint_store.ts";
 import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { PulseError } from "../errors.ts";
 import { LOAD_MESSAGE_BYTES } from "../limits.ts";
@@ -55,21 +58,35 @@ interface CheckpointRequest extends WorkerIdRequest {
 }
 interface SaveCheckpointRequest {
   payload: "header" | "data";
-  header?: { worker_id: string; metadata: StructMessage | null; idempotency_key: string };
+  header?: {
+    worker_id: string;
+    metadata: StructMessage | null;
+    idempotency_key: string;
+  };
   data?: Uint8Array;
 }
 
 const TARGET = "pulse::api";
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
-export function createPulseService(parts: PulseServiceParts): grpc.UntypedServiceImplementation {
+export function createPulseService(
+  parts: PulseServiceParts,
+): grpc.UntypedServiceImplementation {
   const { workers, datasets, checkpoints } = parts;
   return {
-    RegisterWorker: unary("RegisterWorker", async (request: RegisterWorkerRequest) => {
-      const worker = await workers.register(request.worker_id, metadataOf(request.metadata));
-      log.info("pulse::worker", "Worker registered", { worker_id: worker.workerId });
-      return { worker: workerMessage(worker) };
-    }),
+    RegisterWorker: unary(
+      "RegisterWorker",
+      async (request: RegisterWorkerRequest) => {
+        const worker = await workers.register(
+          request.worker_id,
+          metadataOf(request.metadata),
+        );
+        log.info("pulse::worker", "Worker registered", {
+          worker_id: worker.workerId,
+        });
+        return { worker: workerMessage(worker) };
+      },
+    ),
     Heartbeat: unary("Heartbeat", async (request: WorkerIdRequest) => {
       const serverTime = await workers.heartbeat(request.worker_id);
       return {
@@ -77,13 +94,20 @@ export function createPulseService(parts: PulseServiceParts): grpc.UntypedServic
         heartbeat_interval_ms: workers.heartbeatIntervalMs,
       };
     }),
-    DeregisterWorker: unary("DeregisterWorker", async (request: WorkerIdRequest) => {
-      await workers.deregister(request.worker_id);
-      log.info("pulse::worker", "Worker deregistered", { worker_id: request.worker_id });
-      return {};
-    }),
+    DeregisterWorker: unary(
+      "DeregisterWorker",
+      async (request: WorkerIdRequest) => {
+        await workers.deregister(request.worker_id);
+        log.info("pulse::worker", "Worker deregistered", {
+          worker_id: request.worker_id,
+        });
+        return {};
+      },
+    ),
     GetWorker: unary("GetWorker", (request: WorkerIdRequest) => {
-      return Promise.resolve({ worker: workerMessage(workers.get(request.worker_id)) });
+      return Promise.resolve({
+        worker: workerMessage(workers.get(request.worker_id)),
+      });
     }),
     ListWorkers: unary("ListWorkers", (request: PageRequest) => {
       const page = workers.list(request.page_size, request.page_token);
@@ -92,12 +116,22 @@ export function createPulseService(parts: PulseServiceParts): grpc.UntypedServic
         next_page_token: page.nextPageToken,
       });
     }),
-    RegisterDataset: unary("RegisterDataset", async (request: RegisterDatasetRequest) => {
-      const metadata = metadataOf(request.metadata);
-      const dataset = await datasets.register(request.name, request.path, metadata);
-      log.info("pulse::dataset", "Dataset registered", { name: dataset.name, path: dataset.path });
-      return { dataset: datasetMessage(dataset) };
-    }),
+    RegisterDataset: unary(
+      "RegisterDataset",
+      async (request: RegisterDatasetRequest) => {
+        const metadata = metadataOf(request.metadata);
+        const dataset = await datasets.register(
+          request.name,
+          request.path,
+          metadata,
+        );
+        log.info("pulse::dataset", "Dataset registered", {
+          name: dataset.name,
+          path: dataset.path,
+        });
+        return { dataset: datasetMessage(dataset) };
+      },
+    ),
     GetDataset: unary("GetDataset", async (request: { name: string }) => {
       return { dataset: datasetMessage(await datasets.get(request.name)) };
     }),
@@ -125,7 +159,9 @@ export function createPulseService(parts: PulseServiceParts): grpc.UntypedServic
         },
       );
     },
-    LoadCheckpoint: (call: grpc.ServerWritableStream<CheckpointRequest, unknown>) => {
+    LoadCheckpoint: (
+      call: grpc.ServerWritableStream<CheckpointRequest, unknown>,
+    ) => {
       const done = track("LoadCheckpoint");
       loadCheckpoint(checkpoints, call).then(
         () => {
@@ -139,10 +175,16 @@ export function createPulseService(parts: PulseServiceParts): grpc.UntypedServic
         },
       );
     },
-    GetCheckpoint: unary("GetCheckpoint", async (request: CheckpointRequest) => {
-      const checkpoint = await checkpoints.get(request.worker_id, request.checkpoint_id);
-      return { checkpoint: checkpointMessage(checkpoint) };
-    }),
+    GetCheckpoint: unary(
+      "GetCheckpoint",
+      async (request: CheckpointRequest) => {
+        const checkpoint = await checkpoints.get(
+          request.worker_id,
+          request.checkpoint_id,
+        );
+        return { checkpoint: checkpointMessage(checkpoint) };
+      },
+    ),
     ListCheckpoints: unary(
       "ListCheckpoints",
       async (request: WorkerIdRequest & PageRequest) => {
@@ -157,14 +199,17 @@ export function createPulseService(parts: PulseServiceParts): grpc.UntypedServic
         };
       },
     ),
-    DeleteCheckpoint: unary("DeleteCheckpoint", async (request: CheckpointRequest) => {
-      await checkpoints.delete(request.worker_id, request.checkpoint_id);
-      log.info("pulse::checkpoint", "Checkpoint deleted", {
-        worker_id: request.worker_id,
-        checkpoint_id: request.checkpoint_id,
-      });
-      return {};
-    }),
+    DeleteCheckpoint: unary(
+      "DeleteCheckpoint",
+      async (request: CheckpointRequest) => {
+        await checkpoints.delete(request.worker_id, request.checkpoint_id);
+        log.info("pulse::checkpoint", "Checkpoint deleted", {
+          worker_id: request.worker_id,
+          checkpoint_id: request.checkpoint_id,
+        });
+        return {};
+      },
+    ),
   };
 }
 
@@ -202,7 +247,9 @@ async function saveCheckpoint(
   call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
 ): Promise<Checkpoint> {
   const started = performance.now();
-  const messages = call[Symbol.asyncIterator]() as AsyncIterator<SaveCheckpointRequest>;
+  const messages = call[Symbol.asyncIterator]() as AsyncIterator<
+    SaveCheckpointRequest
+  >;
   const first = await messages.next();
   const header = first.done ? undefined : first.value.header;
   if (header === undefined || first.value.payload !== "header") {
@@ -268,7 +315,9 @@ async function loadCheckpoint(
   await send(call, { checkpoint: checkpointMessage(checkpoint) });
   for await (const chunk of data) {
     for (let offset = 0; offset < chunk.length; offset += LOAD_MESSAGE_BYTES) {
-      await send(call, { data: chunk.subarray(offset, offset + LOAD_MESSAGE_BYTES) });
+      await send(call, {
+        data: chunk.subarray(offset, offset + LOAD_MESSAGE_BYTES),
+      });
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -283,9 +332,14 @@ async function loadCheckpoint(
 }
 
 // Writes one message, waiting while the client is slower than the store.
-function send(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<void> {
+function send(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  message: unknown,
+): Promise<void> {
   if (call.cancelled || call.destroyed) {
-    return Promise.reject(new PulseError("aborted", "Cannot load checkpoint: the client left"));
+    return Promise.reject(
+      new PulseError("aborted", "Cannot load checkpoint: the client left"),
+    );
   }
   if (call.write(message)) return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -295,7 +349,9 @@ function send(call: grpc.ServerWritableStream<unknown, unknown>, message: unknow
     };
     const onClose = () => {
       call.off("drain", onDrain);
-      reject(new PulseError("aborted", "Cannot load checkpoint: the client left"));
+      reject(
+        new PulseError("aborted", "Cannot load checkpoint: the client left"),
+      );
     };
     call.once("drain", onDrain);
     call.once("close", onClose);

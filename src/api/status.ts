@@ -30,10 +30,15 @@ export interface StatusError {
 /** Turns any thrown value into the status the client gets. */
 export function toStatus(error: unknown, method: string): StatusError {
   if (error instanceof PulseError) {
-    return { code: CODES[error.code], details: error.message, message: error.message };
+    return {
+      code: CODES[error.code],
+      details: error.message,
+      message: error.message,
+    };
   }
   log.error("pulse::api", "Internal error", { method, error });
-  const details = `Internal error in ${method}; the runtime's log has the cause`;
+  const details =
+    `Internal error in ${method}; the runtime's log has the cause`;
   return { code: grpc.status.INTERNAL, details, message: details };
 }
 

@@ -29,7 +29,8 @@ export function newCheckpointId(now: number = Date.now()): string {
 
 /** Tells whether `value` has the form of a checkpoint id. */
 export function isCheckpointId(value: string): boolean {
-  return value.startsWith(PREFIX) && ULID_PATTERN.test(value.slice(PREFIX.length));
+  return value.startsWith(PREFIX) &&
+    ULID_PATTERN.test(value.slice(PREFIX.length));
 }
 
 /** The manifest sort key of a checkpoint id: newest sorts first. */

@@ -23,7 +23,12 @@ import {
   validateMetadata,
   validateText,
 } from "../validation.ts";
-import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
+import {
+  checkpointIdOf,
+  isCheckpointId,
+  newCheckpointId,
+  sortKeyOf,
+} from "./checkpoint_id.ts";
 import { chunks } from "./chunker.ts";
 import {
   type ChunkRef,
@@ -80,11 +85,19 @@ export class CheckpointStore {
    * Saves the bytes of `data` as a new checkpoint, or returns the checkpoint
    * an earlier save with the same idempotency key made (without reading `data`).
    */
-  async save(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+  async save(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<Checkpoint> {
     const { workerId, idempotencyKey } = request;
     validateId("save checkpoint", "worker_id", workerId);
     validateMetadata("save checkpoint", "metadata", request.metadata);
-    validateText("save checkpoint", "idempotency_key", idempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX);
+    validateText(
+      "save checkpoint",
+      "idempotency_key",
+      idempotencyKey,
+      IDEMPOTENCY_KEY_LENGTH_MAX,
+    );
     this.#options.requireWorker("save checkpoint", workerId);
     if (idempotencyKey === "") return await this.#save(request, data);
 
@@ -97,11 +110,16 @@ export class CheckpointStore {
     try {
       return await save;
     } finally {
-      if (this.#savesByKey.get(lockKey) === save) this.#savesByKey.delete(lockKey);
+      if (this.#savesByKey.get(lockKey) === save) {
+        this.#savesByKey.delete(lockKey);
+      }
     }
   }
 
-  async #save(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+  async #save(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
     const { workerId, idempotencyKey } = request;
     if (idempotencyKey !== "") {
@@ -124,7 +142,10 @@ export class CheckpointStore {
       created_at: new Date().toISOString(),
       chunks: refs,
     };
-    await this.#store.put(manifestKeyOf(workerId, checkpointId), encodeManifest(manifest));
+    await this.#store.put(
+      manifestKeyOf(workerId, checkpointId),
+      encodeManifest(manifest),
+    );
     return toCheckpoint(manifest);
   }
 
@@ -141,12 +162,18 @@ export class CheckpointStore {
         whole.update(chunk);
         refs.push({ sha256, size: chunk.length });
         sizeBytes += chunk.length;
-        const write = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk).then((written) => {
-          chunksWrittenTotal.inc({ result: written ? "written" : "deduplicated" });
-        });
+        const write = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk).then(
+          (written) => {
+            chunksWrittenTotal.inc({
+              result: written ? "written" : "deduplicated",
+            });
+          },
+        );
         write.catch(() => {}); // awaited below; never an unhandled rejection
         inFlight.push(write);
-        if (inFlight.length >= this.#options.writesInFlight) await inFlight.shift();
+        if (inFlight.length >= this.#options.writesInFlight) {
+          await inFlight.shift();
+        }
       }
       await Promise.all(inFlight);
     } catch (error) {
@@ -165,8 +192,15 @@ export class CheckpointStore {
     workerId: string,
     checkpointId: string,
   ): Promise<{ checkpoint: Checkpoint; data: AsyncGenerator<Uint8Array> }> {
-    const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
-    return { checkpoint: toCheckpoint(manifest), data: this.#readChunks(manifest) };
+    const manifest = await this.#manifest(
+      "load checkpoint",
+      workerId,
+      checkpointId,
+    );
+    return {
+      checkpoint: toCheckpoint(manifest),
+      data: this.#readChunks(manifest),
+    };
   }
 
   async *#readChunks(manifest: Manifest): AsyncGenerator<Uint8Array> {
@@ -178,7 +212,10 @@ export class CheckpointStore {
       read.catch(() => {}); // awaited in order below; never an unhandled rejection
       pending.push(read);
     };
-    while (next < manifest.chunks.length && pending.length <= this.#options.readsAhead) fetchNext();
+    while (
+      next < manifest.chunks.length &&
+      pending.length <= this.#options.readsAhead
+    ) fetchNext();
     while (pending.length > 0) {
       const bytes = await pending.shift()!;
       if (next < manifest.chunks.length) fetchNext();
@@ -217,7 +254,9 @@ export class CheckpointStore {
    * @param checkpointId empty for the worker's latest checkpoint
    */
   async get(workerId: string, checkpointId: string): Promise<Checkpoint> {
-    return toCheckpoint(await this.#manifest("get checkpoint", workerId, checkpointId));
+    return toCheckpoint(
+      await this.#manifest("get checkpoint", workerId, checkpointId),
+    );
   }
 
   /** Lists a worker's checkpoints, newest first, a page at a time. */
@@ -232,21 +271,35 @@ export class CheckpointStore {
     const prefix = manifestPrefixOf(workerId);
     const startAfter = decodePageToken(action, pageToken, prefix);
     // One key more than the page tells whether there is a next page.
-    const infos = await this.#store.list(prefix, { startAfter, limit: size + 1 });
+    const infos = await this.#store.list(prefix, {
+      startAfter,
+      limit: size + 1,
+    });
     const page = infos.slice(0, size);
-    const manifests = await Promise.all(page.map((info) => this.#readManifest(info.key)));
+    const manifests = await Promise.all(
+      page.map((info) => this.#readManifest(info.key)),
+    );
     return {
       checkpoints: manifests.filter((m) => m !== undefined).map(toCheckpoint),
-      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
+      nextPageToken: infos.length > size
+        ? encodePageToken(page[page.length - 1]!.key)
+        : "",
     };
   }
 
   /** Deletes a checkpoint; its chunks stay until garbage collection. */
   async delete(workerId: string, checkpointId: string): Promise<void> {
-    const manifest = await this.#manifest("delete checkpoint", workerId, checkpointId, false);
+    const manifest = await this.#manifest(
+      "delete checkpoint",
+      workerId,
+      checkpointId,
+      false,
+    );
     await this.#store.delete(manifestKeyOf(workerId, manifest.checkpoint_id));
     if (manifest.idempotency_key !== "") {
-      await this.#store.delete(idempotencyKeyOf(workerId, manifest.idempotency_key));
+      await this.#store.delete(
+        idempotencyKeyOf(workerId, manifest.idempotency_key),
+      );
     }
   }
 
@@ -258,10 +311,15 @@ export class CheckpointStore {
   ): Promise<Manifest> {
     validateId(action, "worker_id", workerId);
     if (checkpointId === "" && latestAllowed) {
-      const [latest] = await this.#store.list(manifestPrefixOf(workerId), { limit: 1 });
+      const [latest] = await this.#store.list(manifestPrefixOf(workerId), {
+        limit: 1,
+      });
       const manifest = latest && await this.#readManifest(latest.key);
       if (!manifest) {
-        throw new PulseError("not_found", `Cannot ${action}: worker ${workerId} has no checkpoint`);
+        throw new PulseError(
+          "not_found",
+          `Cannot ${action}: worker ${workerId} has no checkpoint`,
+        );
       }
       return manifest;
     }
@@ -273,7 +331,9 @@ export class CheckpointStore {
         } is not "chk_" followed by a 26-character ULID`,
       );
     }
-    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    const manifest = await this.#readManifest(
+      manifestKeyOf(workerId, checkpointId),
+    );
     if (manifest === undefined) {
       throw new PulseError(
         "not_found",
@@ -292,10 +352,14 @@ export class CheckpointStore {
     workerId: string,
     idempotencyKey: string,
   ): Promise<Checkpoint | undefined> {
-    const claim = await this.#store.get(idempotencyKeyOf(workerId, idempotencyKey));
+    const claim = await this.#store.get(
+      idempotencyKeyOf(workerId, idempotencyKey),
+    );
     if (claim === undefined) return undefined;
     const { checkpoint_id: checkpointId } = JSON.parse(decoder.decode(claim));
-    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    const manifest = await this.#readManifest(
+      manifestKeyOf(workerId, checkpointId),
+    );
     return manifest && toCheckpoint(manifest);
   }
 }

@@ -51,7 +51,10 @@ export function decodeManifest(key: string, bytes: Uint8Array): Manifest {
   }
   const problem = manifestProblem(value);
   if (problem !== undefined) {
-    throw new PulseError("data_loss", `Cannot read manifest ${key}: ${problem}`);
+    throw new PulseError(
+      "data_loss",
+      `Cannot read manifest ${key}: ${problem}`,
+    );
   }
   return value as Manifest;
 }
@@ -59,12 +62,26 @@ export function decodeManifest(key: string, bytes: Uint8Array): Manifest {
 function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not a JSON object";
   const m = value as Record<string, unknown>;
-  if (m.format !== MANIFEST_FORMAT) return `format is ${m.format}, expected ${MANIFEST_FORMAT}`;
-  for (const field of ["checkpoint_id", "worker_id", "sha256", "idempotency_key", "created_at"]) {
+  if (m.format !== MANIFEST_FORMAT) {
+    return `format is ${m.format}, expected ${MANIFEST_FORMAT}`;
+  }
+  for (
+    const field of [
+      "checkpoint_id",
+      "worker_id",
+      "sha256",
+      "idempotency_key",
+      "created_at",
+    ]
+  ) {
     if (typeof m[field] !== "string") return `${field} is not a string`;
   }
-  if (typeof m.metadata !== "object" || m.metadata === null) return "metadata is not an object";
-  if (!Number.isSafeInteger(m.size_bytes)) return "size_bytes is not an integer";
+  if (typeof m.metadata !== "object" || m.metadata === null) {
+    return "metadata is not an object";
+  }
+  if (!Number.isSafeInteger(m.size_bytes)) {
+    return "size_bytes is not an integer";
+  }
   if (!Array.isArray(m.chunks)) return "chunks is not an array";
   let total = 0;
   for (const chunk of m.chunks as unknown[]) {
@@ -72,9 +89,13 @@ function manifestProblem(value: unknown): string | undefined {
     if (typeof c?.sha256 !== "string" || !SHA256_PATTERN.test(c.sha256)) {
       return "a chunk has no valid sha256";
     }
-    if (!Number.isSafeInteger(c.size) || c.size! <= 0) return "a chunk has no valid size";
+    if (!Number.isSafeInteger(c.size) || c.size! <= 0) {
+      return "a chunk has no valid size";
+    }
     total += c.size!;
   }
-  if (total !== m.size_bytes) return `chunks add up to ${total} bytes, size_bytes is ${m.size_bytes}`;
+  if (total !== m.size_bytes) {
+    return `chunks add up to ${total} bytes, size_bytes is ${m.size_bytes}`;
+  }
   return undefined;
 }

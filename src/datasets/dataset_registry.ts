@@ -43,10 +43,17 @@ export class DatasetRegistry {
   }
 
   /** Registers a dataset, or replaces the path and metadata of a registered one. */
-  async register(name: string, path: string, metadata: Metadata): Promise<Dataset> {
+  async register(
+    name: string,
+    path: string,
+    metadata: Metadata,
+  ): Promise<Dataset> {
     validateId("register dataset", "name", name);
     if (path.length === 0) {
-      throw new PulseError("invalid_argument", "Cannot register dataset: path is empty");
+      throw new PulseError(
+        "invalid_argument",
+        "Cannot register dataset: path is empty",
+      );
     }
     validateText("register dataset", "path", path, DATASET_PATH_LENGTH_MAX);
     validateMetadata("register dataset", "metadata", metadata);
@@ -66,7 +73,10 @@ export class DatasetRegistry {
     validateId("get dataset", "name", name);
     const record = await this.#read(name);
     if (record === undefined) {
-      throw new PulseError("not_found", `Cannot get dataset: dataset ${name} is not registered`);
+      throw new PulseError(
+        "not_found",
+        `Cannot get dataset: dataset ${name} is not registered`,
+      );
     }
     return toDataset(record);
   }
@@ -79,18 +89,27 @@ export class DatasetRegistry {
     const size = pageSize("list datasets", requestedPageSize);
     const startAfter = decodePageToken("list datasets", pageToken, PREFIX);
     // One key more than the page tells whether there is a next page.
-    const infos = await this.#store.list(PREFIX, { startAfter, limit: size + 1 });
+    const infos = await this.#store.list(PREFIX, {
+      startAfter,
+      limit: size + 1,
+    });
     const page = infos.slice(0, size);
-    const records = await Promise.all(page.map((info) => this.#read(nameOf(info.key))));
+    const records = await Promise.all(
+      page.map((info) => this.#read(nameOf(info.key))),
+    );
     return {
       datasets: records.filter((r) => r !== undefined).map(toDataset),
-      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
+      nextPageToken: infos.length > size
+        ? encodePageToken(page[page.length - 1]!.key)
+        : "",
     };
   }
 
   async #read(name: string): Promise<DatasetRecord | undefined> {
     const bytes = await this.#store.get(keyOf(name));
-    return bytes === undefined ? undefined : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
+    return bytes === undefined
+      ? undefined
+      : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
   }
 }
 

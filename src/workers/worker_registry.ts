@@ -69,14 +69,20 @@ export class WorkerRegistry {
   }
 
   /** Opens the registry, reading every worker record from the store. */
-  static async open(store: ObjectStore, options: WorkerRegistryOptions): Promise<WorkerRegistry> {
+  static async open(
+    store: ObjectStore,
+    options: WorkerRegistryOptions,
+  ): Promise<WorkerRegistry> {
     const registry = new WorkerRegistry(store, options);
     for await (const info of listAll(store, PREFIX)) {
       const bytes = await store.get(info.key);
       if (bytes === undefined) continue; // deleted since the listing
       const record = JSON.parse(decoder.decode(bytes)) as WorkerRecord;
       registry.#records.set(record.worker_id, record);
-      registry.#persistedHeartbeat.set(record.worker_id, Date.parse(record.last_heartbeat));
+      registry.#persistedHeartbeat.set(
+        record.worker_id,
+        Date.parse(record.last_heartbeat),
+      );
     }
     return registry;
   }
@@ -116,7 +122,9 @@ export class WorkerRegistry {
     const now = this.#now();
     record.last_heartbeat = new Date(now).toISOString();
     const persisted = this.#persistedHeartbeat.get(workerId) ?? 0;
-    if (now - persisted >= this.#heartbeatTimeoutMs / 4) await this.#persist(workerId);
+    if (now - persisted >= this.#heartbeatTimeoutMs / 4) {
+      await this.#persist(workerId);
+    }
     return new Date(now);
   }
 
@@ -139,13 +147,22 @@ export class WorkerRegistry {
   }
 
   /** Lists workers by id, a page at a time. */
-  list(requestedPageSize: number, pageToken: string): { workers: Worker[]; nextPageToken: string } {
+  list(
+    requestedPageSize: number,
+    pageToken: string,
+  ): { workers: Worker[]; nextPageToken: string } {
     const size = pageSize("list workers", requestedPageSize);
-    const after = decodePageToken("list workers", pageToken, PREFIX)?.slice(PREFIX.length);
-    const ids = [...this.#records.keys()].filter((id) => after === undefined || id > after).sort();
+    const after = decodePageToken("list workers", pageToken, PREFIX)?.slice(
+      PREFIX.length,
+    );
+    const ids = [...this.#records.keys()].filter((id) =>
+      after === undefined || id > after
+    ).sort();
     const page = ids.slice(0, size);
     const workers = page.map((id) => this.#toWorker(this.#records.get(id)!));
-    const nextPageToken = ids.length > size ? encodePageToken(PREFIX + page[page.length - 1]) : "";
+    const nextPageToken = ids.length > size
+      ? encodePageToken(PREFIX + page[page.length - 1])
+      : "";
     return { workers, nextPageToken };
   }
 
@@ -161,7 +178,9 @@ export class WorkerRegistry {
   /** Writes every heartbeat not yet written and waits for all writes. */
   async flush(): Promise<void> {
     for (const [id, record] of this.#records) {
-      if (Date.parse(record.last_heartbeat) !== this.#persistedHeartbeat.get(id)) {
+      if (
+        Date.parse(record.last_heartbeat) !== this.#persistedHeartbeat.get(id)
+      ) {
         this.#persist(id).catch(() => {}); // awaited below, through the chain
       }
     }
@@ -172,7 +191,10 @@ export class WorkerRegistry {
     validateId(action, "worker_id", workerId);
     const record = this.#records.get(workerId);
     if (record === undefined) {
-      throw new PulseError("not_found", `Cannot ${action}: worker ${workerId} is not registered`);
+      throw new PulseError(
+        "not_found",
+        `Cannot ${action}: worker ${workerId} is not registered`,
+      );
     }
     return record;
   }
@@ -199,7 +221,10 @@ export class WorkerRegistry {
     const write = previous.catch(() => {}).then(async () => {
       const record = this.#records.get(workerId)!;
       const heartbeat = Date.parse(record.last_heartbeat);
-      await this.#store.put(`${PREFIX}${workerId}.json`, encoder.encode(JSON.stringify(record)));
+      await this.#store.put(
+        `${PREFIX}${workerId}.json`,
+        encoder.encode(JSON.stringify(record)),
+      );
       this.#persistedHeartbeat.set(workerId, heartbeat);
     });
     this.#writes.set(workerId, write);
