@@ -66,7 +66,6 @@ interface SaveCheckpointRequest {
   data?: Uint8Array;
 }
 
-const TARGET = "pulse::api";
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
 export function createPulseService(
@@ -79,7 +78,7 @@ export function createPulseService(
       async (request: RegisterWorkerRequest) => {
         const worker = await workers.register(
           request.worker_id,
-          metadataOf(request.metadata),
+          fromStruct(request.metadata),
         );
         log.info("pulse::worker", "Worker registered", {
           worker_id: worker.workerId,
@@ -119,7 +118,7 @@ export function createPulseService(
     RegisterDataset: unary(
       "RegisterDataset",
       async (request: RegisterDatasetRequest) => {
-        const metadata = metadataOf(request.metadata);
+        const metadata = fromStruct(request.metadata);
         const dataset = await datasets.register(
           request.name,
           request.path,
@@ -277,7 +276,7 @@ async function saveCheckpoint(
   try {
     const request = {
       workerId: header.worker_id,
-      metadata: metadataOf(header.metadata),
+      metadata: fromStruct(header.metadata),
       idempotencyKey: header.idempotency_key,
     };
     const checkpoint = await checkpoints.save(request, data());
@@ -356,10 +355,6 @@ function send(
     call.once("drain", onDrain);
     call.once("close", onClose);
   });
-}
-
-function metadataOf(struct: StructMessage | null): JsonObject {
-  return fromStruct(struct);
 }
 
 function workerMessage(worker: Worker) {
