@@ -66,7 +66,6 @@ interface SaveCheckpointRequest {
   data?: Uint8Array;
 }
 
-
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
 export function createPulseService(
   parts: PulseServiceParts,

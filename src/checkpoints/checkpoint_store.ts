@@ -101,11 +101,18 @@ export class CheckpointStore {
     this.#options.requireWorker("save checkpoint", workerId);
     if (idempotencyKey === "") return await this.#save(request, data);
 
+    // Saves with one key run one after the other: each later one finds the
+    // checkpoint of the first that committed, unless that one failed.
     const lockKey = `${workerId}\n${idempotencyKey}`;
-    await this.#savesByKey.get(lockKey)?.catch(() => {});
-    const earlier = await this.#findByIdempotencyKey(workerId, idempotencyKey);
-    if (earlier !== undefined) return earlier;
-    const save = this.#save(request, data);
+    const previous = this.#savesByKey.get(lockKey);
+    const save = (async () => {
+      await previous?.catch(() => {});
+      const earlier = await this.#findByIdempotencyKey(
+        workerId,
+        idempotencyKey,
+      );
+      return earlier ?? await this.#save(request, data);
+    })();
     this.#savesByKey.set(lockKey, save);
     try {
       return await save;

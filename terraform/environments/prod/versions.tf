@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.6.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40.0, < 6.0.0"
+    }
+  }
+
+  # Partial configuration: terraform init -backend-config=backend.hcl
+  # (see backend.hcl.example and terraform/README.md).
+  backend "s3" {}
+}

@@ -1,0 +1,267 @@
+/**
+ * CheckpointStore on a real fs store in a temporary directory: commit order,
+ * idempotency, deduplication, backpressure and verification on load.
+ *
+ * Two faults cannot be produced for real on a local disk as root (a chunk
+ * write that fails, a write that stalls): for those, `FaultyStore` wraps the
+ * real store and fails or holds `putIfAbsent` calls, and says so.
+ */
+import assert from "node:assert/strict";
+import {
+  CheckpointStore,
+  chunkKeyOf,
+} from "../../src/checkpoints/checkpoint_store.ts";
+import { PulseError } from "../../src/errors.ts";
+import { CHUNK_BYTES } from "../../src/limits.ts";
+import { FsStore } from "../../src/storage/fs_store.ts";
+import type { ObjectStore } from "../../src/storage/store.ts";
+
+const MIB = 1024 * 1024;
+
+/** Pseudo-random bytes (xorshift32): no two chunks alike. */
+function pattern(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+async function* inPieces(
+  bytes: Uint8Array,
+  pieceBytes = MIB,
+): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += pieceBytes) {
+    yield bytes.subarray(offset, offset + pieceBytes);
+  }
+}
+
+async function readAll(data: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of data) parts.push(part);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Wraps a store so that chunk writes can be failed or held: faults a local disk cannot make. */
+class FaultyStore implements ObjectStore {
+  readonly description = "faulty";
+  failChunkWrite = -1;
+  held: (() => void)[] = [];
+  hold = false;
+  chunkWrites = 0;
+  constructor(readonly inner: ObjectStore) {}
+  put(key: string, data: Uint8Array) {
+    return this.inner.put(key, data);
+  }
+  async putIfAbsent(key: string, data: Uint8Array) {
+    const index = this.chunkWrites++;
+    if (index === this.failChunkWrite) {
+      throw new PulseError("unavailable", "injected fault");
+    }
+    if (this.hold) {
+      await new Promise<void>((resolve) => this.held.push(resolve));
+    }
+    return this.inner.putIfAbsent(key, data);
+  }
+  get(key: string, range?: { offset: number; length: number }) {
+    return this.inner.get(key, range);
+  }
+  head(key: string) {
+    return this.inner.head(key);
+  }
+  list(prefix: string, options?: { startAfter?: string; limit?: number }) {
+    return this.inner.list(prefix, options);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+async function setup(writesInFlight = 2) {
+  const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
+  const store = new FaultyStore(await FsStore.open(dir));
+  const checkpoints = new CheckpointStore(store, {
+    writesInFlight,
+    readsAhead: 2,
+    requireWorker: () => {},
+  });
+  return {
+    store,
+    dir,
+    checkpoints,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+const header = { workerId: "w1", metadata: { epoch: 1 }, idempotencyKey: "" };
+
+Deno.test("save() then load() round-trips the bytes and the description", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES + 3, 1);
+  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  assert.equal(saved.sizeBytes, bytes.length);
+  const { checkpoint, data } = await s.checkpoints.load("w1", "");
+  assert.deepEqual(checkpoint, saved);
+  assert.deepEqual(await readAll(data), bytes);
+});
+
+Deno.test("save() writes no manifest when its source fails midway", async () => {
+  await using s = await setup();
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield pattern(CHUNK_BYTES + 5, 2);
+    throw new Error("client went away");
+  }
+  await assert.rejects(
+    s.checkpoints.save(header, failing()),
+    /client went away/,
+  );
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+});
+
+Deno.test("save() writes no manifest when a chunk write fails", async () => {
+  await using s = await setup();
+  s.store.failChunkWrite = 1;
+  await assert.rejects(
+    s.checkpoints.save(header, inPieces(pattern(3 * CHUNK_BYTES, 3))),
+    (error: unknown) =>
+      error instanceof PulseError && error.code === "unavailable",
+  );
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+});
+
+Deno.test("save() reads no further ahead than writesInFlight + 1 chunks of unfinished writes", async () => {
+  await using s = await setup(2);
+  s.store.hold = true;
+  let pulledBytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const piece of inPieces(pattern(10 * CHUNK_BYTES, 4))) {
+      pulledBytes += piece.length;
+      yield piece;
+    }
+  }
+  const save = s.checkpoints.save(header, counted());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Two writes held, a third chunk cut and waiting: nothing more is read.
+  assert.equal(s.store.held.length, 2);
+  assert.ok(pulledBytes <= 3 * CHUNK_BYTES, `pulled ${pulledBytes} bytes`);
+  s.store.hold = false;
+  for (const release of s.store.held.splice(0)) release();
+  assert.equal((await save).sizeBytes, 10 * CHUNK_BYTES);
+});
+
+Deno.test("save() with a used idempotency key returns the first checkpoint, reading nothing", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "step-100" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(1000, 5)));
+  let read = false;
+  async function* untouched(): AsyncGenerator<Uint8Array> {
+    read = true;
+    yield new Uint8Array(1);
+  }
+  assert.deepEqual(await s.checkpoints.save(keyed, untouched()), first);
+  assert.equal(read, false);
+  assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
+});
+
+Deno.test("concurrent saves with one idempotency key make one checkpoint", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "same" };
+  const results = await Promise.all(
+    [1, 2, 3].map((seed) =>
+      s.checkpoints.save(keyed, inPieces(pattern(CHUNK_BYTES, seed)))
+    ),
+  );
+  assert.equal(new Set(results.map((c) => c.checkpointId)).size, 1);
+  assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
+});
+
+Deno.test("saving the same bytes twice writes each chunk once", async () => {
+  await using s = await setup();
+  const bytes = new Uint8Array(3 * CHUNK_BYTES).fill(6); // three equal chunks
+  const a = await s.checkpoints.save(header, inPieces(bytes));
+  const b = await s.checkpoints.save(header, inPieces(bytes));
+  assert.notEqual(a.checkpointId, b.checkpointId);
+  assert.equal(a.sha256, b.sha256);
+  const chunkFiles = await s.store.list("chunks/");
+  assert.equal(chunkFiles.length, 1); // six chunks saved, all equal: one file
+});
+
+Deno.test("list() pages newest first and get() finds each by id", async () => {
+  await using s = await setup();
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(
+      (await s.checkpoints.save(header, inPieces(pattern(10, i)))).checkpointId,
+    );
+  }
+  const first = await s.checkpoints.list("w1", 2, "");
+  const second = await s.checkpoints.list("w1", 2, first.nextPageToken);
+  const third = await s.checkpoints.list("w1", 2, second.nextPageToken);
+  const listed = [
+    ...first.checkpoints,
+    ...second.checkpoints,
+    ...third.checkpoints,
+  ];
+  assert.deepEqual(listed.map((c) => c.checkpointId), [...ids].reverse());
+  assert.equal(third.nextPageToken, "");
+  assert.equal((await s.checkpoints.get("w1", ids[2]!)).checkpointId, ids[2]);
+  assert.equal((await s.checkpoints.get("w1", "")).checkpointId, ids[4]);
+});
+
+Deno.test("delete() removes a checkpoint from get, load and list", async () => {
+  await using s = await setup();
+  const a = await s.checkpoints.save(header, inPieces(pattern(10, 1)));
+  const b = await s.checkpoints.save(header, inPieces(pattern(10, 2)));
+  await s.checkpoints.delete("w1", b.checkpointId);
+  assert.equal(
+    (await s.checkpoints.get("w1", "")).checkpointId,
+    a.checkpointId,
+  );
+  await assert.rejects(s.checkpoints.get("w1", b.checkpointId), {
+    code: "not_found",
+  });
+  await assert.rejects(s.checkpoints.delete("w1", b.checkpointId), {
+    code: "not_found",
+  });
+});
+
+Deno.test("load() fails with data_loss naming the checkpoint before yielding a flipped chunk", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES, 7);
+  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  const manifest = JSON.parse(
+    new TextDecoder().decode(
+      (await s.store.get((await s.store.list("checkpoints/w1/"))[0]!.key))!,
+    ),
+  );
+  const second = `${s.dir}/${chunkKeyOf(manifest.chunks[1].sha256)}`;
+  const onDisk = await Deno.readFile(second);
+  onDisk[12345] = onDisk[12345]! ^ 0x01;
+  await Deno.writeFile(second, onDisk);
+
+  const { data } = await s.checkpoints.load("w1", saved.checkpointId);
+  const first = await data.next();
+  assert.deepEqual(first.value, bytes.subarray(0, CHUNK_BYTES)); // intact chunk 0
+  await assert.rejects(
+    data.next(),
+    (error: unknown) =>
+      error instanceof PulseError && error.code === "data_loss" &&
+      error.message ===
+        `Cannot load checkpoint ${saved.checkpointId}: chunk 1 (${
+          manifest.chunks[1].sha256
+        }) fails its SHA-256 check`,
+  );
+});
