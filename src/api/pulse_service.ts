@@ -222,11 +222,13 @@ function track(method: string): (code: grpc.status) => void {
 
 function unary<Request, Response>(
   method: string,
-  handle: (request: Request) => Promise<Response>,
+  handle: (request: Request) => Response | Promise<Response>,
 ): grpc.handleUnaryCall<Request, Response> {
   return (call, callback) => {
     const done = track(method);
-    handle(call.request).then(
+    // Called inside an async function so that a synchronous throw becomes a
+    // rejection too, never grpc-js's UNKNOWN.
+    (async () => await handle(call.request))().then(
       (response) => {
         done(0);
         callback(null, response);

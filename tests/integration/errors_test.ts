@@ -1,0 +1,242 @@
+/**
+ * Bad input through a real runtime: each case gets its status code and a
+ * message naming the field (and the limit), and afterwards the runtime still
+ * serves and a checkpoint saved before loads intact.
+ */
+import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
+import { PulseError, type Runtime } from "@pulsecheckpoint/sdk";
+import {
+  loadPulsePackage,
+  SERVICE_NAME,
+  toStruct,
+} from "@pulsecheckpoint/sdk/wire";
+import {
+  GRPC_MESSAGE_BYTES_MAX,
+  ID_LENGTH_MAX,
+  METADATA_BYTES_MAX,
+  PAGE_SIZE_MAX,
+} from "../../src/limits.ts";
+import { randomBytes } from "../support/bytes.ts";
+import { startRuntime } from "../support/runtime.ts";
+
+type Case = [string, (rt: Runtime) => Promise<unknown>, string, RegExp];
+
+const CASES: Case[] = [
+  [
+    "worker id with a slash",
+    (rt) => rt.registerWorker("a/b"),
+    "INVALID_ARGUMENT",
+    /worker_id "a\/b" must be/,
+  ],
+  [
+    "worker id too long",
+    (rt) => rt.registerWorker("w".repeat(ID_LENGTH_MAX + 1)),
+    "INVALID_ARGUMENT",
+    new RegExp(`limit is ${ID_LENGTH_MAX}`),
+  ],
+  [
+    "empty worker id",
+    (rt) => rt.heartbeat(""),
+    "INVALID_ARGUMENT",
+    /worker_id is empty/,
+  ],
+  [
+    "metadata too large",
+    (rt) =>
+      rt.registerWorker("w2", {
+        metadata: { blob: "x".repeat(METADATA_BYTES_MAX) },
+      }),
+    "INVALID_ARGUMENT",
+    new RegExp(`metadata is \\d+ bytes, limit is ${METADATA_BYTES_MAX}`),
+  ],
+  [
+    "heartbeat of an unknown worker",
+    (rt) => rt.heartbeat("ghost"),
+    "NOT_FOUND",
+    /worker ghost is not registered/,
+  ],
+  [
+    "heartbeat after deregistering",
+    (rt) => rt.heartbeat("gone"),
+    "FAILED_PRECONDITION",
+    /worker gone is deregistered/,
+  ],
+  [
+    "get an unknown worker",
+    (rt) => rt.getWorker("ghost"),
+    "NOT_FOUND",
+    /worker ghost/,
+  ],
+  [
+    "dataset with an empty path",
+    (rt) => rt.registerDataset("d1", { path: "" }),
+    "INVALID_ARGUMENT",
+    /path is empty/,
+  ],
+  [
+    "dataset name with a space",
+    (rt) => rt.registerDataset("d 1", { path: "s3://b/d" }),
+    "INVALID_ARGUMENT",
+    /name "d 1"/,
+  ],
+  [
+    "get an unknown dataset",
+    (rt) => rt.getDataset("nope"),
+    "NOT_FOUND",
+    /dataset nope is not registered/,
+  ],
+  [
+    "save for an unregistered worker",
+    (rt) => rt.saveCheckpoint({ workerId: "ghost", data: new Uint8Array(10) }),
+    "NOT_FOUND",
+    /Cannot save checkpoint: worker ghost is not registered/,
+  ],
+  [
+    "idempotency key too long",
+    (rt) =>
+      rt.saveCheckpoint({
+        workerId: "w1",
+        data: new Uint8Array(1),
+        idempotencyKey: "k".repeat(300),
+      }),
+    "INVALID_ARGUMENT",
+    /idempotency_key is 300 characters, limit is 256/,
+  ],
+  [
+    "malformed checkpoint id",
+    (rt) => rt.loadCheckpoint("w1", { checkpointId: "chk_x" }),
+    "INVALID_ARGUMENT",
+    /checkpoint_id "chk_x"/,
+  ],
+  [
+    "unknown checkpoint id",
+    (rt) =>
+      rt.getCheckpoint("w1", {
+        checkpointId: "chk_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+      }),
+    "NOT_FOUND",
+    /checkpoint chk_01ARZ3NDEKTSV4RRFFQ69G5FAV of worker w1 does not exist/,
+  ],
+  [
+    "latest of a worker without checkpoints",
+    (rt) => rt.loadCheckpoint("w2"),
+    "NOT_FOUND",
+    /worker w2 has no checkpoint/,
+  ],
+  [
+    "page too large",
+    (rt) => rt.listCheckpoints("w1", { pageSize: PAGE_SIZE_MAX + 1 }),
+    "INVALID_ARGUMENT",
+    new RegExp(`limit is ${PAGE_SIZE_MAX}`),
+  ],
+  [
+    "foreign page token",
+    (rt) => rt.listWorkers({ pageToken: "bm9wZQ" }),
+    "INVALID_ARGUMENT",
+    /page_token/,
+  ],
+];
+
+// deno-lint-ignore no-explicit-any
+type RawClient = grpc.Client & Record<string, any>;
+
+function rawClient(address: string): RawClient {
+  const Client = grpc.makeGenericClientConstructor(
+    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
+    SERVICE_NAME,
+  );
+  return new Client(address, grpc.credentials.createInsecure(), {
+    "grpc.max_send_message_length": -1,
+  }) as RawClient;
+}
+
+function rawSave(
+  client: RawClient,
+  messages: unknown[],
+): Promise<grpc.ServiceError> {
+  return new Promise((resolve, reject) => {
+    const call = client.SaveCheckpoint((error: grpc.ServiceError | null) => {
+      if (error) resolve(error);
+      else reject(new Error("the save succeeded"));
+    });
+    for (const message of messages) call.write(message);
+    call.end();
+  });
+}
+
+Deno.test("every bad input gets its status code and the runtime stays healthy", async (t) => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  const raw = rawClient(runtime.grpcAddress);
+  try {
+    await rt.registerWorker("w1");
+    await rt.registerWorker("w2");
+    await rt.registerWorker("gone");
+    await rt.deregisterWorker("gone");
+    const kept = randomBytes(1000);
+    const before = await rt.saveCheckpoint({ workerId: "w1", data: kept });
+
+    for (const [name, call, code, message] of CASES) {
+      await t.step(name, async () => {
+        await assert.rejects(call(rt), (error: unknown) => {
+          assert.ok(error instanceof PulseError, String(error));
+          assert.equal(error.code, code, error.message);
+          assert.match(error.message, message);
+          return true;
+        });
+      });
+    }
+    await t.step("save whose first message is data", async () => {
+      const error = await rawSave(raw, [{ data: new Uint8Array(5) }]);
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(error.details, /the first message must carry the header/);
+    });
+    await t.step("save with no message at all", async () => {
+      const error = await rawSave(raw, []);
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+    });
+    await t.step("save with a second header", async () => {
+      const header = {
+        header: {
+          worker_id: "w1",
+          metadata: toStruct({}),
+          idempotency_key: "",
+        },
+      };
+      const error = await rawSave(raw, [
+        header,
+        { data: new Uint8Array(5) },
+        header,
+      ]);
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(
+        error.details,
+        /message 2 carries a header; only the first may/,
+      );
+    });
+    await t.step("a data message above the message size limit", async () => {
+      const header = {
+        header: {
+          worker_id: "w1",
+          metadata: toStruct({}),
+          idempotency_key: "",
+        },
+      };
+      const error = await rawSave(raw, [header, {
+        data: new Uint8Array(GRPC_MESSAGE_BYTES_MAX + 1),
+      }]);
+      assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.match(error.details, /larger than max/);
+    });
+
+    await rt.heartbeat("w1");
+    const loaded = await rt.loadCheckpoint("w1");
+    assert.equal(loaded.checkpoint.checkpointId, before.checkpointId);
+    assert.deepEqual(loaded.data, kept);
+  } finally {
+    raw.close();
+    rt.close();
+    await runtime.stop();
+  }
+});
