@@ -84,8 +84,7 @@ Deno.test("latest, list, get and delete agree on a worker's checkpoints", async 
     assert.equal((await rt.getCheckpoint("w1")).checkpointId, ids[5]);
     await assert.rejects(
       rt.loadCheckpoint("w1", { checkpointId: ids[6] }),
-      (error: unknown) =>
-        error instanceof PulseError && error.code === "NOT_FOUND",
+      (error: unknown) => error instanceof PulseError && error.code === "NOT_FOUND",
     );
     assert.equal((await rt.listCheckpoints("w2")).items.length, 1);
   } finally {

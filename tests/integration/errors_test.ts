@@ -6,11 +6,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, type Runtime } from "@pulsecheckpoint/sdk";
-import {
-  loadPulsePackage,
-  SERVICE_NAME,
-  toStruct,
-} from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
 import {
   GRPC_MESSAGE_BYTES_MAX,
   ID_LENGTH_MAX,

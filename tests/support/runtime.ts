@@ -109,8 +109,11 @@ export async function startRuntime(
   const started = new Promise<{ grpc: string; metrics: string }>(
     (resolve, reject) => {
       collectLines(process.stdout, logs, (line) => {
-        if (!line.includes('"Runtime started"')) return;
-        const event = JSON.parse(line);
+        if (!line.includes("Runtime started")) return;
+        // A JSON line, or a text line with key=value fields.
+        const event = line.startsWith("{")
+          ? JSON.parse(line)
+          : Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
         resolve({ grpc: event.grpc_addr, metrics: event.metrics_addr });
       }).then(() =>
         reject(
