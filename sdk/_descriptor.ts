@@ -359,6 +359,14 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "checkpoint_id": {
                   "type": "string",
                   "id": 2
+                },
+                "offset": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "length": {
+                  "type": "uint64",
+                  "id": 4
                 }
               }
             },

@@ -4,17 +4,9 @@
  * times every call, and sends every error through `toStatus`.
  */
 import type * as grpc from "@grpc/grpc-js";
-import {
-  fromStruct,
-  type StructMessage,
-  toStruct,
-  toTimestamp,
-} from "@pulsecheckpoint/sdk/wire";
+import { fromStruct, type StructMessage, toStruct, toTimestamp } from "@pulsecheckpoint/sdk/wire";
 import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
-import type {
-  Checkpoint,
-  CheckpointStore,
-} from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
 import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { PulseError } from "../errors.ts";
 import { LOAD_MESSAGE_BYTES } from "../limits.ts";
@@ -55,6 +47,10 @@ interface RegisterDatasetRequest {
 }
 interface CheckpointRequest extends WorkerIdRequest {
   checkpoint_id: string;
+}
+interface LoadCheckpointRequest extends CheckpointRequest {
+  offset: number;
+  length: number;
 }
 interface SaveCheckpointRequest {
   payload: "header" | "data";
@@ -157,9 +153,7 @@ export function createPulseService(
         },
       );
     },
-    LoadCheckpoint: (
-      call: grpc.ServerWritableStream<CheckpointRequest, unknown>,
-    ) => {
+    LoadCheckpoint: (call: grpc.ServerWritableStream<LoadCheckpointRequest, unknown>) => {
       const done = track("LoadCheckpoint");
       loadCheckpoint(checkpoints, call).then(
         () => {
@@ -307,13 +301,15 @@ async function saveCheckpoint(
 
 async function loadCheckpoint(
   checkpoints: CheckpointStore,
-  call: grpc.ServerWritableStream<CheckpointRequest, unknown>,
+  call: grpc.ServerWritableStream<LoadCheckpointRequest, unknown>,
 ): Promise<void> {
   const started = performance.now();
-  const { worker_id: workerId, checkpoint_id: checkpointId } = call.request;
-  const { checkpoint, data } = await checkpoints.load(workerId, checkpointId);
+  const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
+  const { checkpoint, data } = await checkpoints.load(workerId, checkpointId, { offset, length });
   await send(call, { checkpoint: checkpointMessage(checkpoint) });
+  let sent = 0;
   for await (const chunk of data) {
+    sent += chunk.length;
     for (let offset = 0; offset < chunk.length; offset += LOAD_MESSAGE_BYTES) {
       await send(call, {
         data: chunk.subarray(offset, offset + LOAD_MESSAGE_BYTES),
@@ -321,12 +317,13 @@ async function loadCheckpoint(
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  checkpointBytesTotal.inc({ operation: "load" }, checkpoint.sizeBytes);
+  checkpointBytesTotal.inc({ operation: "load" }, sent);
   checkpointDurationSeconds.observe({ operation: "load" }, seconds);
   log.info("pulse::checkpoint", "Checkpoint loaded", {
     worker_id: workerId,
     checkpoint_id: checkpoint.checkpointId,
-    size_bytes: checkpoint.sizeBytes,
+    offset,
+    size_bytes: sent,
     duration_ms: Math.round(seconds * 1000),
   });
 }

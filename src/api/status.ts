@@ -37,8 +37,7 @@ export function toStatus(error: unknown, method: string): StatusError {
     };
   }
   log.error("pulse::api", "Internal error", { method, error });
-  const details =
-    `Internal error in ${method}; the runtime's log has the cause`;
+  const details = `Internal error in ${method}; the runtime's log has the cause`;
   return { code: grpc.status.INTERNAL, details, message: details };
 }
 

@@ -23,12 +23,7 @@ import {
   validateMetadata,
   validateText,
 } from "../validation.ts";
-import {
-  checkpointIdOf,
-  isCheckpointId,
-  newCheckpointId,
-  sortKeyOf,
-} from "./checkpoint_id.ts";
+import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
 import { chunks } from "./chunker.ts";
 import {
   type ChunkRef,
@@ -191,42 +186,61 @@ export class CheckpointStore {
   }
 
   /**
-   * Opens a checkpoint for reading: its description, and its bytes chunk by
-   * chunk, each verified against its SHA-256 before it is yielded.
+   * Opens a checkpoint for reading: its description, and its bytes (all, or
+   * `length` bytes from `offset`), piece by piece, each chunk verified against
+   * its SHA-256 before any byte of it is yielded.
    * @param checkpointId empty for the worker's latest checkpoint
+   * @param range `length` 0 means up to the end
    */
   async load(
     workerId: string,
     checkpointId: string,
+    range: { offset: number; length: number } = { offset: 0, length: 0 },
   ): Promise<{ checkpoint: Checkpoint; data: AsyncGenerator<Uint8Array> }> {
-    const manifest = await this.#manifest(
-      "load checkpoint",
-      workerId,
-      checkpointId,
-    );
+    const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
+    if (range.offset > manifest.size_bytes) {
+      throw new PulseError(
+        "invalid_argument",
+        `Cannot load checkpoint ${manifest.checkpoint_id}: offset ${range.offset} is beyond its size ${manifest.size_bytes}`,
+      );
+    }
+    const end = range.length === 0
+      ? manifest.size_bytes
+      : Math.min(manifest.size_bytes, range.offset + range.length);
     return {
       checkpoint: toCheckpoint(manifest),
-      data: this.#readChunks(manifest),
+      data: this.#readChunks(manifest, range.offset, end),
     };
   }
 
-  async *#readChunks(manifest: Manifest): AsyncGenerator<Uint8Array> {
+  // Yields bytes [start, end) of a checkpoint, fetching the chunks that hold
+  // them with up to `readsAhead` fetches ahead of the one being yielded.
+  async *#readChunks(manifest: Manifest, start: number, end: number): AsyncGenerator<Uint8Array> {
+    const wanted: { index: number; from: number; to: number }[] = [];
+    let chunkStart = 0;
+    manifest.chunks.forEach((ref, index) => {
+      const chunkEnd = chunkStart + ref.size;
+      if (chunkEnd > start && chunkStart < end) {
+        wanted.push({
+          index,
+          from: Math.max(start - chunkStart, 0),
+          to: Math.min(end, chunkEnd) - chunkStart,
+        });
+      }
+      chunkStart = chunkEnd;
+    });
     const pending: Promise<Uint8Array>[] = [];
     let next = 0;
     const fetchNext = () => {
-      const index = next++;
-      const read = this.#readChunk(manifest, index);
+      const read = this.#readChunk(manifest, wanted[next++]!.index);
       read.catch(() => {}); // awaited in order below; never an unhandled rejection
       pending.push(read);
     };
-    while (
-      next < manifest.chunks.length &&
-      pending.length <= this.#options.readsAhead
-    ) fetchNext();
-    while (pending.length > 0) {
+    while (next < wanted.length && pending.length <= this.#options.readsAhead) fetchNext();
+    for (const { from, to } of wanted) {
       const bytes = await pending.shift()!;
-      if (next < manifest.chunks.length) fetchNext();
-      yield bytes;
+      if (next < wanted.length) fetchNext();
+      yield bytes.subarray(from, to);
     }
   }
 
@@ -288,9 +302,7 @@ export class CheckpointStore {
     );
     return {
       checkpoints: manifests.filter((m) => m !== undefined).map(toCheckpoint),
-      nextPageToken: infos.length > size
-        ? encodePageToken(page[page.length - 1]!.key)
-        : "",
+      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
     };
   }
 

@@ -7,10 +7,7 @@
  * real store and fails or holds `putIfAbsent` calls, and says so.
  */
 import assert from "node:assert/strict";
-import {
-  CheckpointStore,
-  chunkKeyOf,
-} from "../../src/checkpoints/checkpoint_store.ts";
+import { CheckpointStore, chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
 import { PulseError } from "../../src/errors.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
@@ -136,8 +133,7 @@ Deno.test("save() writes no manifest when a chunk write fails", async () => {
   s.store.failChunkWrite = 1;
   await assert.rejects(
     s.checkpoints.save(header, inPieces(pattern(3 * CHUNK_BYTES, 3))),
-    (error: unknown) =>
-      error instanceof PulseError && error.code === "unavailable",
+    (error: unknown) => error instanceof PulseError && error.code === "unavailable",
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
 });
@@ -180,9 +176,7 @@ Deno.test("concurrent saves with one idempotency key make one checkpoint", async
   await using s = await setup();
   const keyed = { ...header, idempotencyKey: "same" };
   const results = await Promise.all(
-    [1, 2, 3].map((seed) =>
-      s.checkpoints.save(keyed, inPieces(pattern(CHUNK_BYTES, seed)))
-    ),
+    [1, 2, 3].map((seed) => s.checkpoints.save(keyed, inPieces(pattern(CHUNK_BYTES, seed)))),
   );
   assert.equal(new Set(results.map((c) => c.checkpointId)).size, 1);
   assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
@@ -263,5 +257,31 @@ Deno.test("load() fails with data_loss naming the checkpoint before yielding a f
         `Cannot load checkpoint ${saved.checkpointId}: chunk 1 (${
           manifest.chunks[1].sha256
         }) fails its SHA-256 check`,
+  );
+});
+
+Deno.test("load() with a range yields exactly those bytes, across chunk boundaries", async () => {
+  await using s = await setup();
+  const bytes = pattern(3 * CHUNK_BYTES + 10, 8);
+  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  const ranges: [number, number][] = [
+    [0, 0], // all
+    [5, 10],
+    [CHUNK_BYTES - 3, 6], // straddles chunks 0 and 1
+    [CHUNK_BYTES, CHUNK_BYTES], // exactly chunk 1
+    [2 * CHUNK_BYTES + 1, 0], // from inside chunk 2 to the end
+    [3 * CHUNK_BYTES + 9, 100], // the last byte; length past the end is cut
+    [bytes.length, 0], // at the end: nothing
+  ];
+  for (const [offset, length] of ranges) {
+    const { data } = await s.checkpoints.load("w1", saved.checkpointId, { offset, length });
+    const end = length === 0 ? bytes.length : Math.min(bytes.length, offset + length);
+    assert.deepEqual(await readAll(data), bytes.subarray(offset, end), `${offset}+${length}`);
+  }
+  await assert.rejects(
+    s.checkpoints.load("w1", saved.checkpointId, { offset: bytes.length + 1, length: 0 }),
+    (error: unknown) =>
+      error instanceof PulseError && error.code === "invalid_argument" &&
+      error.message.endsWith(`offset ${bytes.length + 1} is beyond its size ${bytes.length}`),
   );
 });

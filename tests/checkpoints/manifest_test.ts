@@ -1,10 +1,6 @@
 /** Manifests round-trip, and a damaged manifest is DATA_LOSS, never a crash. */
 import assert from "node:assert/strict";
-import {
-  decodeManifest,
-  encodeManifest,
-  type Manifest,
-} from "../../src/checkpoints/manifest.ts";
+import { decodeManifest, encodeManifest, type Manifest } from "../../src/checkpoints/manifest.ts";
 import { PulseError } from "../../src/errors.ts";
 
 const manifest: Manifest = {
