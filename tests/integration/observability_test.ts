@@ -150,6 +150,6 @@ Deno.test("logging.format = text writes one readable line per event", async () =
   const started = runtime.logs.find((line) => line.includes("Runtime started"));
   assert.match(
     started ?? "",
-    /^\S+Z INFO  pulse::server: Runtime started grpc_addr=127\.0\.0\.1:\d+ /,
+    /^\S+Z INFO {2}pulse::server: Runtime started grpc_addr=127\.0\.0\.1:\d+ /,
   );
 });

@@ -23,8 +23,8 @@ module "vpc" {
   name                 = var.name
   cidr_block           = var.vpc_cidr_block
   availability_zones   = var.availability_zones
-  public_subnet_cidrs  = [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr_block, 8, i)]
-  private_subnet_cidrs = [for i, _ in var.availability_zones : cidrsubnet(var.vpc_cidr_block, 8, i + 100)]
+  public_subnet_cidrs  = [for i in range(length(var.availability_zones)) : cidrsubnet(var.vpc_cidr_block, 8, i)]
+  private_subnet_cidrs = [for i in range(length(var.availability_zones)) : cidrsubnet(var.vpc_cidr_block, 8, i + 100)]
   single_nat_gateway   = false
   enable_flow_logs     = true
 }
