@@ -3,12 +3,7 @@
  * commands help operate it. Run `main.ts --help` for commands and flags.
  */
 import { parseArgs } from "node:util";
-import {
-  ConfigError,
-  loadConfig,
-  settingFlags,
-  SETTINGS,
-} from "./src/config.ts";
+import { ConfigError, loadConfig, settingFlags, SETTINGS } from "./src/config.ts";
 import { configureLog, log } from "./src/log.ts";
 import { startRuntime } from "./src/server.ts";
 
@@ -27,9 +22,8 @@ Commands:
 Flags:
   --config PATH   config file (default: config.toml if present; env PULSE_CONFIG)
 ${
-  settingFlags().map(({ flag, name, help }) =>
-    `  --${`${flag} VALUE`.padEnd(26)}${help} (${name})`
-  ).join("\n")
+  settingFlags().map(({ flag, name, help }) => `  --${`${flag} VALUE`.padEnd(26)}${help} (${name})`)
+    .join("\n")
 }
   -h, --help      print this help
 

@@ -40,8 +40,7 @@ interface NamespaceJson {
 }
 
 function snakeCaseFields(namespace: NamespaceJson): void {
-  const snake = (name: string) =>
-    name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   if (namespace.fields) {
     namespace.fields = Object.fromEntries(
       Object.entries(namespace.fields).map((

@@ -7,12 +7,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { CHUNK_READS_AHEAD_MAX, CHUNK_WRITES_IN_FLIGHT_MAX } from "./limits.ts";
-import {
-  LOG_FORMATS,
-  LOG_LEVELS,
-  type LogFormat,
-  type LogLevel,
-} from "./log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 /** Where objects are stored. */
 export type StorageBackend = "fs" | "s3";
@@ -42,17 +37,13 @@ function text(raw: unknown): string | { allowed: string } {
 }
 
 function nonEmpty(raw: unknown): string | { allowed: string } {
-  return typeof raw === "string" && raw.length > 0
-    ? raw
-    : { allowed: "a non-empty string" };
+  return typeof raw === "string" && raw.length > 0 ? raw : { allowed: "a non-empty string" };
 }
 
 function integer(min: number, max: number): Parser<number> {
   const allowed = { allowed: `an integer from ${min} to ${max}` };
   return (raw) => {
-    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim())
-      ? Number(raw)
-      : raw;
+    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
     return typeof value === "number" && Number.isInteger(value) &&
         value >= min && value <= max
       ? value
@@ -68,10 +59,7 @@ function boolean(raw: unknown): boolean | { allowed: string } {
 }
 
 function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
-  return (raw) =>
-    values.includes(raw as T)
-      ? raw as T
-      : { allowed: `one of ${values.join(", ")}` };
+  return (raw) => values.includes(raw as T) ? raw as T : { allowed: `one of ${values.join(", ")}` };
 }
 
 /** `host:port`, where port 0 asks the system for a free one. */
@@ -173,8 +161,7 @@ export const SETTINGS = {
     parse: integer(1, CHUNK_WRITES_IN_FLIGHT_MAX),
     default: 4,
     env: "PULSE_WRITES_IN_FLIGHT",
-    help:
-      "chunk writes in flight per save; a save buffers about this many chunks plus one",
+    help: "chunk writes in flight per save; a save buffers about this many chunks plus one",
   }),
   "storage.reads_ahead": setting({
     parse: integer(0, CHUNK_READS_AHEAD_MAX),

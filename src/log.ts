@@ -44,18 +44,14 @@ function write(
       message,
       ...fields,
     }, replacer)
-    : `${timestamp} ${level.toUpperCase().padEnd(5)} ${target}: ${message}${
-      textFields(fields)
-    }`;
+    : `${timestamp} ${level.toUpperCase().padEnd(5)} ${target}: ${message}${textFields(fields)}`;
   // Synchronous, so that lines are never interleaved or lost at exit.
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
 }
 
 function textFields(fields: LogFields): string {
   const parts = Object.entries(fields).map(([key, value]) =>
-    `${key}=${
-      typeof value === "string" ? value : JSON.stringify(value, replacer)
-    }`
+    `${key}=${typeof value === "string" ? value : JSON.stringify(value, replacer)}`
   );
   return parts.length === 0 ? "" : " " + parts.join(" ");
 }
@@ -63,9 +59,7 @@ function textFields(fields: LogFields): string {
 // Errors become their message (and their cause's), bigints numbers.
 function replacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) {
-    const cause = value.cause instanceof Error
-      ? `: ${value.cause.message}`
-      : "";
+    const cause = value.cause instanceof Error ? `: ${value.cause.message}` : "";
     return `${value.name}: ${value.message}${cause}`;
   }
   if (typeof value === "bigint") return Number(value);

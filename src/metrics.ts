@@ -117,8 +117,7 @@ export const savesInProgress = new prom.Gauge({
 /** Chunks written by saves, by whether they were new or already stored. */
 export const chunksWrittenTotal = new prom.Counter({
   name: "pulse_chunks_total",
-  help:
-    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored)",
+  help: "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

@@ -47,8 +47,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: config["storage.writes_in_flight"],
     readsAhead: config["storage.reads_ahead"],
-    requireWorker: (action, workerId) =>
-      workers.requireRegistered(action, workerId),
+    requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
   });
   const service = createPulseService({
     workers,
@@ -161,9 +160,7 @@ function serveMetrics(
     }
     if (path === "/healthz") return new Response("ok\n");
     if (path === "/readyz") {
-      return isReady()
-        ? new Response("ready\n")
-        : new Response("shutting down\n", { status: 503 });
+      return isReady() ? new Response("ready\n") : new Response("shutting down\n", { status: 503 });
     }
     return new Response("not found\n", { status: 404 });
   });

@@ -82,8 +82,7 @@ Deno.test("loadConfig() names the key, the value, its source and what is allowed
     await t.step(Object.keys(values)[0]!, () => {
       assert.throws(
         () => loadConfig({ file: "/dev/null", env: env(values), flags: {} }),
-        (error: unknown) =>
-          error instanceof ConfigError && message.test(error.message),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message),
       );
     });
   }
@@ -97,8 +96,7 @@ Deno.test("loadConfig() rejects unknown keys and a missing named file", async ()
     });
   });
   assert.throws(
-    () =>
-      loadConfig({ file: "/nonexistent/pulse.toml", env: env({}), flags: {} }),
+    () => loadConfig({ file: "/nonexistent/pulse.toml", env: env({}), flags: {} }),
     {
       name: "ConfigError",
       message: /^Cannot read config file \/nonexistent\/pulse\.toml/,

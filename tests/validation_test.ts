@@ -1,11 +1,7 @@
 /** Input checks: ids, metadata, page sizes and page tokens. */
 import assert from "node:assert/strict";
 import { PulseError } from "../src/errors.ts";
-import {
-  ID_LENGTH_MAX,
-  METADATA_BYTES_MAX,
-  PAGE_SIZE_MAX,
-} from "../src/limits.ts";
+import { ID_LENGTH_MAX, METADATA_BYTES_MAX, PAGE_SIZE_MAX } from "../src/limits.ts";
 import {
   decodePageToken,
   encodePageToken,
@@ -44,13 +40,10 @@ Deno.test("validateId() rejects what could escape an object key, naming field an
     invalid(/^Cannot register worker: worker_id is empty$/),
   );
   assert.throws(
-    () =>
-      validateId("register worker", "worker_id", "a".repeat(ID_LENGTH_MAX + 1)),
+    () => validateId("register worker", "worker_id", "a".repeat(ID_LENGTH_MAX + 1)),
     invalid(
       new RegExp(
-        `worker_id is ${
-          ID_LENGTH_MAX + 1
-        } characters, limit is ${ID_LENGTH_MAX}$`,
+        `worker_id is ${ID_LENGTH_MAX + 1} characters, limit is ${ID_LENGTH_MAX}$`,
       ),
     ),
   );

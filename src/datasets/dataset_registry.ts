@@ -99,17 +99,13 @@ export class DatasetRegistry {
     );
     return {
       datasets: records.filter((r) => r !== undefined).map(toDataset),
-      nextPageToken: infos.length > size
-        ? encodePageToken(page[page.length - 1]!.key)
-        : "",
+      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
     };
   }
 
   async #read(name: string): Promise<DatasetRecord | undefined> {
     const bytes = await this.#store.get(keyOf(name));
-    return bytes === undefined
-      ? undefined
-      : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
+    return bytes === undefined ? undefined : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
   }
 }
 

@@ -8,12 +8,7 @@
  */
 import { dirname, join } from "node:path";
 import { LIST_KEYS_MAX } from "./store.ts";
-import type {
-  ByteRange,
-  ListOptions,
-  ObjectInfo,
-  ObjectStore,
-} from "./store.ts";
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
 const TMP_DIR = ".tmp";
 
@@ -98,9 +93,7 @@ export class FsStore implements ObjectStore {
   async list(prefix: string, options: ListOptions = {}): Promise<ObjectInfo[]> {
     const limit = Math.min(options.limit ?? LIST_KEYS_MAX, LIST_KEYS_MAX);
     // Walk the deepest directory the prefix names; filter the rest by key.
-    const directory = prefix.includes("/")
-      ? prefix.slice(0, prefix.lastIndexOf("/"))
-      : "";
+    const directory = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
     const keys: string[] = [];
     await this.#walk(directory, (key) => {
       if (
@@ -158,9 +151,7 @@ export class FsStore implements ObjectStore {
       entries = Deno.readDir(join(this.#root, ...directory.split("/")));
       for await (const entry of entries) {
         if (entry.name === TMP_DIR && directory === "") continue;
-        const key = directory === ""
-          ? entry.name
-          : `${directory}/${entry.name}`;
+        const key = directory === "" ? entry.name : `${directory}/${entry.name}`;
         if (entry.isDirectory) await this.#walk(key, visit);
         else if (entry.isFile) visit(key);
       }

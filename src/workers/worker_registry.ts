@@ -155,14 +155,10 @@ export class WorkerRegistry {
     const after = decodePageToken("list workers", pageToken, PREFIX)?.slice(
       PREFIX.length,
     );
-    const ids = [...this.#records.keys()].filter((id) =>
-      after === undefined || id > after
-    ).sort();
+    const ids = [...this.#records.keys()].filter((id) => after === undefined || id > after).sort();
     const page = ids.slice(0, size);
     const workers = page.map((id) => this.#toWorker(this.#records.get(id)!));
-    const nextPageToken = ids.length > size
-      ? encodePageToken(PREFIX + page[page.length - 1])
-      : "";
+    const nextPageToken = ids.length > size ? encodePageToken(PREFIX + page[page.length - 1]) : "";
     return { workers, nextPageToken };
   }
 
