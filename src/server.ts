@@ -5,8 +5,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation } from "grpc-health-check";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { HealthService } from "./api/health_service.ts";
 import { createPulseService } from "./api/pulse_service.ts";
 import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
 import type { Config } from "./config.ts";
@@ -15,6 +15,7 @@ import { GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
 import { log } from "./log.ts";
 import { registry, setActiveWorkersSource } from "./metrics.ts";
 import { FsStore } from "./storage/fs_store.ts";
+import { S3Store } from "./storage/s3_store.ts";
 import type { ObjectStore } from "./storage/store.ts";
 import { WorkerRegistry } from "./workers/worker_registry.ts";
 
@@ -65,11 +66,11 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     definition[SERVICE_NAME] as grpc.ServiceDefinition,
     service,
   );
-  const health = new HealthImplementation({
-    "": "SERVING",
-    [SERVICE_NAME]: "SERVING",
-  });
-  health.addToServer(server);
+  const health = new HealthService(["", SERVICE_NAME]);
+  server.addService(
+    definition["grpc.health.v1.Health"] as grpc.ServiceDefinition,
+    health.handlers(),
+  );
   new ReflectionService(definition).addToServer(server);
   const grpcPort = await bind(server, config["server.grpc_addr"]);
 
@@ -91,8 +92,8 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     metricsPort,
     async shutdown() {
       ready = false;
-      health.setStatus("", "NOT_SERVING");
-      health.setStatus(SERVICE_NAME, "NOT_SERVING");
+      health.setAll("NOT_SERVING");
+      health.endWatches();
       log.info(TARGET, "Shutting down: draining calls in flight", {
         drain_timeout_ms: config["server.drain_timeout_ms"],
       });

@@ -170,7 +170,7 @@ export function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const status = httpStatus(error);
   const code = (error as { code?: unknown }).code;
-  const message = error.message.split("\n")[0];
+  const message = error.message.split("\n")[0] ?? "";
   if (status !== undefined) {
     // S3 sends no message with errors of HEAD requests; the SDK then puts
     // the code name or "UnknownError" in `message`.
@@ -211,7 +211,7 @@ function failure(
   if (isRetryable(error)) {
     return new PulseError(
       "unavailable",
-      `${where}: S3 request failed after ${attempts} attempts: ${
+      `${where}: S3 request failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${
         describeFailure(error)
       }`,
       { cause: error },

@@ -20,7 +20,6 @@ import {
 import type { Config } from "../config.ts";
 import { assert, PulseError } from "../errors.ts";
 import {
-  describeFailure,
   httpStatus,
   type RetryClock,
   type RetryPolicy,
@@ -29,12 +28,7 @@ import {
   withRetry,
 } from "./retry.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
-import type {
-  ByteRange,
-  ListOptions,
-  ObjectInfo,
-  ObjectStore,
-} from "./store.ts";
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
 /** Timeouts of one S3 request attempt; a timed-out attempt is retried. */
 export interface S3Timeouts {
@@ -238,9 +232,7 @@ export class S3Store implements ObjectStore {
       for (const object of result.Contents ?? []) {
         if (infos.length < limit) infos.push(this.#objectInfo(object));
       }
-      continuationToken = result.IsTruncated
-        ? result.NextContinuationToken
-        : undefined;
+      continuationToken = result.IsTruncated ? result.NextContinuationToken : undefined;
       if (continuationToken === undefined) return infos;
     }
     throw new PulseError(
@@ -366,7 +358,7 @@ export class S3Store implements ObjectStore {
         `response body of ${objectKey} ended after ${bytes.length} of ${expected} bytes`,
       );
     }
-    return bytes;
+    return range === undefined ? bytes : rangeOf(bytes, response.ContentRange, range, objectKey);
   }
 
   #headObject(objectKey: string): Promise<ObjectInfo | undefined> {
@@ -491,12 +483,48 @@ export class S3Store implements ObjectStore {
   }
 }
 
+// The bytes of `range` in a response to a ranged GET. HTTP lets a server
+// ignore a Range header and send the whole object (200, no Content-Range), or
+// send more than asked (s3rver answers "bytes=0-0" with the whole object):
+// both hold the range, which is cut out here.
+function rangeOf(
+  body: Uint8Array,
+  contentRange: string | undefined,
+  range: ByteRange,
+  objectKey: string,
+): Uint8Array {
+  const served = contentRange === undefined
+    ? { start: 0, end: body.length - 1, size: body.length }
+    : parseContentRange(contentRange);
+  // The last byte wanted, clamped to the object as stores do.
+  const wantedEnd = served === undefined
+    ? -1
+    : Math.min(range.offset + range.length, served.size) - 1;
+  if (
+    served === undefined || served.start > range.offset ||
+    served.end < wantedEnd || served.end - served.start + 1 !== body.length
+  ) {
+    throw new PulseError(
+      "unavailable",
+      `Cannot GetObject ${objectKey}: asked for bytes ${range.offset}-` +
+        `${range.offset + range.length - 1}, the server sent ${contentRange}`,
+    );
+  }
+  return body.subarray(range.offset - served.start, wantedEnd - served.start + 1);
+}
+
+function parseContentRange(
+  header: string,
+): { start: number; end: number; size: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header.trim());
+  if (!match) return undefined;
+  return { start: Number(match[1]), end: Number(match[2]), size: Number(match[3]) };
+}
+
 // The endpoint as users know it, for messages and `description`.
 function endpointUrl(config: Config): string {
   const endpoint = config["storage.endpoint"].replace(/\/+$/, "");
-  return endpoint !== ""
-    ? endpoint
-    : `https://s3.${config["storage.region"]}.amazonaws.com`;
+  return endpoint !== "" ? endpoint : `https://s3.${config["storage.region"]}.amazonaws.com`;
 }
 
 function createClient(config: Config, timeouts: S3Timeouts): S3Client {

@@ -10,11 +10,19 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
 const CONFIG = `${ROOT}deno.json`;
 
-/** The permission flags of `deno task start`, the ones the compiled binary gets. */
+/**
+ * The permission flags of `deno task start`, the ones the compiled binary
+ * gets, for a runtime whose working directory is not the repository: the
+ * compiled binary reads its npm packages from inside itself without asking,
+ * `deno run` reads them from the repository's node_modules, so read access to
+ * that one directory is added.
+ */
 export async function startFlags(): Promise<string[]> {
   const deno = JSON.parse(await Deno.readTextFile(CONFIG));
   const words = (deno.tasks.start as string).split(/\s+/);
-  return words.filter((word) => word.startsWith("--allow-"));
+  return words.filter((word) => word.startsWith("--allow-")).map((flag) =>
+    flag.startsWith("--allow-read=") ? `${flag},${ROOT}node_modules` : flag
+  );
 }
 
 /** Options of `startRuntime`. */

@@ -2,14 +2,19 @@
  * Starts s3rver (an S3 server in JavaScript, on the local filesystem) on a free
  * loopback port, for tests of the S3 store that need no other process.
  *
- * Two fixes make it behave as S3 does where the tests need it:
+ * Three fixes make it behave as S3 does where the tests need it:
  * - it accepts the credentials of the environment (AWS_ACCESS_KEY_ID and
  *   AWS_SECRET_ACCESS_KEY), not only its built-in S3RVER/S3RVER pair;
  * - its listings follow S3: ascending key order, `start-after` and
  *   `max-keys` applied to that order. s3rver lists keys in the order the
  *   filesystem returns directory entries (hash order on ext4), so its pages
- *   come out unsorted and keys are lost between pages.
+ *   come out unsorted and keys are lost between pages;
+ * - its continuation tokens work: s3rver encrypts them with DES, which
+ *   Deno's node:crypto lacks (every truncated listing answered 500). Here a
+ *   "des" cipher passes bytes through unchanged: the tokens are opaque to
+ *   clients anyway.
  */
+import crypto from "node:crypto";
 import S3rver from "s3rver";
 import AWSAccount from "s3rver/lib/models/account.js";
 
@@ -57,6 +62,7 @@ export async function startS3rver(
   options: S3rverOptions = {},
 ): Promise<S3rverServer> {
   acceptEnvironmentCredentials();
+  passThroughDes();
   const directory = await Deno.makeTempDir({ prefix: "pulse-s3rver-" });
   const server = new S3rver({
     address: "127.0.0.1",
@@ -84,6 +90,29 @@ function acceptEnvironmentCredentials(): void {
   if (accessKeyId && secretAccessKey) {
     AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
   }
+}
+
+let desPatched = false;
+
+// Makes node:crypto's createCipheriv and createDecipheriv accept "des", as
+// a cipher that leaves bytes unchanged; other algorithms are untouched.
+function passThroughDes(): void {
+  if (desPatched) return;
+  desPatched = true;
+  const identity = () => ({
+    update: (data: string | Uint8Array, encoding?: BufferEncoding) =>
+      typeof data === "string" ? Buffer.from(data, encoding) : Buffer.from(data),
+    final: () => Buffer.alloc(0),
+  });
+  const patch = (name: "createCipheriv" | "createDecipheriv") => {
+    const original = crypto[name] as (...args: unknown[]) => unknown;
+    Object.assign(crypto, {
+      [name]: (algorithm: string, ...rest: unknown[]) =>
+        algorithm === "des" ? identity() : original(algorithm, ...rest),
+    });
+  };
+  patch("createCipheriv");
+  patch("createDecipheriv");
 }
 
 // Replaces s3rver's listing with one in S3's order: every key under the
