@@ -55,7 +55,16 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
     level: config["logging.level"],
     format: config["logging.format"],
   });
-  const runtime = await startRuntime(config);
+  let runtime;
+  try {
+    runtime = await startRuntime(config);
+  } catch (error) {
+    // A store that cannot be reached, a port in use, an unreadable certificate:
+    // one line for the operator, and a status that says it failed.
+    log.error("pulse::server", "Cannot start", { error });
+    console.error(`Cannot start: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
   let stopping = false;
   const stop = async (signal: Deno.Signal) => {
     if (stopping) {

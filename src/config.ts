@@ -71,6 +71,41 @@ function address(raw: unknown): string | { allowed: string } {
   return raw;
 }
 
+/** Roles of tokens: admin may do everything, worker acts for its workers, reader reads. */
+export const ROLES = ["admin", "worker", "reader"] as const;
+/** A role. */
+export type Role = typeof ROLES[number];
+
+/** A bearer token, configured by its SHA-256, never in clear. */
+export interface AuthToken {
+  /** Names the token in logs and errors. */
+  name: string;
+  /** Lowercase hex SHA-256 of the token. */
+  sha256: string;
+  role: Role;
+  /** Glob (`*` matches any run of characters) of the worker ids it may act for. */
+  workers: string;
+}
+
+function authTokens(raw: unknown): AuthToken[] | { allowed: string } {
+  const allowed = {
+    allowed:
+      'tables with name, sha256 (64 hex digits), role (admin, worker or reader) and optional workers glob, e.g. [[auth.tokens]] name = "team-a" sha256 = "..." role = "worker" workers = "team-a-*"',
+  };
+  if (!Array.isArray(raw)) return allowed;
+  const tokens: AuthToken[] = [];
+  for (const entry of raw) {
+    const { name, sha256, role, workers = "*", ...rest } = entry ?? {};
+    if (
+      typeof name !== "string" || name === "" || typeof sha256 !== "string" ||
+      !/^[0-9a-fA-F]{64}$/.test(sha256) || !ROLES.includes(role) || typeof workers !== "string" ||
+      Object.keys(rest).length > 0
+    ) return allowed;
+    tokens.push({ name, sha256: sha256.toLowerCase(), role, workers });
+  }
+  return tokens;
+}
+
 // The type of a setting comes from its parser, not from its default.
 function setting<T>(spec: Setting<T> & { default: NoInfer<T> }): Setting<T> {
   return spec;
@@ -103,6 +138,50 @@ export const SETTINGS = {
     default: 30_000,
     env: "PULSE_DRAIN_TIMEOUT_MS",
     help: "on SIGINT/SIGTERM, how long in-flight calls may take to finish",
+  }),
+  "server.tls_cert": setting({
+    parse: text,
+    default: "",
+    env: "PULSE_TLS_CERT",
+    flag: "tls-cert",
+    help: "PEM certificate chain of the gRPC server; with tls_key, serves TLS",
+  }),
+  "server.tls_key": setting({
+    parse: text,
+    default: "",
+    env: "PULSE_TLS_KEY",
+    flag: "tls-key",
+    help: "PEM private key of the gRPC server",
+  }),
+  "server.tls_client_ca": setting({
+    parse: text,
+    default: "",
+    env: "PULSE_TLS_CLIENT_CA",
+    flag: "tls-client-ca",
+    help: "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)",
+  }),
+  "auth.tokens": setting<AuthToken[]>({
+    parse: authTokens,
+    default: [],
+    help: "[[auth.tokens]] tables: name, sha256 (hex of the token), role, workers (glob)",
+  }),
+  "limits.checkpoint_bytes_max": setting({
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+    default: 2 ** 40,
+    env: "PULSE_CHECKPOINT_BYTES_MAX",
+    help: "largest checkpoint a save may write (default 1 TiB)",
+  }),
+  "limits.saves_per_worker_max": setting({
+    parse: integer(1, 1000),
+    default: 4,
+    env: "PULSE_SAVES_PER_WORKER_MAX",
+    help: "saves in progress at once for one worker",
+  }),
+  "limits.saves_max": setting({
+    parse: integer(1, 100_000),
+    default: 64,
+    env: "PULSE_SAVES_MAX",
+    help: "saves in progress at once in the runtime",
   }),
   "storage.backend": setting<StorageBackend>({
     parse: oneOf(["fs", "s3"] as const),
@@ -201,6 +280,30 @@ export const SETTINGS = {
     env: "PULSE_RETRY_MAX_DELAY_MS",
     help: "longest backoff between two attempts",
   }),
+  "retention.keep_last": setting({
+    parse: integer(0, 1_000_000),
+    default: 0,
+    env: "PULSE_RETENTION_KEEP_LAST",
+    help: "newest checkpoints kept per worker after each save; 0 keeps all",
+  }),
+  "retention.keep_every": setting({
+    parse: integer(0, 1_000_000),
+    default: 0,
+    env: "PULSE_RETENTION_KEEP_EVERY",
+    help: "with keep_last, also keep every K-th checkpoint of a worker's history; 0 for none",
+  }),
+  "gc.grace_ms": setting({
+    parse: integer(0, 2_592_000_000),
+    default: 3_600_000,
+    env: "PULSE_GC_GRACE_MS",
+    help: "garbage collection keeps unreferenced chunks written this recently",
+  }),
+  "gc.interval_ms": setting({
+    parse: integer(0, 2_592_000_000),
+    default: 3_600_000,
+    env: "PULSE_GC_INTERVAL_MS",
+    help: "time between two garbage collection runs; 0 for none",
+  }),
 };
 
 /** The name of a setting, e.g. `server.grpc_addr`. */
@@ -261,7 +364,23 @@ export function loadConfig(sources: ConfigSources): Config {
     const raw = spec.flag === undefined ? undefined : sources.flags[spec.flag];
     if (raw !== undefined) apply(name, raw, `--${spec.flag}`);
   }
+  checkTls(config as Config);
   return config as Config;
+}
+
+function checkTls(config: Config): void {
+  const cert = config["server.tls_cert"];
+  const key = config["server.tls_key"];
+  if ((cert === "") !== (key === "")) {
+    throw new ConfigError(
+      "Invalid configuration: server.tls_cert and server.tls_key must be set together",
+    );
+  }
+  if (config["server.tls_client_ca"] !== "" && cert === "") {
+    throw new ConfigError(
+      "Invalid configuration: server.tls_client_ca needs server.tls_cert and server.tls_key",
+    );
+  }
 }
 
 function settingEntries(): [SettingName, Setting<unknown>][] {

@@ -35,3 +35,13 @@ export const GRPC_MESSAGE_BYTES_MAX = 16 * MIB;
 export const PAGE_SIZE_DEFAULT = 100;
 /** Largest page a list request may ask for. */
 export const PAGE_SIZE_MAX = 500;
+
+/** Most bytes of request metadata (gRPC headers, names plus values) a call may carry. */
+export const REQUEST_METADATA_BYTES_MAX = 8 * KIB;
+/** Most entries of request metadata a call may carry. */
+export const REQUEST_METADATA_ENTRIES_MAX = 64;
+
+/** Manifests the garbage collector reads at once while it marks. */
+export const GC_MANIFEST_READS_IN_FLIGHT = 16;
+/** Chunk deletions the garbage collector runs at once while it sweeps. */
+export const GC_DELETES_IN_FLIGHT = 16;

@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { Guard } from "./api/auth.ts";
 import { HealthService } from "./api/health_service.ts";
 import { createPulseService } from "./api/pulse_service.ts";
 import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
@@ -48,9 +49,14 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: config["storage.writes_in_flight"],
     readsAhead: config["storage.reads_ahead"],
+    checkpointBytesMax: config["limits.checkpoint_bytes_max"],
+    savesPerWorkerMax: config["limits.saves_per_worker_max"],
+    savesMax: config["limits.saves_max"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
   });
+  const guard = new Guard(config["auth.tokens"]);
   const service = createPulseService({
+    guard,
     workers,
     datasets: new DatasetRegistry(store),
     checkpoints,
@@ -60,6 +66,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     // Room for the largest data message plus its framing; grpc-js defaults to 4 MiB.
     "grpc.max_receive_message_length": GRPC_MESSAGE_BYTES_MAX,
     "grpc.max_send_message_length": GRPC_MESSAGE_BYTES_MAX,
+    interceptors: [guard.interceptor()],
   });
   const definition = loadPulsePackage();
   server.addService(
@@ -72,7 +79,16 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     health.handlers(),
   );
   new ReflectionService(definition).addToServer(server);
-  const grpcPort = await bind(server, config["server.grpc_addr"]);
+  const grpcPort = await bind(server, config["server.grpc_addr"], await credentialsOf(config));
+  if (!guard.enabled && !isLoopback(config["server.grpc_addr"])) {
+    log.warn(
+      TARGET,
+      "AUTHENTICATION IS OFF: no [[auth.tokens]] are configured and gRPC listens beyond loopback. " +
+        "Anyone who can reach this address can read, overwrite and delete every checkpoint. " +
+        "Configure tokens (see SECURITY.md) or listen on 127.0.0.1 only.",
+      { grpc_addr: config["server.grpc_addr"] },
+    );
+  }
 
   let ready = true;
   const metricsServer = serveMetrics(
@@ -113,18 +129,42 @@ async function openStore(config: Config): Promise<ObjectStore> {
   throw new Error("the s3 backend is not available yet");
 }
 
-function bind(server: grpc.Server, address: string): Promise<number> {
+function bind(
+  server: grpc.Server,
+  address: string,
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(
-      address,
-      grpc.ServerCredentials.createInsecure(),
-      (error, port) => {
-        if (error) {
-          reject(new Error(`Cannot listen on ${address}: ${error.message}`));
-        } else resolve(port);
-      },
-    );
+    server.bindAsync(address, credentials, (error, port) => {
+      if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
+      else resolve(port);
+    });
   });
+}
+
+// TLS when a certificate is configured; mutual TLS when a client CA is too.
+async function credentialsOf(config: Config): Promise<grpc.ServerCredentials> {
+  if (config["server.tls_cert"] === "") return grpc.ServerCredentials.createInsecure();
+  const read = async (setting: "server.tls_cert" | "server.tls_key" | "server.tls_client_ca") => {
+    try {
+      return Buffer.from(await Deno.readFile(config[setting]));
+    } catch (error) {
+      throw new Error(`Cannot read ${setting} ${config[setting]}: ${(error as Error).message}`);
+    }
+  };
+  const clientCa = config["server.tls_client_ca"] === ""
+    ? null
+    : await read("server.tls_client_ca");
+  return grpc.ServerCredentials.createSsl(
+    clientCa,
+    [{ cert_chain: await read("server.tls_cert"), private_key: await read("server.tls_key") }],
+    clientCa !== null, // with a client CA, a client certificate is required and verified
+  );
+}
+
+function isLoopback(address: string): boolean {
+  const { hostname } = splitAddress(address);
+  return hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
 }
 
 // Waits for calls in flight to finish; after `timeoutMs`, cancels the rest.

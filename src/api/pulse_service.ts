@@ -7,6 +7,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { fromStruct, type StructMessage, toStruct, toTimestamp } from "@pulsecheckpoint/sdk/wire";
 import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
 import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { PulseError } from "../errors.ts";
 import { LOAD_MESSAGE_BYTES } from "../limits.ts";
@@ -20,13 +21,16 @@ import {
   savesInProgress,
 } from "../metrics.ts";
 import type { Worker, WorkerRegistry } from "../workers/worker_registry.ts";
+import type { Guard } from "./auth.ts";
 import { type StatusError, statusName, toStatus } from "./status.ts";
 
 /** What the service works on. */
 export interface PulseServiceParts {
+  guard: Guard;
   workers: WorkerRegistry;
   datasets: DatasetRegistry;
   checkpoints: CheckpointStore;
+  garbageCollector: GarbageCollector;
 }
 
 // Request messages, as proto-loader decodes them (all fields present).
@@ -52,6 +56,11 @@ interface LoadCheckpointRequest extends CheckpointRequest {
   offset: number;
   length: number;
 }
+interface RunGcRequest {
+  dry_run: boolean;
+  /** Absent (a proto3 optional) for the runtime's gc.grace_ms. */
+  grace_ms?: number | null;
+}
 interface SaveCheckpointRequest {
   payload: "header" | "data";
   header?: {
@@ -66,70 +75,61 @@ interface SaveCheckpointRequest {
 export function createPulseService(
   parts: PulseServiceParts,
 ): grpc.UntypedServiceImplementation {
-  const { workers, datasets, checkpoints } = parts;
+  const { guard, workers, datasets, checkpoints } = parts;
   return {
-    RegisterWorker: unary(
-      "RegisterWorker",
-      async (request: RegisterWorkerRequest) => {
-        const worker = await workers.register(
-          request.worker_id,
-          fromStruct(request.metadata),
-        );
-        log.info("pulse::worker", "Worker registered", {
-          worker_id: worker.workerId,
-        });
-        return { worker: workerMessage(worker) };
-      },
-    ),
-    Heartbeat: unary("Heartbeat", async (request: WorkerIdRequest) => {
+    RegisterWorker: unary(guard, "RegisterWorker", async (request: RegisterWorkerRequest) => {
+      const worker = await workers.register(
+        request.worker_id,
+        fromStruct(request.metadata),
+      );
+      log.info("pulse::worker", "Worker registered", {
+        worker_id: worker.workerId,
+      });
+      return { worker: workerMessage(worker) };
+    }),
+    Heartbeat: unary(guard, "Heartbeat", async (request: WorkerIdRequest) => {
       const serverTime = await workers.heartbeat(request.worker_id);
       return {
         server_time: toTimestamp(serverTime),
         heartbeat_interval_ms: workers.heartbeatIntervalMs,
       };
     }),
-    DeregisterWorker: unary(
-      "DeregisterWorker",
-      async (request: WorkerIdRequest) => {
-        await workers.deregister(request.worker_id);
-        log.info("pulse::worker", "Worker deregistered", {
-          worker_id: request.worker_id,
-        });
-        return {};
-      },
-    ),
-    GetWorker: unary("GetWorker", (request: WorkerIdRequest) => {
+    DeregisterWorker: unary(guard, "DeregisterWorker", async (request: WorkerIdRequest) => {
+      await workers.deregister(request.worker_id);
+      log.info("pulse::worker", "Worker deregistered", {
+        worker_id: request.worker_id,
+      });
+      return {};
+    }),
+    GetWorker: unary(guard, "GetWorker", (request: WorkerIdRequest) => {
       return Promise.resolve({
         worker: workerMessage(workers.get(request.worker_id)),
       });
     }),
-    ListWorkers: unary("ListWorkers", (request: PageRequest) => {
+    ListWorkers: unary(guard, "ListWorkers", (request: PageRequest) => {
       const page = workers.list(request.page_size, request.page_token);
       return Promise.resolve({
         workers: page.workers.map(workerMessage),
         next_page_token: page.nextPageToken,
       });
     }),
-    RegisterDataset: unary(
-      "RegisterDataset",
-      async (request: RegisterDatasetRequest) => {
-        const metadata = fromStruct(request.metadata);
-        const dataset = await datasets.register(
-          request.name,
-          request.path,
-          metadata,
-        );
-        log.info("pulse::dataset", "Dataset registered", {
-          name: dataset.name,
-          path: dataset.path,
-        });
-        return { dataset: datasetMessage(dataset) };
-      },
-    ),
-    GetDataset: unary("GetDataset", async (request: { name: string }) => {
+    RegisterDataset: unary(guard, "RegisterDataset", async (request: RegisterDatasetRequest) => {
+      const metadata = fromStruct(request.metadata);
+      const dataset = await datasets.register(
+        request.name,
+        request.path,
+        metadata,
+      );
+      log.info("pulse::dataset", "Dataset registered", {
+        name: dataset.name,
+        path: dataset.path,
+      });
+      return { dataset: datasetMessage(dataset) };
+    }),
+    GetDataset: unary(guard, "GetDataset", async (request: { name: string }) => {
       return { dataset: datasetMessage(await datasets.get(request.name)) };
     }),
-    ListDatasets: unary("ListDatasets", async (request: PageRequest) => {
+    ListDatasets: unary(guard, "ListDatasets", async (request: PageRequest) => {
       const page = await datasets.list(request.page_size, request.page_token);
       return {
         datasets: page.datasets.map(datasetMessage),
@@ -141,7 +141,7 @@ export function createPulseService(
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       const done = track("SaveCheckpoint");
-      saveCheckpoint(checkpoints, call).then(
+      saveCheckpoint(guard, checkpoints, call).then(
         (checkpoint) => {
           done(0);
           callback(null, { checkpoint: checkpointMessage(checkpoint) });
@@ -155,7 +155,7 @@ export function createPulseService(
     },
     LoadCheckpoint: (call: grpc.ServerWritableStream<LoadCheckpointRequest, unknown>) => {
       const done = track("LoadCheckpoint");
-      loadCheckpoint(checkpoints, call).then(
+      loadCheckpoint(guard, checkpoints, call).then(
         () => {
           done(0);
           call.end();
@@ -167,17 +167,15 @@ export function createPulseService(
         },
       );
     },
-    GetCheckpoint: unary(
-      "GetCheckpoint",
-      async (request: CheckpointRequest) => {
-        const checkpoint = await checkpoints.get(
-          request.worker_id,
-          request.checkpoint_id,
-        );
-        return { checkpoint: checkpointMessage(checkpoint) };
-      },
-    ),
+    GetCheckpoint: unary(guard, "GetCheckpoint", async (request: CheckpointRequest) => {
+      const checkpoint = await checkpoints.get(
+        request.worker_id,
+        request.checkpoint_id,
+      );
+      return { checkpoint: checkpointMessage(checkpoint) };
+    }),
     ListCheckpoints: unary(
+      guard,
       "ListCheckpoints",
       async (request: WorkerIdRequest & PageRequest) => {
         const page = await checkpoints.list(
@@ -191,17 +189,32 @@ export function createPulseService(
         };
       },
     ),
-    DeleteCheckpoint: unary(
-      "DeleteCheckpoint",
-      async (request: CheckpointRequest) => {
-        await checkpoints.delete(request.worker_id, request.checkpoint_id);
-        log.info("pulse::checkpoint", "Checkpoint deleted", {
-          worker_id: request.worker_id,
-          checkpoint_id: request.checkpoint_id,
-        });
-        return {};
-      },
-    ),
+    DeleteCheckpoint: unary(guard, "DeleteCheckpoint", async (request: CheckpointRequest) => {
+      await checkpoints.delete(request.worker_id, request.checkpoint_id);
+      log.info("pulse::checkpoint", "Checkpoint deleted", {
+        worker_id: request.worker_id,
+        checkpoint_id: request.checkpoint_id,
+      });
+      return {};
+    }),
+    RunGc: unary(guard, "RunGc", async (request: RunGcRequest) => {
+      const report = await parts.garbageCollector.collect({
+        dryRun: request.dry_run,
+        graceMs: request.grace_ms ?? undefined,
+      });
+      return {
+        dry_run: report.dryRun,
+        grace_ms: report.graceMs,
+        manifests_scanned: report.manifestsScanned,
+        chunks_scanned: report.chunksScanned,
+        bytes_scanned: report.bytesScanned,
+        chunks_referenced: report.chunksReferenced,
+        chunks_protected: report.chunksProtected,
+        chunks_deleted: report.chunksDeleted,
+        bytes_reclaimed: report.bytesReclaimed,
+        duration_ms: report.durationMs,
+      };
+    }),
   };
 }
 
@@ -214,7 +227,10 @@ function track(method: string): (code: grpc.status) => void {
   };
 }
 
+// A unary handler whose call is authorized, for the request's worker_id when
+// it has one, before `handle` runs.
 function unary<Request, Response>(
+  guard: Guard,
   method: string,
   handle: (request: Request) => Response | Promise<Response>,
 ): grpc.handleUnaryCall<Request, Response> {
@@ -222,7 +238,10 @@ function unary<Request, Response>(
     const done = track(method);
     // Called inside an async function so that a synchronous throw becomes a
     // rejection too, never grpc-js's UNKNOWN.
-    (async () => await handle(call.request))().then(
+    (async () => {
+      guard.check(call.metadata, method, (call.request as { worker_id?: string }).worker_id);
+      return await handle(call.request);
+    })().then(
       (response) => {
         done(0);
         callback(null, response);
@@ -237,6 +256,7 @@ function unary<Request, Response>(
 }
 
 async function saveCheckpoint(
+  guard: Guard,
   checkpoints: CheckpointStore,
   call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
 ): Promise<Checkpoint> {
@@ -252,6 +272,7 @@ async function saveCheckpoint(
       "Cannot save checkpoint: the first message must carry the header",
     );
   }
+  guard.check(call.metadata, "SaveCheckpoint", header.worker_id);
   let received = 0;
   async function* data(): AsyncGenerator<Uint8Array> {
     for (let index = 1;; index++) {
@@ -300,11 +321,13 @@ async function saveCheckpoint(
 }
 
 async function loadCheckpoint(
+  guard: Guard,
   checkpoints: CheckpointStore,
   call: grpc.ServerWritableStream<LoadCheckpointRequest, unknown>,
 ): Promise<void> {
   const started = performance.now();
   const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
+  guard.check(call.metadata, "LoadCheckpoint", workerId);
   const { checkpoint, data } = await checkpoints.load(workerId, checkpointId, { offset, length });
   await send(call, { checkpoint: checkpointMessage(checkpoint) });
   let sent = 0;

@@ -6,7 +6,9 @@
  * `writesInFlight` chunk writes run at once, so a save holds about
  * `writesInFlight + 1` chunks in memory, whatever the checkpoint size. A crash
  * before the manifest write leaves only unreferenced chunks, which no listing
- * shows and the garbage collector removes.
+ * shows and the garbage collector removes. A save holds a lease on each of its
+ * chunks until its manifest is written, so that the collector of this process
+ * never removes them under it (see `chunk_leases.ts`).
  */
 import { createHash } from "node:crypto";
 import { PulseError } from "../errors.ts";
@@ -25,6 +27,7 @@ import {
 } from "../validation.ts";
 import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
 import { chunks } from "./chunker.ts";
+import { ChunkLeases } from "./chunk_leases.ts";
 import {
   type ChunkRef,
   decodeManifest,
@@ -56,8 +59,19 @@ export interface SaveRequest {
 export interface CheckpointStoreOptions {
   writesInFlight: number;
   readsAhead: number;
+  /** Largest checkpoint a save may write. */
+  checkpointBytesMax: number;
+  /** Saves in progress at once for one worker. */
+  savesPerWorkerMax: number;
+  /** Saves in progress at once in all. */
+  savesMax: number;
   /** Throws unless the worker is registered; saves require registration. */
   requireWorker: (action: string, workerId: string) => void;
+  /**
+   * Called after each save that made a new checkpoint (retention hooks in
+   * here); what it throws is logged, never returned to the saver.
+   */
+  onSaved?: (checkpoint: Checkpoint) => void;
 }
 
 const encoder = new TextEncoder();
@@ -70,10 +84,19 @@ export class CheckpointStore {
   #options: CheckpointStoreOptions;
   // Saves in progress by idempotency key, so that a retry waits for the first.
   #savesByKey = new Map<string, Promise<Checkpoint>>();
+  // Saves in progress by worker, and in all.
+  #savesByWorker = new Map<string, number>();
+  #saves = 0;
+  #leases = new ChunkLeases();
 
   constructor(store: ObjectStore, options: CheckpointStoreOptions) {
     this.#store = store;
     this.#options = options;
+  }
+
+  /** The leases saves in progress hold on their chunks, for the garbage collector. */
+  get chunkLeases(): ChunkLeases {
+    return this.#leases;
   }
 
   /**
@@ -94,7 +117,42 @@ export class CheckpointStore {
       IDEMPOTENCY_KEY_LENGTH_MAX,
     );
     this.#options.requireWorker("save checkpoint", workerId);
-    if (idempotencyKey === "") return await this.#save(request, data);
+    const release = this.#admit(workerId);
+    try {
+      if (idempotencyKey === "") return await this.#save(request, data);
+      return await this.#saveOnce(request, data);
+    } finally {
+      release();
+    }
+  }
+
+  // Counts a save against the concurrency limits, or refuses it.
+  #admit(workerId: string): () => void {
+    const ofWorker = this.#savesByWorker.get(workerId) ?? 0;
+    if (ofWorker >= this.#options.savesPerWorkerMax) {
+      throw new PulseError(
+        "resource_exhausted",
+        `Cannot save checkpoint: worker ${workerId} has ${ofWorker} saves in progress, limit is ${this.#options.savesPerWorkerMax}`,
+      );
+    }
+    if (this.#saves >= this.#options.savesMax) {
+      throw new PulseError(
+        "resource_exhausted",
+        `Cannot save checkpoint: ${this.#saves} saves are in progress, limit is ${this.#options.savesMax}`,
+      );
+    }
+    this.#savesByWorker.set(workerId, ofWorker + 1);
+    this.#saves++;
+    return () => {
+      this.#saves--;
+      const left = this.#savesByWorker.get(workerId)! - 1;
+      if (left === 0) this.#savesByWorker.delete(workerId);
+      else this.#savesByWorker.set(workerId, left);
+    };
+  }
+
+  async #saveOnce(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+    const { workerId, idempotencyKey } = request;
 
     // Saves with one key run one after the other: each later one finds the
     // checkpoint of the first that committed, unless that one failed.
@@ -132,7 +190,34 @@ export class CheckpointStore {
         encoder.encode(JSON.stringify({ checkpoint_id: checkpointId })),
       );
     }
-    const { refs, sha256, sizeBytes } = await this.#writeChunks(data);
+    const leased: string[] = [];
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = await this.#commit(request, checkpointId, data, leased);
+    } finally {
+      for (const sha256 of leased) this.#leases.release(sha256);
+    }
+    try {
+      this.#options.onSaved?.(checkpoint);
+    } catch (error) {
+      log.error(TARGET, "After-save hook failed", {
+        worker_id: workerId,
+        checkpoint_id: checkpointId,
+        error,
+      });
+    }
+    return checkpoint;
+  }
+
+  // Writes the chunks, leasing each one into `leased`, then the manifest.
+  async #commit(
+    request: SaveRequest,
+    checkpointId: string,
+    data: AsyncIterable<Uint8Array>,
+    leased: string[],
+  ): Promise<Checkpoint> {
+    const { workerId, idempotencyKey } = request;
+    const { refs, sha256, sizeBytes } = await this.#writeChunks(data, leased);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       checkpoint_id: checkpointId,
@@ -152,18 +237,28 @@ export class CheckpointStore {
   }
 
   // Cuts `data` into chunks and writes each one absent from the store, with
-  // at most `writesInFlight` writes at once.
-  async #writeChunks(data: AsyncIterable<Uint8Array>) {
+  // at most `writesInFlight` writes at once. Each chunk is leased (and pushed
+  // onto `leased`) before its write, so that a deduplicated chunk cannot be
+  // collected between the write finding it and the manifest naming it.
+  async #writeChunks(data: AsyncIterable<Uint8Array>, leased: string[]) {
     const whole = createHash("sha256");
     const refs: ChunkRef[] = [];
     const inFlight: Promise<void>[] = [];
     let sizeBytes = 0;
     try {
       for await (const chunk of chunks(data, CHUNK_BYTES)) {
+        if (sizeBytes + chunk.length > this.#options.checkpointBytesMax) {
+          throw new PulseError(
+            "resource_exhausted",
+            `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
+          );
+        }
         const sha256 = createHash("sha256").update(chunk).digest("hex");
         whole.update(chunk);
         refs.push({ sha256, size: chunk.length });
         sizeBytes += chunk.length;
+        leased.push(sha256);
+        await this.#leases.acquire(sha256);
         const write = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk).then(
           (written) => {
             chunksWrittenTotal.inc({

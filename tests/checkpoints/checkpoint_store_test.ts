@@ -93,6 +93,9 @@ async function setup(writesInFlight = 2) {
   const checkpoints = new CheckpointStore(store, {
     writesInFlight,
     readsAhead: 2,
+    checkpointBytesMax: 64 * CHUNK_BYTES,
+    savesPerWorkerMax: 4,
+    savesMax: 8,
     requireWorker: () => {},
   });
   return {
@@ -284,4 +287,55 @@ Deno.test("load() with a range yields exactly those bytes, across chunk boundari
       error instanceof PulseError && error.code === "invalid_argument" &&
       error.message.endsWith(`offset ${bytes.length + 1} is beyond its size ${bytes.length}`),
   );
+});
+
+Deno.test("save() refuses a checkpoint above checkpointBytesMax, writing no manifest", async () => {
+  await using s = await setup();
+  await assert.rejects(
+    s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES + 1))),
+    (error: unknown) =>
+      error instanceof PulseError && error.code === "resource_exhausted" &&
+      error.message ===
+        `Cannot save checkpoint: it is larger than ${
+          64 * CHUNK_BYTES
+        } bytes, the limit (limits.checkpoint_bytes_max)`,
+  );
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+  // Exactly at the limit is allowed.
+  const saved = await s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES)));
+  assert.equal(saved.sizeBytes, 64 * CHUNK_BYTES);
+});
+
+Deno.test("save() refuses saves beyond the per-worker and total limits, and frees them after", async () => {
+  await using s = await setup();
+  s.store.hold = true;
+  const held = Array.from(
+    { length: 4 },
+    () => s.checkpoints.save(header, inPieces(pattern(CHUNK_BYTES, 1))),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await assert.rejects(
+    s.checkpoints.save(header, inPieces(pattern(10, 2))),
+    {
+      code: "resource_exhausted",
+      message: "Cannot save checkpoint: worker w1 has 4 saves in progress, limit is 4",
+    },
+  );
+  const others = Array.from(
+    { length: 4 },
+    (_, i) =>
+      s.checkpoints.save({ ...header, workerId: `w${i + 2}` }, inPieces(pattern(CHUNK_BYTES, 3))),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await assert.rejects(
+    s.checkpoints.save({ ...header, workerId: "w9" }, inPieces(pattern(10, 4))),
+    {
+      code: "resource_exhausted",
+      message: "Cannot save checkpoint: 8 saves are in progress, limit is 8",
+    },
+  );
+  s.store.hold = false;
+  for (const release of s.store.held.splice(0)) release();
+  await Promise.all([...held, ...others]);
+  await s.checkpoints.save(header, inPieces(pattern(10, 5))); // admitted again
 });
