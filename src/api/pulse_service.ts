@@ -261,10 +261,19 @@ async function saveCheckpoint(
   call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
 ): Promise<Checkpoint> {
   const started = performance.now();
-  const messages = call[Symbol.asyncIterator]() as AsyncIterator<
-    SaveCheckpointRequest
-  >;
-  const first = await messages.next();
+  const iterator = call[Symbol.asyncIterator]() as AsyncIterator<SaveCheckpointRequest>;
+  // The stream fails when the call ends early: the client cancelled, left, or
+  // sent a message grpc-js could not decode (it has answered that call itself).
+  const nextMessage = () =>
+    iterator.next().catch((error) => {
+      throw new PulseError(
+        "aborted",
+        `Cannot save checkpoint: the call ended before its last message (${
+          (error as Error).message
+        })`,
+      );
+    });
+  const first = await nextMessage();
   const header = first.done ? undefined : first.value.header;
   if (header === undefined || first.value.payload !== "header") {
     throw new PulseError(
@@ -276,7 +285,7 @@ async function saveCheckpoint(
   let received = 0;
   async function* data(): AsyncGenerator<Uint8Array> {
     for (let index = 1;; index++) {
-      const next = await messages.next();
+      const next = await nextMessage();
       if (next.done) return;
       if (next.value.payload !== "data") {
         throw new PulseError(
