@@ -3,9 +3,9 @@
  * commands help operate it. Run `main.ts --help` for commands and flags.
  */
 import { parseArgs } from "node:util";
+import { ADMIN_USAGE, isAdminCommand, runAdminCli } from "./src/cli/admin_cli.ts";
 import { ConfigError, loadConfig, settingFlags, SETTINGS } from "./src/config.ts";
 import { configureLog, log } from "./src/log.ts";
-import { startRuntime } from "./src/server.ts";
 
 /** The runtime's version, reported by `version`. */
 export const VERSION = "0.1.0";
@@ -18,6 +18,8 @@ Commands:
   serve           run the runtime (the default)
   config check    load the configuration, print it, and exit
   version         print the version
+  workers, datasets, checkpoints, gc
+                  admin commands against a running runtime (below)
 
 Flags:
   --config PATH   config file (default: config.toml if present; env PULSE_CONFIG)
@@ -28,7 +30,9 @@ ${
   -h, --help      print this help
 
 Precedence: defaults < config file < environment (PULSE_*) < flags.
-A bad value exits with status 2 and one line naming the key and what is allowed.`;
+A bad value exits with status 2 and one line naming the key and what is allowed.
+
+${ADMIN_USAGE}`;
 
 function parseCommandLine(args: string[]) {
   const options: Record<
@@ -55,6 +59,9 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
     level: config["logging.level"],
     format: config["logging.format"],
   });
+  // Loaded here rather than at the top: the admin commands run with fewer
+  // permissions than serve, and the S3 client reads AWS_* variables on load.
+  const { startRuntime } = await import("./src/server.ts");
   let runtime;
   try {
     runtime = await startRuntime(config);
@@ -81,6 +88,7 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
 }
 
 async function main(args: string[]): Promise<number> {
+  if (isAdminCommand(args)) return await runAdminCli(args);
   let parsed;
   try {
     parsed = parseCommandLine(args);

@@ -62,6 +62,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "DeleteCheckpoint": {
                   "requestType": "DeleteCheckpointRequest",
                   "responseType": "DeleteCheckpointResponse"
+                },
+                "RunGc": {
+                  "requestType": "RunGcRequest",
+                  "responseType": "RunGcResponse"
                 }
               }
             },
@@ -453,6 +457,72 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
             },
             "DeleteCheckpointResponse": {
               "fields": {}
+            },
+            "RunGcRequest": {
+              "oneofs": {
+                "_grace_ms": {
+                  "oneof": [
+                    "grace_ms"
+                  ]
+                }
+              },
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "grace_ms": {
+                  "type": "uint64",
+                  "id": 2,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
+            },
+            "RunGcResponse": {
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "grace_ms": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "manifests_scanned": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "chunks_scanned": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "bytes_scanned": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "chunks_referenced": {
+                  "type": "uint64",
+                  "id": 6
+                },
+                "chunks_protected": {
+                  "type": "uint64",
+                  "id": 7
+                },
+                "chunks_deleted": {
+                  "type": "uint64",
+                  "id": 8
+                },
+                "bytes_reclaimed": {
+                  "type": "uint64",
+                  "id": 9
+                },
+                "duration_ms": {
+                  "type": "uint64",
+                  "id": 10
+                }
+              }
             }
           }
         }

@@ -122,4 +122,44 @@ export const chunksWrittenTotal = new prom.Counter({
   registers: [registry],
 });
 
+/** Garbage collection runs, by mode (`delete`, `dry_run`) and outcome (`ok`, `error`). */
+export const gcRunsTotal = new prom.Counter({
+  name: "pulse_gc_runs_total",
+  help: "Garbage collection runs, by mode (delete, dry_run) and outcome (ok, error)",
+  labelNames: ["mode", "outcome"] as const,
+  registers: [registry],
+});
+
+/** Chunks deleted by garbage collection (dry runs delete none). */
+export const gcChunksDeletedTotal = new prom.Counter({
+  name: "pulse_gc_chunks_deleted_total",
+  help: "Unreferenced chunks deleted by garbage collection",
+  registers: [registry],
+});
+
+/** Bytes of the chunks deleted by garbage collection. */
+export const gcBytesReclaimedTotal = new prom.Counter({
+  name: "pulse_gc_bytes_reclaimed_total",
+  help: "Bytes of the chunks deleted by garbage collection",
+  registers: [registry],
+});
+
+/** Duration of whole garbage collection runs. */
+export const gcDurationSeconds = new prom.Histogram({
+  name: "pulse_gc_duration_seconds",
+  help: "Duration of garbage collection runs, by mode (delete, dry_run)",
+  labelNames: ["mode"] as const,
+  // A run lists every manifest and chunk: seconds on small stores, up to an
+  // hour on large buckets.
+  buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
+  registers: [registry],
+});
+
+/** Checkpoints deleted by the retention policy. */
+export const retentionDeletedTotal = new prom.Counter({
+  name: "pulse_retention_deleted_total",
+  help: "Checkpoints deleted by the retention policy (retention.keep_last, retention.keep_every)",
+  registers: [registry],
+});
+
 prom.collectDefaultMetrics({ register: registry, prefix: "pulse_process_" });

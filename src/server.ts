@@ -4,12 +4,14 @@
  * all down gracefully.
  */
 import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
 import { Guard } from "./api/auth.ts";
 import { HealthService } from "./api/health_service.ts";
 import { createPulseService } from "./api/pulse_service.ts";
+import { addReflection } from "./api/reflection.ts";
 import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
+import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
+import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
 import { GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
@@ -53,6 +55,16 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     savesPerWorkerMax: config["limits.saves_per_worker_max"],
     savesMax: config["limits.saves_max"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
+    // Set below, before the server takes its first call.
+    onSaved: (checkpoint) => retention.schedule(checkpoint.workerId),
+  });
+  const retention = new Retention(store, checkpoints, {
+    keepLast: config["retention.keep_last"],
+    keepEvery: config["retention.keep_every"],
+  });
+  const garbageCollector = new GarbageCollector(store, checkpoints.chunkLeases, {
+    graceMs: config["gc.grace_ms"],
+    intervalMs: config["gc.interval_ms"],
   });
   const guard = new Guard(config["auth.tokens"]);
   const service = createPulseService({
@@ -60,6 +72,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     workers,
     datasets: new DatasetRegistry(store),
     checkpoints,
+    garbageCollector,
   });
 
   const server = new grpc.Server({
@@ -78,7 +91,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     definition["grpc.health.v1.Health"] as grpc.ServiceDefinition,
     health.handlers(),
   );
-  new ReflectionService(definition).addToServer(server);
+  addReflection(server, definition);
   const grpcPort = await bind(server, config["server.grpc_addr"], await credentialsOf(config));
   if (!guard.enabled && !isLoopback(config["server.grpc_addr"])) {
     log.warn(
@@ -102,6 +115,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     store: store.description,
     deno_version: Deno.version.deno,
   });
+  garbageCollector.start();
 
   return {
     grpcPort,
@@ -113,7 +127,9 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       log.info(TARGET, "Shutting down: draining calls in flight", {
         drain_timeout_ms: config["server.drain_timeout_ms"],
       });
+      await garbageCollector.stop();
       await drain(server, config["server.drain_timeout_ms"]);
+      await retention.idle();
       await workers.flush();
       await metricsServer.shutdown();
       await store.close();
@@ -123,10 +139,9 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 }
 
 async function openStore(config: Config): Promise<ObjectStore> {
-  if (config["storage.backend"] === "fs") {
-    return await FsStore.open(config["storage.path"]);
-  }
-  throw new Error("the s3 backend is not available yet");
+  return config["storage.backend"] === "s3"
+    ? await S3Store.open(config)
+    : await FsStore.open(config["storage.path"]);
 }
 
 function bind(

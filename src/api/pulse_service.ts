@@ -286,7 +286,13 @@ async function saveCheckpoint(
   async function* data(): AsyncGenerator<Uint8Array> {
     for (let index = 1;; index++) {
       const next = await nextMessage();
-      if (next.done) return;
+      if (next.done) {
+        // Under Deno 2.8.3 a client's cancel (RST_STREAM) also ends the
+        // request stream as if it were complete; the cancellation follows
+        // on the next turns of the event loop. Let it arrive.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return;
+      }
       if (next.value.payload !== "data") {
         throw new PulseError(
           "invalid_argument",
@@ -303,6 +309,14 @@ async function saveCheckpoint(
       workerId: header.worker_id,
       metadata: fromStruct(header.metadata),
       idempotencyKey: header.idempotency_key,
+      beforeCommit: () => {
+        if (call.cancelled) {
+          throw new PulseError(
+            "aborted",
+            "Cannot save checkpoint: the client cancelled the call before it completed",
+          );
+        }
+      },
     };
     const checkpoint = await checkpoints.save(request, data());
     const seconds = (performance.now() - started) / 1000;

@@ -53,6 +53,11 @@ export interface SaveRequest {
   metadata: Metadata;
   /** Empty for none. */
   idempotencyKey: string;
+  /**
+   * Called once every chunk is durable, right before the manifest is written;
+   * throws if the bytes must not become a checkpoint (the client went away).
+   */
+  beforeCommit?: () => void;
 }
 
 /** Options of a `CheckpointStore`. */
@@ -229,6 +234,7 @@ export class CheckpointStore {
       created_at: new Date().toISOString(),
       chunks: refs,
     };
+    request.beforeCommit?.();
     await this.#store.put(
       manifestKeyOf(workerId, checkpointId),
       encodeManifest(manifest),

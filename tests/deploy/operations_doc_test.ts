@@ -10,8 +10,8 @@ import { REPO } from "./_tools.ts";
 
 const DOC = Deno.readTextFileSync(`${REPO}/docs/operations.md`);
 
-// Variables read outside SETTINGS: the config file's path.
-const OTHER_VARIABLES = new Set(["PULSE_CONFIG"]);
+// Variables read outside SETTINGS: the config file's path, the admin CLI's address and token.
+const OTHER_VARIABLES = new Set(["PULSE_CONFIG", "PULSE_ADDR", "PULSE_TOKEN"]);
 
 function formatDefault(value: unknown): string {
   return typeof value === "string" ? `\`"${value}"\`` : `\`${value}\``;

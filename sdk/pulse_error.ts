@@ -1,0 +1,121 @@
+/**
+ * The one error type of the SDK: every failed call rejects with a
+ * {@linkcode PulseError} whose `code` names a gRPC status, never with a raw
+ * grpc-js error.
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+
+/**
+ * The gRPC status code names a {@linkcode PulseError} carries.
+ *
+ * The runtime's contract gives them meaning: `INVALID_ARGUMENT` for a bad id
+ * or metadata, `NOT_FOUND` for an unknown worker or checkpoint,
+ * `RESOURCE_EXHAUSTED` for too large, `UNAUTHENTICATED` and
+ * `PERMISSION_DENIED` for tokens, `UNAVAILABLE` when the runtime or its store
+ * cannot be reached, `DATA_LOSS` for stored bytes that fail their hash.
+ */
+export type PulseErrorCode =
+  | "CANCELLED"
+  | "UNKNOWN"
+  | "INVALID_ARGUMENT"
+  | "DEADLINE_EXCEEDED"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "PERMISSION_DENIED"
+  | "RESOURCE_EXHAUSTED"
+  | "FAILED_PRECONDITION"
+  | "ABORTED"
+  | "OUT_OF_RANGE"
+  | "UNIMPLEMENTED"
+  | "INTERNAL"
+  | "UNAVAILABLE"
+  | "DATA_LOSS"
+  | "UNAUTHENTICATED";
+
+/** Every code name, to check values coming off the wire. */
+const CODES: ReadonlySet<string> = new Set<PulseErrorCode>([
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+]);
+
+/**
+ * A failed call: its gRPC status code name and the runtime's message.
+ *
+ * @example
+ * ```ts
+ * import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+ *
+ * const rt = new Runtime("grpc://localhost:50051");
+ * try {
+ *   await rt.loadCheckpoint("worker-1");
+ * } catch (error) {
+ *   if (error instanceof PulseError && error.code === "NOT_FOUND") {
+ *     console.log("no checkpoint yet: starting from scratch");
+ *   } else {
+ *     throw error;
+ *   }
+ * } finally {
+ *   rt.close();
+ * }
+ * ```
+ */
+export class PulseError extends Error {
+  /** The gRPC status code name, e.g. `NOT_FOUND`. */
+  readonly code: PulseErrorCode;
+
+  /**
+   * Makes an error with a code and a message.
+   *
+   * @param code the gRPC status code name
+   * @param message the runtime's message, or the SDK's
+   * @param options the error that caused this one, if any
+   * @example
+   * ```ts
+   * import { PulseError } from "@pulsecheckpoint/sdk";
+   * const error = new PulseError("NOT_FOUND", "Cannot get worker: w1 is not registered");
+   * console.log(error.code); // "NOT_FOUND"
+   * ```
+   */
+  constructor(
+    code: PulseErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "PulseError";
+    this.code = code;
+  }
+}
+
+/**
+ * Turns a grpc-js error into a {@linkcode PulseError}; anything else that is
+ * not a gRPC status (a caller's own error, a PulseError) is returned as is.
+ *
+ * @param error what a call rejected with
+ * @returns a PulseError, or `error` itself
+ */
+export function toPulseError(error: unknown): unknown {
+  if (error instanceof PulseError) return error;
+  const status = (error as Partial<grpc.ServiceError> | null)?.code;
+  if (typeof status !== "number") return error;
+  const name = grpc.status[status];
+  const code = (name !== undefined && CODES.has(name) ? name : "UNKNOWN") as PulseErrorCode;
+  const details = (error as grpc.ServiceError).details ?? "";
+  return new PulseError(code, details, { cause: error });
+}

@@ -1,0 +1,53 @@
+"""The Python SDK of PulseCheckpoint Runtime.
+
+Workers register, heartbeat, and save and load checkpoints through a
+:class:`Runtime`; every failed call raises a :class:`PulseError` that carries
+the gRPC status code name and the runtime's message.
+
+Example::
+
+    from pulse import Runtime
+
+    rt = Runtime("grpc://localhost:50051")
+    rt.register_worker("worker-1", metadata={"gpu": "A100", "memory": "80GB"})
+    checkpoint_id = rt.save_checkpoint(
+        worker_id="worker-1",
+        data=b"model-state-bytes",
+        metadata={"epoch": 10, "loss": 0.001},
+    )
+    assert rt.load_checkpoint("worker-1") == b"model-state-bytes"
+    rt.close()
+"""
+
+from ._connection import Pem, TlsOptions
+from ._errors import PulseError
+from ._retry import RetryPolicy
+from ._runtime import MESSAGE_BYTES, MESSAGE_BYTES_MAX, BinaryReader, BinaryWriter, Runtime
+from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
+from ._wire import JsonInput, JsonObject, JsonValue, Metadata
+
+#: The version of this SDK.
+__version__ = "0.1.0"
+
+__all__ = [
+    "MESSAGE_BYTES",
+    "MESSAGE_BYTES_MAX",
+    "BinaryReader",
+    "BinaryWriter",
+    "Checkpoint",
+    "Dataset",
+    "GcReport",
+    "Heartbeat",
+    "JsonInput",
+    "JsonObject",
+    "JsonValue",
+    "Metadata",
+    "Pem",
+    "PulseError",
+    "RetryPolicy",
+    "Runtime",
+    "TlsOptions",
+    "Worker",
+    "WorkerState",
+    "__version__",
+]

@@ -1,0 +1,55 @@
+"""When and how long the SDK waits before it tries a call again.
+
+Only UNAVAILABLE is retried: the runtime (or the network) could not take the
+call, and trying again is safe because every retried call is idempotent:
+reads, registrations, heartbeats, and saves, which carry one idempotency key
+across all their attempts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+# The sleep of the backoff; tests replace it to run without waiting.
+_sleep = time.sleep
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a call is tried when the runtime answers UNAVAILABLE.
+
+    The names follow the runtime's ``[retry]`` configuration section. The delay
+    before attempt ``n + 1`` is ``initial_delay_ms * 2**(n - 1)``, at most
+    ``max_delay_ms``, times a random factor in [0.5, 1] so that many workers
+    do not retry in step.
+
+    ``RetryPolicy(max_attempts=1)`` turns retries off.
+    """
+
+    #: Attempts in all, the first one included (at least 1).
+    max_attempts: int = 4
+    #: Delay before the second attempt, in milliseconds.
+    initial_delay_ms: int = 100
+    #: Longest delay between two attempts, in milliseconds.
+    max_delay_ms: int = 2000
+
+    def __post_init__(self) -> None:
+        """Checks the limits."""
+        if self.max_attempts < 1:
+            raise ValueError(f"Cannot make RetryPolicy: max_attempts is {self.max_attempts}, minimum is 1")
+        if self.initial_delay_ms < 0 or self.max_delay_ms < 0:
+            raise ValueError(
+                f"Cannot make RetryPolicy: delays must not be negative, got "
+                f"initial_delay_ms={self.initial_delay_ms}, max_delay_ms={self.max_delay_ms}"
+            )
+
+    def delay_seconds(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (1-based), jitter included."""
+        delay_ms = min(float(self.max_delay_ms), self.initial_delay_ms * 2.0 ** (attempt - 1))
+        return delay_ms / 1000 * random.uniform(0.5, 1.0)
+
+    def wait(self, attempt: int) -> None:
+        """Sleeps for :meth:`delay_seconds` of ``attempt``."""
+        _sleep(self.delay_seconds(attempt))

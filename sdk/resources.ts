@@ -1,0 +1,143 @@
+/**
+ * What the runtime keeps — workers, datasets, checkpoints — as the SDK hands
+ * them out, pages of listings, and their conversion from wire messages.
+ *
+ * @module
+ */
+import {
+  fromStruct,
+  fromTimestamp,
+  type JsonObject,
+  type StructMessage,
+  type TimestampMessage,
+} from "./wire.ts";
+
+/** The state of a worker: `STALE` once no heartbeat came within the runtime's heartbeat timeout. */
+export type WorkerState = "ACTIVE" | "STALE" | "DEREGISTERED";
+
+/** A registered worker. */
+export interface Worker {
+  /** 1–128 characters of `[A-Za-z0-9._-]`, starting with a letter or digit. */
+  workerId: string;
+  /** What the worker registered with. */
+  metadata: JsonObject;
+  /** When the worker first registered. */
+  registeredAt: Date;
+  /** When the runtime last heard from the worker. */
+  lastHeartbeat: Date;
+  /** Whether the worker is alive, silent or gone. */
+  state: WorkerState;
+}
+
+/** A registered dataset. */
+export interface Dataset {
+  /** 1–128 characters of `[A-Za-z0-9._-]`, starting with a letter or digit. */
+  name: string;
+  /** A URI such as `s3://bucket/data`. */
+  path: string;
+  /** What the dataset registered with. */
+  metadata: JsonObject;
+  /** When the dataset was registered. */
+  registeredAt: Date;
+}
+
+/** A saved checkpoint. */
+export interface Checkpoint {
+  /** `chk_` followed by a ULID: sortable by creation time. */
+  checkpointId: string;
+  /** The worker that saved it. */
+  workerId: string;
+  /** Length of its bytes. */
+  sizeBytes: number;
+  /** Hex SHA-256 of its bytes. */
+  sha256: string;
+  /** What it was saved with. */
+  metadata: JsonObject;
+  /** The key it was saved with; a save repeated with it returns this checkpoint. */
+  idempotencyKey: string;
+  /** When it was committed. */
+  createdAt: Date;
+}
+
+/** One page of a listing, and the token of the next one (empty at the end). */
+export interface Page<T> {
+  /** The items of this page. */
+  items: T[];
+  /** Pass as `pageToken` to get the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** Options of listings a page at a time. */
+export interface PageOptions {
+  /** Items per page; 0 or absent for the runtime's default (100; at most 500). */
+  pageSize?: number;
+  /** The `nextPageToken` of the previous page; absent for the first page. */
+  pageToken?: string;
+}
+
+// deno-lint-ignore no-explicit-any
+type Message = any;
+
+/**
+ * Converts a `pulse.v1.Worker` message.
+ *
+ * @param message the message as proto-loader decodes it
+ * @returns the worker
+ */
+export function toWorker(message: Message): Worker {
+  return {
+    workerId: message.worker_id,
+    metadata: fromStruct(message.metadata as StructMessage),
+    registeredAt: fromTimestamp(message.registered_at as TimestampMessage),
+    lastHeartbeat: fromTimestamp(message.last_heartbeat as TimestampMessage),
+    state: String(message.state).replace("WORKER_STATE_", "") as WorkerState,
+  };
+}
+
+/**
+ * Converts a `pulse.v1.Dataset` message.
+ *
+ * @param message the message as proto-loader decodes it
+ * @returns the dataset
+ */
+export function toDataset(message: Message): Dataset {
+  return {
+    name: message.name,
+    path: message.path,
+    metadata: fromStruct(message.metadata),
+    registeredAt: fromTimestamp(message.registered_at),
+  };
+}
+
+/**
+ * Converts a `pulse.v1.Checkpoint` message.
+ *
+ * @param message the message as proto-loader decodes it
+ * @returns the checkpoint
+ */
+export function toCheckpoint(message: Message): Checkpoint {
+  return {
+    checkpointId: message.checkpoint_id,
+    workerId: message.worker_id,
+    sizeBytes: Number(message.size_bytes),
+    sha256: message.sha256,
+    metadata: fromStruct(message.metadata),
+    idempotencyKey: message.idempotency_key,
+    createdAt: fromTimestamp(message.created_at),
+  };
+}
+
+/**
+ * The page fields of a list request.
+ *
+ * @param options page size and token
+ * @returns `page_size` and `page_token`
+ */
+export function pageRequest(
+  options: PageOptions,
+): { page_size: number; page_token: string } {
+  return {
+    page_size: options.pageSize ?? 0,
+    page_token: options.pageToken ?? "",
+  };
+}

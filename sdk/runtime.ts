@@ -1,0 +1,1088 @@
+/**
+ * {@linkcode Runtime}: a connection to a PulseCheckpoint Runtime, with a
+ * method per call of the `pulse.v1.PulseRuntime` service, automatic
+ * heartbeats, retries, and file and stream helpers for checkpoints.
+ *
+ * @module
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import * as grpc from "@grpc/grpc-js";
+import {
+  type CheckpointData,
+  collect,
+  SAVE_MESSAGE_BYTES,
+  type SaveHeader,
+  verified,
+  writeFileAtomically,
+  writeSave,
+} from "./checkpoint_data.ts";
+import { callMetadata, checkToken, connectionOf, type TlsOptions } from "./connection.ts";
+import {
+  type GcReport,
+  type RunGcOptions,
+  runGcRequest,
+  toGcReport,
+} from "./garbage_collection.ts";
+import { HeartbeatLoop, type HeartbeatOptions } from "./heartbeat_loop.ts";
+import { PulseError, toPulseError } from "./pulse_error.ts";
+import {
+  type Checkpoint,
+  type Dataset,
+  type Page,
+  type PageOptions,
+  pageRequest,
+  toCheckpoint,
+  toDataset,
+  toWorker,
+  type Worker,
+} from "./resources.ts";
+import {
+  isUnavailable,
+  retrying,
+  type RetryOptions,
+  type RetryPolicy,
+  retryPolicy,
+} from "./retry.ts";
+import {
+  fromTimestamp,
+  type JsonObject,
+  loadPulsePackage,
+  SERVICE_NAME,
+  toStruct,
+} from "./wire.ts";
+
+/** Largest message the client accepts or sends; the runtime's limit is the same. */
+const MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
+/** Shortest reconnect backoff of the channel, whatever the retry policy. */
+const RECONNECT_BACKOFF_MS_MIN = 10;
+
+/**
+ * Options of a {@linkcode Runtime}.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "@pulsecheckpoint/sdk";
+ * const rt = new Runtime("grpcs://pulse.example.com:443", {
+ *   token: "secret-token",
+ *   retry: { maxAttempts: 5 },
+ * });
+ * rt.close();
+ * ```
+ */
+export interface RuntimeOptions {
+  /** Sent as `authorization: Bearer <token>` with every call. */
+  token?: string;
+  /** TLS settings; only with a `grpcs://` address. */
+  tls?: TlsOptions;
+  /** How calls that fail with UNAVAILABLE are retried; `false` for never. */
+  retry?: RetryOptions | false;
+  /**
+   * grpc-js channel options (`grpc.keepalive_time_ms`, ...), passed through;
+   * they win over the SDK's own.
+   */
+  channelOptions?: Record<string, string | number>;
+}
+
+/** What {@linkcode Runtime.saveCheckpoint} saves. */
+export interface SaveCheckpointOptions {
+  /** A registered worker. */
+  workerId: string;
+  /** The bytes; only a `Uint8Array` can be sent again by a retry. */
+  data: CheckpointData;
+  /** Free JSON, at most 64 KiB encoded. */
+  metadata?: JsonObject;
+  /**
+   * A save repeated with the same key returns the first checkpoint instead of
+   * making a second. Absent or empty: a random UUID, made once per call and
+   * reused by its retries.
+   */
+  idempotencyKey?: string;
+}
+
+/** What {@linkcode Runtime.saveCheckpointFile} saves with the file's bytes. */
+export interface SaveCheckpointFileOptions {
+  /** A registered worker. */
+  workerId: string;
+  /** Free JSON, at most 64 KiB encoded. */
+  metadata?: JsonObject;
+  /** As in {@linkcode SaveCheckpointOptions.idempotencyKey}. */
+  idempotencyKey?: string;
+}
+
+/** Options of {@linkcode Runtime.registerWorker}. */
+export interface RegisterWorkerOptions {
+  /** Free JSON, at most 64 KiB encoded. */
+  metadata?: JsonObject;
+  /** Start automatic heartbeats once registered (see {@linkcode Runtime.startHeartbeats}). */
+  heartbeat?: boolean | HeartbeatOptions;
+}
+
+/** Which checkpoint of a worker. */
+export interface CheckpointOptions {
+  /** A checkpoint id; absent or empty for the worker's latest checkpoint. */
+  checkpointId?: string;
+}
+
+/** A loaded checkpoint and its bytes. */
+export interface LoadedCheckpoint {
+  /** The checkpoint. */
+  checkpoint: Checkpoint;
+  /** Its bytes, checked against its size and SHA-256. */
+  data: Uint8Array;
+}
+
+/** A checkpoint being loaded. */
+export interface CheckpointStream {
+  /** The checkpoint. */
+  checkpoint: Checkpoint;
+  /**
+   * Its bytes, read from the runtime as fast as they are consumed. Iterate it
+   * to the end or break out of it: until then the call stays open. It throws
+   * a {@linkcode PulseError} with code DATA_LOSS, after its last piece, if the
+   * bytes do not match the checkpoint's size and SHA-256.
+   */
+  stream: AsyncIterable<Uint8Array>;
+}
+
+/** What the runtime answers to a heartbeat. */
+export interface HeartbeatResult {
+  /** The runtime's clock. */
+  serverTime: Date;
+  /** How often the runtime expects heartbeats. */
+  heartbeatIntervalMs: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Message = any;
+type Client = grpc.Client & Record<string, Message>;
+type Cancellable = { cancel(): void };
+
+/** Per-call settings of a single attempt. */
+interface CallOptions {
+  deadline?: Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * A connection to a PulseCheckpoint Runtime.
+ *
+ * Every method rejects with a {@linkcode PulseError}. Calls that fail with
+ * UNAVAILABLE are retried with backoff (see {@linkcode RetryOptions}).
+ * Close it with {@linkcode Runtime.close}, or let `await using` do it.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "@pulsecheckpoint/sdk";
+ *
+ * await using rt = new Runtime("grpc://localhost:50051");
+ * await rt.registerWorker("worker-1", { metadata: { gpu: "A100" }, heartbeat: true });
+ * const saved = await rt.saveCheckpoint({
+ *   workerId: "worker-1",
+ *   data: new TextEncoder().encode("model-state-bytes"),
+ *   metadata: { epoch: 10 },
+ * });
+ * const { data } = await rt.loadCheckpoint("worker-1");
+ * console.log(saved.checkpointId, data.length);
+ * ```
+ */
+export class Runtime {
+  #client: Client;
+  #token: string | undefined;
+  #retry: RetryPolicy;
+  #calls = new Set<Cancellable>();
+  #heartbeats = new Map<string, HeartbeatLoop>();
+  #closing = new AbortController();
+
+  /**
+   * Makes a client; the connection opens with the first call.
+   *
+   * @param address `grpc://host:port` (plaintext), `grpcs://host:port` (TLS),
+   * or `host:port` (plaintext)
+   * @param options token, TLS settings, retry policy, channel options
+   * @throws {PulseError} INVALID_ARGUMENT for a bad address, token or option
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * const rt = new Runtime("grpc://localhost:50051", { token: "secret" });
+   * rt.close();
+   * ```
+   */
+  constructor(address: string, options: RuntimeOptions = {}) {
+    const connection = connectionOf(address, options.tls);
+    checkToken(options.token);
+    this.#token = options.token;
+    this.#retry = retryPolicy(options.retry);
+    const definition = loadPulsePackage();
+    const Client = grpc.makeGenericClientConstructor(
+      definition[SERVICE_NAME] as grpc.ServiceDefinition,
+      SERVICE_NAME,
+    );
+    const reconnectMs = Math.max(
+      RECONNECT_BACKOFF_MS_MIN,
+      this.#retry.initialDelayMs,
+    );
+    this.#client = new Client(connection.target, connection.credentials, {
+      // Room for a full data message; grpc-js defaults to 4 MiB received.
+      "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
+      "grpc.max_send_message_length": MESSAGE_BYTES_MAX,
+      // Reconnect at the pace of the retries: by default grpc-js waits 1 s
+      // and up to 120 s, and fails calls at once meanwhile, so that retries
+      // spaced 100 ms apart would all fail without a connection attempt.
+      "grpc.initial_reconnect_backoff_ms": reconnectMs,
+      "grpc.max_reconnect_backoff_ms": Math.max(
+        reconnectMs,
+        this.#retry.maxDelayMs,
+      ),
+      ...connection.channelOptions,
+      ...options.channelOptions,
+    }) as Client;
+  }
+
+  /**
+   * Registers a worker, or replaces the metadata of a registered one and
+   * makes it ACTIVE again. With `heartbeat`, heartbeats then go out
+   * automatically until {@linkcode Runtime.deregisterWorker} or
+   * {@linkcode Runtime.close}.
+   *
+   * @param workerId 1–128 characters of `[A-Za-z0-9._-]`, starting with a letter or digit
+   * @param options the worker's metadata, and whether to heartbeat
+   * @returns the worker
+   * @throws {PulseError} INVALID_ARGUMENT for a bad id or metadata
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const worker = await rt.registerWorker("worker-1", {
+   *   metadata: { gpu: "A100", memory: "80GB" },
+   *   heartbeat: true,
+   * });
+   * console.log(worker.state); // "ACTIVE"
+   * ```
+   */
+  async registerWorker(
+    workerId: string,
+    options: RegisterWorkerOptions = {},
+  ): Promise<Worker> {
+    const response = await this.#unary("register worker", "RegisterWorker", {
+      worker_id: workerId,
+      metadata: toStructChecked(options.metadata),
+    });
+    if (options.heartbeat) {
+      await this.startHeartbeats(
+        workerId,
+        options.heartbeat === true ? {} : options.heartbeat,
+      );
+    }
+    return toWorker(response.worker);
+  }
+
+  /**
+   * Tells the runtime the worker is alive, once. For a loop, see
+   * {@linkcode Runtime.startHeartbeats}.
+   *
+   * @param workerId a registered worker
+   * @returns the server's time and how often it expects heartbeats
+   * @throws {PulseError} NOT_FOUND for an unknown worker, FAILED_PRECONDITION
+   * for a deregistered one
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { heartbeatIntervalMs } = await rt.heartbeat("worker-1");
+   * ```
+   */
+  async heartbeat(workerId: string): Promise<HeartbeatResult> {
+    const response = await this.#unary("send heartbeat", "Heartbeat", {
+      worker_id: workerId,
+    });
+    return {
+      serverTime: fromTimestamp(response.server_time),
+      heartbeatIntervalMs: response.heartbeat_interval_ms,
+    };
+  }
+
+  /**
+   * Sends heartbeats for a worker automatically: one now, then one every
+   * interval the runtime asks for (a third of its heartbeat timeout), until
+   * {@linkcode Runtime.stopHeartbeats}, {@linkcode Runtime.deregisterWorker}
+   * or {@linkcode Runtime.close}. The timer does not keep the process alive.
+   * Starting a worker's heartbeats twice is a no-op.
+   *
+   * @param workerId a registered worker
+   * @param options where later failures go
+   * @throws {PulseError} the first heartbeat's error (NOT_FOUND for an unknown
+   * worker, ...); no loop is left running then
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.registerWorker("worker-1");
+   * await rt.startHeartbeats("worker-1", { onError: (e) => console.warn(e.message) });
+   * ```
+   */
+  async startHeartbeats(
+    workerId: string,
+    options: HeartbeatOptions = {},
+  ): Promise<void> {
+    this.#ensureOpen("start heartbeats");
+    const running = this.#heartbeats.get(workerId);
+    if (running !== undefined && !running.stopped) return;
+    const loop = new HeartbeatLoop(async (timeoutMs, signal) => {
+      const response = await this.#attempt("send heartbeat", "Heartbeat", {
+        worker_id: workerId,
+      }, { deadline: new Date(Date.now() + timeoutMs), signal });
+      return response.heartbeat_interval_ms;
+    }, options);
+    this.#heartbeats.set(workerId, loop);
+    try {
+      await loop.start();
+    } catch (error) {
+      if (this.#heartbeats.get(workerId) === loop) {
+        this.#heartbeats.delete(workerId);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Stops a worker's automatic heartbeats and waits for one in flight to end.
+   * Stopping heartbeats that are not running is a no-op.
+   *
+   * @param workerId the worker
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.stopHeartbeats("worker-1");
+   * ```
+   */
+  async stopHeartbeats(workerId: string): Promise<void> {
+    const loop = this.#heartbeats.get(workerId);
+    if (loop === undefined) return;
+    this.#heartbeats.delete(workerId);
+    await loop.stop();
+  }
+
+  /**
+   * Marks a worker as gone, after stopping its automatic heartbeats; its
+   * checkpoints stay. Deregistering twice is not an error.
+   *
+   * @param workerId a registered worker
+   * @throws {PulseError} NOT_FOUND for an unknown worker
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.deregisterWorker("worker-1");
+   * ```
+   */
+  async deregisterWorker(workerId: string): Promise<void> {
+    await this.stopHeartbeats(workerId);
+    await this.#unary("deregister worker", "DeregisterWorker", {
+      worker_id: workerId,
+    });
+  }
+
+  /**
+   * Describes a worker.
+   *
+   * @param workerId a registered worker
+   * @returns the worker
+   * @throws {PulseError} NOT_FOUND for an unknown worker
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { state, lastHeartbeat } = await rt.getWorker("worker-1");
+   * ```
+   */
+  async getWorker(workerId: string): Promise<Worker> {
+    const response = await this.#unary("get worker", "GetWorker", {
+      worker_id: workerId,
+    });
+    return toWorker(response.worker);
+  }
+
+  /**
+   * Lists workers by id, one page. For every worker, see {@linkcode Runtime.workers}.
+   *
+   * @param options page size and token
+   * @returns one page
+   * @throws {PulseError} INVALID_ARGUMENT for a bad page token or size
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { items, nextPageToken } = await rt.listWorkers({ pageSize: 50 });
+   * ```
+   */
+  async listWorkers(options: PageOptions = {}): Promise<Page<Worker>> {
+    const response = await this.#unary(
+      "list workers",
+      "ListWorkers",
+      pageRequest(options),
+    );
+    return {
+      items: response.workers.map(toWorker),
+      nextPageToken: response.next_page_token,
+    };
+  }
+
+  /**
+   * Every worker, by id, fetched a page at a time as the iteration goes.
+   *
+   * @param options the page size; a `pageToken` starts from that page
+   * @returns an async iterable of workers
+   * @throws {PulseError} from the iteration, as {@linkcode Runtime.listWorkers} does
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * for await (const worker of rt.workers()) console.log(worker.workerId, worker.state);
+   * ```
+   */
+  workers(options: PageOptions = {}): AsyncGenerator<Worker, void, undefined> {
+    return allPages((page) => this.listWorkers(page), options);
+  }
+
+  /**
+   * Registers a dataset, or replaces the path and metadata of a registered one.
+   *
+   * @param name 1–128 characters of `[A-Za-z0-9._-]`, starting with a letter or digit
+   * @param options the dataset's path (a URI) and metadata
+   * @returns the dataset
+   * @throws {PulseError} INVALID_ARGUMENT for a bad name, path or metadata
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.registerDataset("training-data", { path: "s3://bucket/data" });
+   * ```
+   */
+  async registerDataset(
+    name: string,
+    options: { path: string; metadata?: JsonObject },
+  ): Promise<Dataset> {
+    const response = await this.#unary(
+      "register dataset",
+      "RegisterDataset",
+      {
+        name,
+        path: options.path,
+        metadata: toStructChecked(options.metadata),
+      },
+    );
+    return toDataset(response.dataset);
+  }
+
+  /**
+   * Describes a dataset.
+   *
+   * @param name a registered dataset
+   * @returns the dataset
+   * @throws {PulseError} NOT_FOUND for an unknown dataset
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { path } = await rt.getDataset("training-data");
+   * ```
+   */
+  async getDataset(name: string): Promise<Dataset> {
+    const response = await this.#unary("get dataset", "GetDataset", { name });
+    return toDataset(response.dataset);
+  }
+
+  /**
+   * Lists datasets by name, one page. For every dataset, see {@linkcode Runtime.datasets}.
+   *
+   * @param options page size and token
+   * @returns one page
+   * @throws {PulseError} INVALID_ARGUMENT for a bad page token or size
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { items } = await rt.listDatasets();
+   * ```
+   */
+  async listDatasets(options: PageOptions = {}): Promise<Page<Dataset>> {
+    const response = await this.#unary(
+      "list datasets",
+      "ListDatasets",
+      pageRequest(options),
+    );
+    return {
+      items: response.datasets.map(toDataset),
+      nextPageToken: response.next_page_token,
+    };
+  }
+
+  /**
+   * Every dataset, by name, fetched a page at a time as the iteration goes.
+   *
+   * @param options the page size; a `pageToken` starts from that page
+   * @returns an async iterable of datasets
+   * @throws {PulseError} from the iteration, as {@linkcode Runtime.listDatasets} does
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * for await (const dataset of rt.datasets()) console.log(dataset.name, dataset.path);
+   * ```
+   */
+  datasets(
+    options: PageOptions = {},
+  ): AsyncGenerator<Dataset, void, undefined> {
+    return allPages((page) => this.listDatasets(page), options);
+  }
+
+  /**
+   * Saves a checkpoint, streaming its bytes with backpressure: data is read
+   * only as fast as the runtime takes it, so a stream of any size is never
+   * held in memory whole.
+   *
+   * A save that fails with UNAVAILABLE is retried with the same idempotency
+   * key (so it never makes two checkpoints) when `data` is a `Uint8Array`;
+   * streamed data cannot be read twice, so such a save is not retried.
+   *
+   * @param options the worker, the bytes, metadata and an idempotency key
+   * @returns the checkpoint
+   * @throws {PulseError} NOT_FOUND for an unregistered worker, INVALID_ARGUMENT
+   * for bad input, UNAVAILABLE when the runtime or its store cannot be reached
+   * @throws whatever reading a stream `data` throws, as is
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const checkpoint = await rt.saveCheckpoint({
+   *   workerId: "worker-1",
+   *   data: new TextEncoder().encode("model-state-bytes"),
+   *   metadata: { epoch: 10, loss: 0.001 },
+   * });
+   * console.log(checkpoint.checkpointId, checkpoint.sha256);
+   * ```
+   */
+  saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
+    const header = saveHeader(options);
+    const { data } = options;
+    return this.#save(header, () => data, data instanceof Uint8Array);
+  }
+
+  /**
+   * Saves a file as a checkpoint, streamed from disk with backpressure (never
+   * read whole into memory). Retried like a `Uint8Array` save, reading the
+   * file again: it must not change during the save.
+   *
+   * @param path the file
+   * @param options the worker, metadata and an idempotency key
+   * @returns the checkpoint
+   * @throws {PulseError} as {@linkcode Runtime.saveCheckpoint} does
+   * @throws the file system's error (e.g. `ENOENT`) if the file cannot be read
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const checkpoint = await rt.saveCheckpointFile("model.safetensors", {
+   *   workerId: "worker-1",
+   *   metadata: { step: 1000 },
+   * });
+   * ```
+   */
+  async saveCheckpointFile(
+    path: string,
+    options: SaveCheckpointFileOptions,
+  ): Promise<Checkpoint> {
+    const info = await stat(path);
+    if (!info.isFile()) {
+      throw new PulseError(
+        "INVALID_ARGUMENT",
+        `Cannot save checkpoint: ${path} is not a file`,
+      );
+    }
+    const header = saveHeader({ ...options, data: new Uint8Array() });
+    const open = () => createReadStream(path, { highWaterMark: SAVE_MESSAGE_BYTES });
+    return await this.#save(header, open, true);
+  }
+
+  /**
+   * Loads a checkpoint whole into memory, checked against its size and
+   * SHA-256. For large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
+   * and {@linkcode Runtime.loadCheckpointToFile}. A load cut by UNAVAILABLE is
+   * started again, for the same checkpoint.
+   *
+   * @param workerId the worker
+   * @param options a checkpoint id; absent for the worker's latest checkpoint
+   * @returns the checkpoint and its bytes
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
+   * the stored bytes fail their hash
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { checkpoint, data } = await rt.loadCheckpoint("worker-1");
+   * console.log(checkpoint.metadata, data.length);
+   * ```
+   */
+  loadCheckpoint(
+    workerId: string,
+    options: CheckpointOptions = {},
+  ): Promise<LoadedCheckpoint> {
+    return this.#loadWhole(workerId, options, async (loaded) => ({
+      checkpoint: loaded.checkpoint,
+      data: await collect(loaded.checkpoint, loaded.stream),
+    }));
+  }
+
+  /**
+   * Loads a checkpoint into a file, streamed with backpressure (never held in
+   * memory whole). The file appears whole or not at all: the bytes go to a
+   * temporary file beside it, which is flushed and renamed over `path` once
+   * they all arrived and matched the checkpoint's SHA-256. A load cut by
+   * UNAVAILABLE is started again, for the same checkpoint.
+   *
+   * @param workerId the worker
+   * @param path the file to write; replaced if it exists
+   * @param options a checkpoint id; absent for the worker's latest checkpoint
+   * @returns the checkpoint
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
+   * the bytes fail their hash
+   * @throws the file system's error if the file cannot be written
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const checkpoint = await rt.loadCheckpointToFile("worker-1", "model.safetensors");
+   * ```
+   */
+  loadCheckpointToFile(
+    workerId: string,
+    path: string,
+    options: CheckpointOptions = {},
+  ): Promise<Checkpoint> {
+    return this.#loadWhole(workerId, options, async (loaded) => {
+      await writeFileAtomically(path, loaded.stream);
+      return loaded.checkpoint;
+    });
+  }
+
+  /**
+   * Loads a checkpoint as a stream of byte pieces, read from the runtime as
+   * fast as you consume them. Opening the load is retried on UNAVAILABLE; a
+   * stream cut later throws, since its pieces were already handed out.
+   *
+   * @param workerId the worker
+   * @param options a checkpoint id; absent for the worker's latest checkpoint
+   * @returns the checkpoint and an async iterable of its bytes
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint; the stream
+   * throws DATA_LOSS if stored bytes fail their hash
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const { checkpoint, stream } = await rt.loadCheckpointStream("worker-1");
+   * let received = 0;
+   * for await (const piece of stream) received += piece.length;
+   * ```
+   */
+  loadCheckpointStream(
+    workerId: string,
+    options: CheckpointOptions = {},
+  ): Promise<CheckpointStream> {
+    return this.#retrying(
+      () => this.#openLoad(workerId, options.checkpointId ?? ""),
+    );
+  }
+
+  /**
+   * Describes a checkpoint.
+   *
+   * @param workerId the worker
+   * @param options a checkpoint id; absent for the worker's latest checkpoint
+   * @returns the checkpoint
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const latest = await rt.getCheckpoint("worker-1");
+   * ```
+   */
+  async getCheckpoint(
+    workerId: string,
+    options: CheckpointOptions = {},
+  ): Promise<Checkpoint> {
+    const response = await this.#unary("get checkpoint", "GetCheckpoint", {
+      worker_id: workerId,
+      checkpoint_id: options.checkpointId ?? "",
+    });
+    return toCheckpoint(response.checkpoint);
+  }
+
+  /**
+   * Lists a worker's checkpoints, newest first, one page. For every
+   * checkpoint, see {@linkcode Runtime.checkpoints}.
+   *
+   * @param workerId the worker
+   * @param options page size and token
+   * @returns one page
+   * @throws {PulseError} INVALID_ARGUMENT for a bad page token or size
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * let pageToken = "";
+   * do {
+   *   const page = await rt.listCheckpoints("worker-1", { pageSize: 100, pageToken });
+   *   for (const checkpoint of page.items) console.log(checkpoint.checkpointId);
+   *   pageToken = page.nextPageToken;
+   * } while (pageToken !== "");
+   * ```
+   */
+  async listCheckpoints(
+    workerId: string,
+    options: PageOptions = {},
+  ): Promise<Page<Checkpoint>> {
+    const response = await this.#unary("list checkpoints", "ListCheckpoints", {
+      worker_id: workerId,
+      ...pageRequest(options),
+    });
+    return {
+      items: response.checkpoints.map(toCheckpoint),
+      nextPageToken: response.next_page_token,
+    };
+  }
+
+  /**
+   * Every checkpoint of a worker, newest first, fetched a page at a time as
+   * the iteration goes (breaking out fetches no more pages).
+   *
+   * @param workerId the worker
+   * @param options the page size; a `pageToken` starts from that page
+   * @returns an async iterable of checkpoints
+   * @throws {PulseError} from the iteration, as {@linkcode Runtime.listCheckpoints} does
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * for await (const checkpoint of rt.checkpoints("worker-1")) {
+   *   console.log(checkpoint.checkpointId, checkpoint.metadata);
+   * }
+   * ```
+   */
+  checkpoints(
+    workerId: string,
+    options: PageOptions = {},
+  ): AsyncGenerator<Checkpoint, void, undefined> {
+    return allPages((page) => this.listCheckpoints(workerId, page), options);
+  }
+
+  /**
+   * Deletes a checkpoint. A delete retried after UNAVAILABLE that finds the
+   * checkpoint gone succeeds: the first attempt may have deleted it.
+   *
+   * @param workerId the worker
+   * @param checkpointId the checkpoint
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * for await (const old of rt.checkpoints("worker-1")) {
+   *   if (old.createdAt < new Date(Date.now() - 86_400_000)) {
+   *     await rt.deleteCheckpoint("worker-1", old.checkpointId);
+   *   }
+   * }
+   * ```
+   */
+  async deleteCheckpoint(
+    workerId: string,
+    checkpointId: string,
+  ): Promise<void> {
+    const request = { worker_id: workerId, checkpoint_id: checkpointId };
+    await this.#retrying(async (attempt) => {
+      try {
+        await this.#attempt("delete checkpoint", "DeleteCheckpoint", request);
+      } catch (error) {
+        const gone = error instanceof PulseError && error.code === "NOT_FOUND";
+        if (!(gone && attempt > 1)) throw error;
+      }
+    });
+  }
+
+  /**
+   * Runs garbage collection now: deletes the chunks that no checkpoint
+   * references (left by deleted checkpoints and failed saves) and that were
+   * written before the grace period. Needs an admin token when the runtime
+   * has tokens configured. Waits for a run already in progress first.
+   *
+   * @param options `dryRun` to only count, `graceMs` to override the runtime's `gc.grace_ms`
+   * @returns what the run scanned, kept and deleted
+   * @throws {PulseError} PERMISSION_DENIED without an admin token,
+   * INVALID_ARGUMENT for a bad `graceMs`, DATA_LOSS when a manifest cannot be
+   * read (nothing is deleted then)
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051", { token: "admin-token" });
+   * const report = await rt.runGc({ graceMs: 3_600_000 });
+   * console.log(`${report.chunksDeleted} chunks, ${report.bytesReclaimed} bytes reclaimed`);
+   * ```
+   */
+  async runGc(options: RunGcOptions = {}): Promise<GcReport> {
+    const request = runGcRequest(options);
+    return toGcReport(await this.#unary("run garbage collection", "RunGc", request));
+  }
+
+  /**
+   * Stops every automatic heartbeat, cancels calls in flight (they reject
+   * with CANCELLED) and closes the connection. Workers are not deregistered:
+   * to the runtime, a closed client looks like a crashed one until
+   * {@linkcode Runtime.deregisterWorker}. Closing twice is a no-op.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * const rt = new Runtime("grpc://localhost:50051");
+   * try {
+   *   await rt.heartbeat("worker-1");
+   * } finally {
+   *   rt.close();
+   * }
+   * ```
+   */
+  close(): void {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    for (const loop of this.#heartbeats.values()) loop.stop().catch(() => {});
+    for (const call of this.#calls) call.cancel();
+    this.#calls.clear();
+    this.#client.close();
+  }
+
+  /**
+   * Closes the client, as {@linkcode Runtime.close} does, and waits for its
+   * heartbeat loops to end: what `await using` calls.
+   *
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * {
+   *   await using rt = new Runtime("grpc://localhost:50051");
+   *   await rt.registerWorker("worker-1", { heartbeat: true });
+   * } // closed here, heartbeats stopped
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const loops = [...this.#heartbeats.values()];
+    this.#heartbeats.clear();
+    this.close();
+    await Promise.all(loops.map((loop) => loop.stop()));
+  }
+
+  // Saves with retries when `data` can be opened again; one key for all attempts.
+  #save(
+    header: SaveHeader,
+    data: () => CheckpointData,
+    reopenable: boolean,
+  ): Promise<Checkpoint> {
+    const attempt = () => this.#saveOnce(header, data());
+    return reopenable ? this.#retrying(attempt) : attempt();
+  }
+
+  #saveOnce(header: SaveHeader, data: CheckpointData): Promise<Checkpoint> {
+    return new Promise<Checkpoint>((resolve, reject) => {
+      this.#ensureOpen("save checkpoint");
+      const ended = new AbortController();
+      const call: grpc.ClientWritableStream<Message> = this.#client
+        .SaveCheckpoint(
+          callMetadata(this.#token),
+          (error: unknown, response: Message) => {
+            this.#calls.delete(call);
+            ended.abort();
+            if (error) reject(toPulseError(error));
+            else resolve(toCheckpoint(response.checkpoint));
+          },
+        );
+      this.#calls.add(call);
+      writeSave(call, header, data, ended.signal).catch((error) => {
+        // The source failed: end the call and report the source's error.
+        reject(error);
+        call.cancel();
+      });
+    });
+  }
+
+  // Runs a whole load (to memory or to a file), again from the start if it
+  // is cut by UNAVAILABLE: always of the checkpoint the first attempt found.
+  #loadWhole<T>(
+    workerId: string,
+    options: CheckpointOptions,
+    consume: (loaded: CheckpointStream) => Promise<T>,
+  ): Promise<T> {
+    let checkpointId = options.checkpointId ?? "";
+    return this.#retrying(async () => {
+      const loaded = await this.#openLoad(workerId, checkpointId);
+      checkpointId = loaded.checkpoint.checkpointId;
+      return await consume(loaded);
+    });
+  }
+
+  async #openLoad(
+    workerId: string,
+    checkpointId: string,
+  ): Promise<CheckpointStream> {
+    this.#ensureOpen("load checkpoint");
+    const call: grpc.ClientReadableStream<Message> = this.#client
+      .LoadCheckpoint(
+        { worker_id: workerId, checkpoint_id: checkpointId },
+        callMetadata(this.#token),
+      );
+    this.#calls.add(call);
+    call.on("close", () => this.#calls.delete(call));
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<Message>;
+    let first: IteratorResult<Message>;
+    try {
+      first = await messages.next();
+    } catch (error) {
+      call.cancel();
+      throw toPulseError(error);
+    }
+    if (first.done || first.value.payload !== "checkpoint") {
+      call.cancel();
+      throw new PulseError(
+        "INTERNAL",
+        "Cannot load checkpoint: the runtime did not send the checkpoint first",
+      );
+    }
+    const checkpoint = toCheckpoint(first.value.checkpoint);
+    return { checkpoint, stream: verified(checkpoint, rest(messages, call)) };
+  }
+
+  // One unary call, retried on UNAVAILABLE.
+  #unary(action: string, method: string, request: Message): Promise<Message> {
+    return this.#retrying(() => this.#attempt(action, method, request));
+  }
+
+  // One attempt of a unary call.
+  #attempt(
+    action: string,
+    method: string,
+    request: Message,
+    options: CallOptions = {},
+  ): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      this.#ensureOpen(action);
+      const onAbort = () => call.cancel();
+      const call: grpc.ClientUnaryCall = this.#client[method](
+        request,
+        callMetadata(this.#token),
+        { deadline: options.deadline },
+        (error: unknown, response: Message) => {
+          this.#calls.delete(call);
+          options.signal?.removeEventListener("abort", onAbort);
+          if (error) reject(toPulseError(error));
+          else resolve(response);
+        },
+      );
+      this.#calls.add(call);
+      if (options.signal?.aborted) call.cancel();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #retrying<T>(attempt: (attempt: number) => Promise<T>): Promise<T> {
+    return retrying(attempt, this.#retry, {
+      wait: (_retry, delayMs) => this.#backOff(delayMs),
+      retryable: (error) => isUnavailable(error) && !this.#closing.signal.aborted,
+    });
+  }
+
+  // Waits `delayMs`, then up to twice as long for the channel to reconnect,
+  // so that the retry is not failed at once by a channel still backing off
+  // (grpc-js's backoff grows by 1.6 with 20% jitter; ours by 2 with 50%).
+  async #backOff(delayMs: number): Promise<void> {
+    const signal = this.#closing.signal;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delayMs);
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+    if (signal.aborted) return; // the next attempt reports the close
+    await new Promise<void>((resolve) => {
+      this.#client.waitForReady(Date.now() + 2 * delayMs, () => resolve());
+    });
+  }
+
+  #ensureOpen(action: string): void {
+    if (this.#closing.signal.aborted) {
+      throw new PulseError(
+        "CANCELLED",
+        `Cannot ${action}: the Runtime client is closed`,
+      );
+    }
+  }
+}
+
+function saveHeader(options: SaveCheckpointOptions): SaveHeader {
+  return {
+    workerId: options.workerId,
+    metadata: checkMetadata(options.metadata),
+    // Made once per save, so that every retry of it carries the same key.
+    idempotencyKey: options.idempotencyKey || crypto.randomUUID(),
+  };
+}
+
+function checkMetadata(metadata: JsonObject | undefined): JsonObject {
+  toStructChecked(metadata); // fail before the call starts
+  return metadata ?? {};
+}
+
+function toStructChecked(metadata: JsonObject | undefined): Message {
+  try {
+    return toStruct(metadata ?? {});
+  } catch (error) {
+    throw new PulseError(
+      "INVALID_ARGUMENT",
+      `Cannot send metadata: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+// The data messages after the first, as byte pieces, with errors as PulseErrors.
+async function* rest(
+  messages: AsyncIterator<Message>,
+  call: grpc.ClientReadableStream<Message>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    while (true) {
+      const next = await messages.next();
+      if (next.done) return;
+      const data: Uint8Array = next.value.data;
+      // A plain view of grpc-js's Buffer, without copying it.
+      yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+  } catch (error) {
+    throw toPulseError(error);
+  } finally {
+    call.cancel(); // a no-op once the call has ended
+  }
+}
+
+async function* allPages<T>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  options: PageOptions,
+): AsyncGenerator<T, void, undefined> {
+  let pageToken = options.pageToken ?? "";
+  do {
+    const page = await list({ pageSize: options.pageSize, pageToken });
+    yield* page.items;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+}

@@ -1,0 +1,321 @@
+/**
+ * Garbage collection of chunks that no manifest references (left by crashed
+ * saves and by deleted checkpoints), by mark and sweep.
+ *
+ * Mark lists every manifest and collects the chunk hashes it names. Sweep
+ * lists `chunks/`, one fan-out directory at a time, and deletes a chunk only
+ * if no manifest named it, it was last written before the run started minus
+ * the grace period, and no save of this process holds a lease on it.
+ *
+ * Why a chunk of a save in flight survives:
+ * - in this process, the save leases each chunk before writing it and until
+ *   its manifest is written; the run opens its `ChunkCollection` before it
+ *   lists any manifest, so a save that commits after the listing is still
+ *   protected, however long ago its chunks were written (very long saves,
+ *   or chunks deduplicated against old unreferenced ones);
+ * - in another process sharing the store (a rolling upgrade), only the grace
+ *   period protects it: keep `gc.grace_ms` above the longest save.
+ * - with grace 0, chunks written after the run started are kept all the same.
+ *
+ * Runs are serialized; the runtime starts one every `gc.interval_ms`, and
+ * clients start one with RunGc.
+ */
+import { PulseError } from "../errors.ts";
+import { GC_DELETES_IN_FLIGHT, GC_MANIFEST_READS_IN_FLIGHT } from "../limits.ts";
+import { log } from "../log.ts";
+import {
+  gcBytesReclaimedTotal,
+  gcChunksDeletedTotal,
+  gcDurationSeconds,
+  gcRunsTotal,
+} from "../metrics.ts";
+import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
+import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
+import { decodeManifest } from "./manifest.ts";
+
+/** Options of a `GarbageCollector`. */
+export interface GarbageCollectorOptions {
+  /** Default grace period: chunks written more recently are kept. */
+  graceMs: number;
+  /** Time between two periodic runs; 0 for none. */
+  intervalMs: number;
+}
+
+/** Options of one run. */
+export interface CollectOptions {
+  /** Count what would be deleted, delete nothing. */
+  dryRun?: boolean;
+  /** Grace period of this run; the collector's default if absent. */
+  graceMs?: number;
+}
+
+/** What one run found and did. */
+export interface GcReport {
+  dryRun: boolean;
+  graceMs: number;
+  /** Manifests read while marking. */
+  manifestsScanned: number;
+  /** Chunks listed while sweeping, and their bytes. */
+  chunksScanned: number;
+  bytesScanned: number;
+  /** Chunks some manifest references. */
+  chunksReferenced: number;
+  /** Unreferenced chunks kept: written within the grace period, or leased by a save in progress. */
+  chunksProtected: number;
+  /** Unreferenced chunks deleted (in a dry run: that would be deleted), and their bytes. */
+  chunksDeleted: number;
+  bytesReclaimed: number;
+  durationMs: number;
+}
+
+const TARGET = "pulse::gc";
+const CHUNK_KEY_PATTERN = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+
+/** Marks and sweeps unreferenced chunks, on demand and periodically. */
+export class GarbageCollector {
+  #store: ObjectStore;
+  #leases: ChunkLeases;
+  #options: GarbageCollectorOptions;
+  #tail: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopping = new AbortController();
+
+  constructor(
+    store: ObjectStore,
+    leases: ChunkLeases,
+    options: GarbageCollectorOptions,
+  ) {
+    this.#store = store;
+    this.#leases = leases;
+    this.#options = options;
+  }
+
+  /**
+   * Runs one collection, after any run in progress.
+   * @throws {PulseError} aborted when the collector stops meanwhile; the
+   * store's errors, and data_loss for an unreadable manifest (nothing is
+   * deleted then)
+   */
+  collect(options: CollectOptions = {}): Promise<GcReport> {
+    const run = this.#tail.then(() => this.#run(options));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Starts the periodic runs, if `intervalMs` is not 0. */
+  start(): void {
+    if (this.#options.intervalMs <= 0 || this.#stopping.signal.aborted) return;
+    const timer = setTimeout(async () => {
+      try {
+        await this.collect();
+      } catch {
+        // Logged by the run.
+      }
+      this.start();
+    }, this.#options.intervalMs);
+    // The runtime's life does not depend on the next collection.
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Stops periodic runs, cuts a run in progress short, and waits for it. */
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#stopping.abort();
+    await this.#tail;
+  }
+
+  async #run(options: CollectOptions): Promise<GcReport> {
+    const dryRun = options.dryRun ?? false;
+    const graceMs = options.graceMs ?? this.#options.graceMs;
+    const mode = dryRun ? "dry_run" : "delete";
+    const started = Date.now();
+    const endTimer = gcDurationSeconds.startTimer({ mode });
+    const collection = this.#leases.openCollection();
+    try {
+      this.#checkStopping();
+      const { referenced, manifestsScanned } = await this.#mark();
+      const report = await this.#sweep(referenced, collection, {
+        dryRun,
+        cutoff: started - graceMs,
+      });
+      const result: GcReport = {
+        dryRun,
+        graceMs,
+        manifestsScanned,
+        ...report,
+        durationMs: Date.now() - started,
+      };
+      gcRunsTotal.inc({ mode, outcome: "ok" });
+      log.info(TARGET, "Garbage collection finished", fieldsOf(result));
+      return result;
+    } catch (error) {
+      gcRunsTotal.inc({ mode, outcome: "error" });
+      log.error(TARGET, "Garbage collection failed", { dry_run: dryRun, grace_ms: graceMs, error });
+      throw error;
+    } finally {
+      collection.close();
+      endTimer();
+    }
+  }
+
+  // Collects the chunk hashes every manifest references.
+  async #mark(): Promise<{ referenced: Set<string>; manifestsScanned: number }> {
+    const referenced = new Set<string>();
+    let manifestsScanned = 0;
+    const reads = new TaskPool(GC_MANIFEST_READS_IN_FLIGHT);
+    try {
+      for await (const info of listAll(this.#store, "checkpoints/")) {
+        this.#checkStopping();
+        if (!info.key.endsWith(".json")) continue;
+        await reads.add(async () => {
+          const bytes = await this.#store.get(info.key);
+          if (bytes === undefined) return; // deleted since the listing
+          manifestsScanned++;
+          for (const chunk of decodeManifest(info.key, bytes).chunks) {
+            referenced.add(chunk.sha256);
+          }
+        });
+      }
+      await reads.drain();
+    } catch (error) {
+      await reads.settle();
+      if (error instanceof PulseError) {
+        throw new PulseError(
+          error.code,
+          `Cannot collect garbage: ${error.message}; no chunk was deleted`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    return { referenced, manifestsScanned };
+  }
+
+  async #sweep(
+    referenced: Set<string>,
+    collection: ChunkCollection,
+    options: { dryRun: boolean; cutoff: number },
+  ) {
+    const report = {
+      chunksScanned: 0,
+      bytesScanned: 0,
+      chunksReferenced: 0,
+      chunksProtected: 0,
+      chunksDeleted: 0,
+      bytesReclaimed: 0,
+    };
+    const deletes = new TaskPool(GC_DELETES_IN_FLIGHT);
+    const consider = async (info: ObjectInfo, sha256: string) => {
+      report.chunksScanned++;
+      report.bytesScanned += info.size;
+      if (referenced.has(sha256)) {
+        report.chunksReferenced++;
+      } else if (info.lastModified.getTime() > options.cutoff) {
+        report.chunksProtected++;
+      } else if (options.dryRun) {
+        if (collection.isProtected(sha256)) report.chunksProtected++;
+        else countDeleted(report, info.size);
+      } else {
+        await deletes.add(async () => {
+          const deleted = await this.#leases.deleteIfFree(
+            sha256,
+            collection,
+            () => this.#store.delete(info.key),
+          );
+          if (!deleted) {
+            report.chunksProtected++;
+            return;
+          }
+          countDeleted(report, info.size);
+          gcChunksDeletedTotal.inc();
+          gcBytesReclaimedTotal.inc(info.size);
+        });
+      }
+    };
+    try {
+      for (let fanOut = 0; fanOut < 256; fanOut++) {
+        this.#checkStopping();
+        const prefix = `chunks/${fanOut.toString(16).padStart(2, "0")}/`;
+        for await (const info of listAll(this.#store, prefix)) {
+          this.#checkStopping();
+          const match = CHUNK_KEY_PATTERN.exec(info.key);
+          // Not a chunk (or one filed under the wrong fan-out): not ours to delete.
+          if (match === null || !match[2]!.startsWith(match[1]!)) continue;
+          await consider(info, match[2]!);
+        }
+      }
+      await deletes.drain();
+    } catch (error) {
+      await deletes.settle();
+      throw error;
+    }
+    return report;
+  }
+
+  #checkStopping(): void {
+    if (this.#stopping.signal.aborted) {
+      throw new PulseError(
+        "aborted",
+        "Cannot collect garbage: the runtime is shutting down",
+      );
+    }
+  }
+}
+
+function countDeleted(report: { chunksDeleted: number; bytesReclaimed: number }, size: number) {
+  report.chunksDeleted++;
+  report.bytesReclaimed += size;
+}
+
+function fieldsOf(report: GcReport): Record<string, unknown> {
+  return {
+    dry_run: report.dryRun,
+    grace_ms: report.graceMs,
+    manifests_scanned: report.manifestsScanned,
+    chunks_scanned: report.chunksScanned,
+    chunks_referenced: report.chunksReferenced,
+    chunks_protected: report.chunksProtected,
+    chunks_deleted: report.chunksDeleted,
+    bytes_reclaimed: report.bytesReclaimed,
+    duration_ms: report.durationMs,
+  };
+}
+
+// Runs async tasks with at most `limit` at once; the first failure is thrown
+// by the next `add` or by `drain`.
+class TaskPool {
+  #limit: number;
+  #running = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  async add(task: () => Promise<void>): Promise<void> {
+    this.#throwFailure();
+    const running: Promise<void> = task().then(
+      () => {},
+      (error) => {
+        this.#failure ??= { error };
+      },
+    ).finally(() => this.#running.delete(running));
+    this.#running.add(running);
+    if (this.#running.size >= this.#limit) await Promise.race(this.#running);
+    this.#throwFailure();
+  }
+
+  async drain(): Promise<void> {
+    await this.settle();
+    this.#throwFailure();
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.#running);
+  }
+
+  #throwFailure(): void {
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
+}

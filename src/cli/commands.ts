@@ -1,0 +1,233 @@
+/**
+ * What each admin command does with a connected SDK `Runtime`, and how it
+ * prints the result: a table or aligned fields for people, JSON with `--json`.
+ */
+import { basename, dirname, join } from "node:path";
+import type { Checkpoint, Dataset, GcReport, Runtime, Worker } from "@pulsecheckpoint/sdk";
+import type { CliIo } from "./admin_cli.ts";
+import {
+  formatBytes,
+  formatDuration,
+  formatFields,
+  formatJson,
+  formatTable,
+  formatTime,
+} from "./format.ts";
+import { ProgressBar } from "./progress_bar.ts";
+
+/** A parsed admin command line. */
+export interface CommandContext {
+  io: CliIo;
+  /** e.g. `checkpoints get` */
+  command: string;
+  /** The words after the command. */
+  operands: string[];
+  json: boolean;
+  output?: string;
+  quiet: boolean;
+  dryRun: boolean;
+  graceMs?: number;
+}
+
+/** An admin command: its operands, the command-specific flags it takes, and what it does. */
+export interface CommandSpec {
+  /** Names for the usage line; optional ones in brackets, last. */
+  operands: string[];
+  flags: ("output" | "quiet" | "dry-run" | "grace")[];
+  run(runtime: Runtime, context: CommandContext): Promise<void>;
+}
+
+/** Downloads at least this large show a progress bar. */
+export const PROGRESS_BYTES_MIN = 8 * 1024 * 1024;
+
+/** Every admin command, by its words. */
+export const COMMANDS: Record<string, CommandSpec> = {
+  "workers list": { operands: [], flags: [], run: workersList },
+  "workers get": { operands: ["ID"], flags: [], run: workersGet },
+  "datasets list": { operands: [], flags: [], run: datasetsList },
+  "checkpoints list": { operands: ["WORKER"], flags: [], run: checkpointsList },
+  "checkpoints get": { operands: ["WORKER", "[ID]"], flags: [], run: checkpointsGet },
+  "checkpoints download": {
+    operands: ["WORKER", "[ID]"],
+    flags: ["output", "quiet"],
+    run: checkpointsDownload,
+  },
+  "checkpoints delete": { operands: ["WORKER", "ID"], flags: [], run: checkpointsDelete },
+  "gc": { operands: [], flags: ["dry-run", "grace"], run: gc },
+};
+
+async function workersList(runtime: Runtime, context: CommandContext): Promise<void> {
+  const workers = await Array.fromAsync(runtime.workers());
+  print(context, workers, () =>
+    formatTable(
+      ["WORKER", "STATE", "LAST HEARTBEAT", "REGISTERED", "METADATA"],
+      workers.map((w) => [
+        w.workerId,
+        w.state,
+        formatTime(w.lastHeartbeat),
+        formatTime(w.registeredAt),
+        formatJson(w.metadata),
+      ]),
+    ));
+}
+
+async function workersGet(runtime: Runtime, context: CommandContext): Promise<void> {
+  const worker: Worker = await runtime.getWorker(context.operands[0]!);
+  print(context, worker, () =>
+    formatFields([
+      ["Worker", worker.workerId],
+      ["State", worker.state],
+      ["Last heartbeat", formatTime(worker.lastHeartbeat)],
+      ["Registered", formatTime(worker.registeredAt)],
+      ["Metadata", JSON.stringify(worker.metadata)],
+    ]));
+}
+
+async function datasetsList(runtime: Runtime, context: CommandContext): Promise<void> {
+  const datasets: Dataset[] = await Array.fromAsync(runtime.datasets());
+  print(context, datasets, () =>
+    formatTable(
+      ["DATASET", "PATH", "REGISTERED", "METADATA"],
+      datasets.map((d) => [d.name, d.path, formatTime(d.registeredAt), formatJson(d.metadata)]),
+    ));
+}
+
+async function checkpointsList(runtime: Runtime, context: CommandContext): Promise<void> {
+  const checkpoints = await Array.fromAsync(runtime.checkpoints(context.operands[0]!));
+  print(context, checkpoints, () =>
+    formatTable(
+      ["CHECKPOINT", "CREATED", "SIZE", "SHA256", "METADATA"],
+      checkpoints.map((c) => [
+        c.checkpointId,
+        formatTime(c.createdAt),
+        formatBytes(c.sizeBytes),
+        c.sha256.slice(0, 12),
+        formatJson(c.metadata),
+      ]),
+    ));
+}
+
+async function checkpointsGet(runtime: Runtime, context: CommandContext): Promise<void> {
+  const [workerId, checkpointId] = context.operands;
+  const checkpoint = await runtime.getCheckpoint(workerId!, { checkpointId });
+  print(context, checkpoint, () => formatFields(checkpointFields(checkpoint)));
+}
+
+function checkpointFields(checkpoint: Checkpoint): [string, string][] {
+  return [
+    ["Checkpoint", checkpoint.checkpointId],
+    ["Worker", checkpoint.workerId],
+    ["Created", formatTime(checkpoint.createdAt)],
+    ["Size", `${formatBytes(checkpoint.sizeBytes)} (${checkpoint.sizeBytes} bytes)`],
+    ["SHA-256", checkpoint.sha256],
+    ["Idempotency key", checkpoint.idempotencyKey || "-"],
+    ["Metadata", JSON.stringify(checkpoint.metadata)],
+  ];
+}
+
+// Streams the checkpoint into a temporary file beside the output, never
+// holding more than one piece, and renames it over the output once every byte
+// arrived and matched the checkpoint's SHA-256 (the SDK's stream checks it).
+async function checkpointsDownload(runtime: Runtime, context: CommandContext): Promise<void> {
+  const [workerId, checkpointId] = context.operands;
+  const output = context.output!;
+  const { checkpoint, stream } = await runtime.loadCheckpointStream(workerId!, { checkpointId });
+  const progress = context.quiet || checkpoint.sizeBytes < PROGRESS_BYTES_MIN
+    ? undefined
+    : new ProgressBar(checkpoint.sizeBytes, {
+      write: context.io.stderr,
+      interactive: context.io.stderrIsTerminal,
+    });
+  let received = 0;
+  try {
+    await writeFileAtomically(output, stream, (bytes) => {
+      received += bytes;
+      progress?.update(received);
+    });
+  } catch (error) {
+    progress?.abandon();
+    throw error;
+  }
+  progress?.finish(received);
+  print(
+    context,
+    { ...checkpoint, output },
+    () =>
+      `Downloaded ${checkpoint.checkpointId} of worker ${checkpoint.workerId} to ${output}: ` +
+      `${
+        formatBytes(checkpoint.sizeBytes)
+      } (${checkpoint.sizeBytes} bytes), sha256 ${checkpoint.sha256}`,
+  );
+}
+
+async function writeFileAtomically(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  onWritten: (bytes: number) => void,
+): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.partial`);
+  try {
+    {
+      using file = await Deno.open(temporary, { write: true, createNew: true });
+      for await (const piece of source) {
+        for (let written = 0; written < piece.length;) {
+          written += await file.write(piece.subarray(written));
+        }
+        onWritten(piece.length);
+      }
+      await file.sync();
+    }
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+async function checkpointsDelete(runtime: Runtime, context: CommandContext): Promise<void> {
+  const [workerId, checkpointId] = context.operands as [string, string];
+  await runtime.deleteCheckpoint(workerId, checkpointId);
+  print(
+    context,
+    { deleted: true, workerId, checkpointId },
+    () => `Deleted checkpoint ${checkpointId} of worker ${workerId}`,
+  );
+}
+
+async function gc(runtime: Runtime, context: CommandContext): Promise<void> {
+  const report: GcReport = await runtime.runGc({
+    dryRun: context.dryRun,
+    graceMs: context.graceMs,
+  });
+  print(context, report, () => formatGcReport(report));
+}
+
+/** The report of a garbage collection run, for people. */
+export function formatGcReport(report: GcReport): string {
+  const deleted = `${chunks(report.chunksDeleted)}, ${formatBytes(report.bytesReclaimed)}`;
+  return [
+    report.dryRun
+      ? "Garbage collection, dry run: nothing was deleted"
+      : "Garbage collection finished",
+    formatFields([
+      ["Grace period", formatDuration(report.graceMs)],
+      ["Manifests scanned", String(report.manifestsScanned)],
+      ["Chunks scanned", `${chunks(report.chunksScanned)}, ${formatBytes(report.bytesScanned)}`],
+      ["Referenced", chunks(report.chunksReferenced)],
+      [
+        "Protected",
+        `${chunks(report.chunksProtected)} (written within the grace period, or in use)`,
+      ],
+      [report.dryRun ? "Would delete" : "Deleted", deleted],
+      ["Duration", formatDuration(report.durationMs)],
+    ]),
+  ].join("\n");
+}
+
+function chunks(count: number): string {
+  return `${count} ${count === 1 ? "chunk" : "chunks"}`;
+}
+
+function print(context: CommandContext, value: unknown, text: () => string): void {
+  context.io.stdout(`${context.json ? JSON.stringify(value, null, 2) : text()}\n`);
+}

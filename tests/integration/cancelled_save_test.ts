@@ -1,0 +1,53 @@
+/**
+ * A save the client cancels, or abandons by closing its channel, must never
+ * become a checkpoint, however much of its data arrived. Under Deno 2.8.3 a
+ * client's cancel ends the server's request stream as if it were complete,
+ * so this guards the runtime's check for cancellation before its commit.
+ */
+import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
+import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { randomBytes } from "../support/bytes.ts";
+import { startRuntime } from "../support/runtime.ts";
+
+const MIB = 1024 * 1024;
+const ROUNDS = 24;
+
+Deno.test("cancelled or abandoned saves never become checkpoints", async () => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  await rt.registerWorker("w1");
+  const Client = grpc.makeGenericClientConstructor(
+    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
+    SERVICE_NAME,
+  );
+  const piece = randomBytes(MIB);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      // deno-lint-ignore no-explicit-any
+      const client = new Client(runtime.grpcAddress, grpc.credentials.createInsecure()) as any;
+      const answered = new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.SaveCheckpoint((error: grpc.ServiceError | null) => resolve(error));
+        call.on("error", () => {});
+        call.write({ header: { worker_id: "w1", metadata: toStruct({}), idempotency_key: "" } });
+        // 0 to 11 MiB: before, at and after the first chunk boundary.
+        for (let i = 0; i < round % 12; i++) call.write({ data: piece });
+        setTimeout(() => {
+          call.cancel();
+          if (round % 2 === 1) client.close();
+        }, 20 + (round % 5) * 40);
+      });
+      assert.equal((await answered)?.code, grpc.status.CANCELLED);
+      client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual((await rt.listCheckpoints("w1")).items, []);
+    const saved = await rt.saveCheckpoint({ workerId: "w1", data: piece }); // still serving
+    assert.deepEqual((await rt.listCheckpoints("w1")).items.map((c) => c.checkpointId), [
+      saved.checkpointId,
+    ]);
+  } finally {
+    rt.close();
+    await runtime.stop();
+  }
+});
