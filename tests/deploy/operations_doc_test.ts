@@ -14,7 +14,7 @@ const DOC = Deno.readTextFileSync(`${REPO}/docs/operations.md`);
 const OTHER_VARIABLES = new Set(["PULSE_CONFIG", "PULSE_ADDR", "PULSE_TOKEN"]);
 
 function formatDefault(value: unknown): string {
-  return typeof value === "string" ? `\`"${value}"\`` : `\`${value}\``;
+  return `\`${JSON.stringify(value)}\``;
 }
 
 Deno.test("every setting has a row with its name, variable, flag and default", () => {
