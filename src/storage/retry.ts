@@ -62,6 +62,9 @@ const RETRYABLE_ERROR_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EAI_AGAIN",
+  // A name that does not resolve: often a DNS hiccup, and after the last
+  // attempt an UNAVAILABLE that names the endpoint, never an internal error.
+  "ENOTFOUND",
   "UND_ERR_SOCKET",
 ]);
 const RETRYABLE_ERROR_NAMES = new Set([

@@ -470,7 +470,13 @@ export class S3Store implements ObjectStore {
   // S3 (403 AccessDenied, 301 wrong region, ...) is a setup problem that
   // waiting will not fix.
   #openFailure(error: unknown): unknown {
-    if (!(error instanceof PulseError)) return error;
+    // Every start-up failure names the endpoint and the bucket, whoever
+    // raised it (the credential providers throw plain errors).
+    if (!(error instanceof PulseError)) {
+      return new PulseError("unavailable", `${this.#openContext()}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     if (error.message.startsWith(this.#openContext())) return error;
     const cause = error.cause ?? error;
     const status = httpStatus(cause);
