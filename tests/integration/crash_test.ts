@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { seededRandom } from "../support/random.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 const MIB = 1024 * 1024;
@@ -16,18 +17,6 @@ const POINTS = Number(Deno.env.get("PULSE_CRASH_POINTS") ?? 50);
 const SEED = Number(
   Deno.env.get("PULSE_CRASH_SEED") ?? Math.floor(Math.random() * 2 ** 31),
 );
-
-// mulberry32: a small seeded generator, so that a failing run can be replayed.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 Deno.test(`kill -9 during saves never leaves a partial checkpoint (${POINTS} kills, seed ${SEED})`, async () => {
   console.log(

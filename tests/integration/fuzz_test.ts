@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { seededRandom } from "../support/random.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 const MESSAGES = Number(Deno.env.get("PULSE_FUZZ_MESSAGES") ?? 10_000);
@@ -21,17 +22,6 @@ const IN_FLIGHT = 16;
 
 // deno-lint-ignore no-explicit-any
 type Method = grpc.MethodDefinition<any, any>;
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corrupts (seed ${SEED})`, async () => {
   console.log(`fuzz: PULSE_FUZZ_SEED=${SEED} PULSE_FUZZ_MESSAGES=${MESSAGES}`);

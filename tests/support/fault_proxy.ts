@@ -15,6 +15,7 @@ import {
 } from "node:http";
 import { Agent, createServer } from "node:http";
 import type { Socket } from "node:net";
+import { seededRandom } from "./random.ts";
 
 /** Chances in [0, 1] of each fault per request; their sum is at most 1. */
 export interface FaultRates {
@@ -261,16 +262,4 @@ async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
     offset += part.length;
   }
   return all;
-}
-
-// mulberry32: a small seeded generator, so that a failing run can be replayed.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
