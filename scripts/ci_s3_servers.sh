@@ -137,7 +137,9 @@ stop_server() {
 wait_ready() {
   local name="$1" endpoint="$2" deadline=$((SECONDS + READY_TIMEOUT_S))
   while ((SECONDS < deadline)); do
-    if ! is_running "$name"; then
+    # kill -0, not is_running: right after the fork the child's cmdline is
+    # still this script's until nohup execs the server.
+    if ! kill -0 "$(cat "$STATE_DIR/$name.pid")" 2>/dev/null; then
       log "$name exited; the end of its log:"
       tail -n 20 "$STATE_DIR/$name.log" >&2 || true
       return 1

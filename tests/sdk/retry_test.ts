@@ -75,13 +75,17 @@ Deno.test("retrying() retries UNAVAILABLE only, up to maxAttempts, waiting the b
     const waits: [number, number][] = [];
     const attempts: number[] = [];
     const result = await retrying(
-      async (attempt) => {
+      (attempt) => {
         attempts.push(attempt);
-        if (attempt < 3) throw unavailable;
-        return "ok";
+        return attempt < 3 ? Promise.reject(unavailable) : Promise.resolve("ok");
       },
       policy,
-      { wait: async (retry, ms) => void waits.push([retry, ms]) },
+      {
+        wait: (retry, ms) => {
+          waits.push([retry, ms]);
+          return Promise.resolve();
+        },
+      },
     );
     assert.equal(result, "ok");
     assert.deepEqual(attempts, [1, 2, 3]);
