@@ -8,6 +8,13 @@
 import * as protoLoader from "@grpc/proto-loader";
 import { PULSE_DESCRIPTOR } from "./_descriptor.ts";
 
+/**
+ * A gRPC package definition as `@grpc/proto-loader` makes it: service and
+ * message definitions by full name. `definition[SERVICE_NAME]` is the service
+ * definition for a grpc-js client or server.
+ */
+export type PackageDefinition = Record<string, object>;
+
 /** Full name of the service. */
 export const SERVICE_NAME = "pulse.v1.PulseRuntime";
 
@@ -24,7 +31,7 @@ export const SERVICE_NAME = "pulse.v1.PulseRuntime";
  * const definition = loadPulsePackage();
  * ```
  */
-export function loadPulsePackage(): protoLoader.PackageDefinition {
+export function loadPulsePackage(): PackageDefinition {
   return protoLoader.fromJSON(PULSE_DESCRIPTOR, {
     keepCase: true,
     longs: Number,
@@ -48,23 +55,33 @@ export type JsonObject = { [key: string]: JsonValue };
 
 /** `google.protobuf.Struct` as proto-loader represents it. */
 export interface StructMessage {
+  /** The object's members. */
   fields?: Record<string, ValueMessage>;
 }
 
 /** `google.protobuf.Value` as proto-loader represents it. */
 export interface ValueMessage {
+  /** Set (to `NULL_VALUE` or 0) when the value is JSON `null`. */
   null_value?: string | number;
+  /** Set when the value is a number. */
   number_value?: number;
+  /** Set when the value is a string. */
   string_value?: string;
+  /** Set when the value is a boolean. */
   bool_value?: boolean;
+  /** Set when the value is an object. */
   struct_value?: StructMessage;
+  /** Set when the value is an array. */
   list_value?: { values?: ValueMessage[] };
+  /** Name of the field of the `kind` oneof that is set. */
   kind?: string;
 }
 
 /** `google.protobuf.Timestamp` as proto-loader represents it. */
 export interface TimestampMessage {
+  /** Whole seconds since the Unix epoch (a string when beyond 2^53). */
   seconds: number | string;
+  /** Nanoseconds within the second, 0 to 999,999,999. */
   nanos: number;
 }
 

@@ -9,6 +9,7 @@
  * both before the descriptors are served.
  */
 import type { PackageDefinition } from "@grpc/proto-loader";
+import type { PackageDefinition as PulsePackage } from "@pulsecheckpoint/sdk/wire";
 import { ReflectionService } from "@grpc/reflection";
 import type * as grpc from "@grpc/grpc-js";
 import descriptor from "protobufjs/ext/descriptor/index.js";
@@ -31,8 +32,8 @@ interface FileProto {
 }
 
 /** Adds reflection of every service in `definition` to `server`. */
-export function addReflection(server: grpc.Server, definition: PackageDefinition): void {
-  new ReflectionService(withDependencies(definition)).addToServer(server);
+export function addReflection(server: grpc.Server, definition: PulsePackage): void {
+  new ReflectionService(withDependencies(definition as PackageDefinition)).addToServer(server);
 }
 
 function withDependencies(definition: PackageDefinition): PackageDefinition {
