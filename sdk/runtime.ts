@@ -39,6 +39,7 @@ import {
 } from "./resources.ts";
 import {
   isUnavailable,
+  retryDelayMs,
   retrying,
   type RetryOptions,
   type RetryPolicy,
@@ -56,6 +57,14 @@ import {
 const MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
 /** Shortest reconnect backoff of the channel, whatever the retry policy. */
 const RECONNECT_BACKOFF_MS_MIN = 10;
+/**
+ * Bytes asked for by one LoadCheckpoint call. Loads go in windows: the
+ * runtime's HTTP/2 server (Deno's node:http2) does not hold back a server
+ * stream for a slow reader, so one call for a whole checkpoint would let the
+ * runtime buffer all of it; a window bounds that, and a cut load resumes from
+ * the last byte received.
+ */
+const LOAD_WINDOW_BYTES = 32 * 1024 * 1024;
 
 /**
  * Options of a {@linkcode Runtime}.
@@ -564,10 +573,10 @@ export class Runtime {
    * console.log(checkpoint.checkpointId, checkpoint.sha256);
    * ```
    */
-  saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
+  async saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
     const header = saveHeader(options);
     const { data } = options;
-    return this.#save(header, () => data, data instanceof Uint8Array);
+    return await this.#save(header, () => data, data instanceof Uint8Array);
   }
 
   /**
@@ -609,8 +618,8 @@ export class Runtime {
   /**
    * Loads a checkpoint whole into memory, checked against its size and
    * SHA-256. For large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
-   * and {@linkcode Runtime.loadCheckpointToFile}. A load cut by UNAVAILABLE is
-   * started again, for the same checkpoint.
+   * and {@linkcode Runtime.loadCheckpointToFile}. A load cut by UNAVAILABLE
+   * resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
@@ -625,14 +634,12 @@ export class Runtime {
    * console.log(checkpoint.metadata, data.length);
    * ```
    */
-  loadCheckpoint(
+  async loadCheckpoint(
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<LoadedCheckpoint> {
-    return this.#loadWhole(workerId, options, async (loaded) => ({
-      checkpoint: loaded.checkpoint,
-      data: await collect(loaded.checkpoint, loaded.stream),
-    }));
+    const loaded = await this.loadCheckpointStream(workerId, options);
+    return { checkpoint: loaded.checkpoint, data: await collect(loaded.checkpoint, loaded.stream) };
   }
 
   /**
@@ -640,7 +647,7 @@ export class Runtime {
    * memory whole). The file appears whole or not at all: the bytes go to a
    * temporary file beside it, which is flushed and renamed over `path` once
    * they all arrived and matched the checkpoint's SHA-256. A load cut by
-   * UNAVAILABLE is started again, for the same checkpoint.
+   * UNAVAILABLE resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
    * @param path the file to write; replaced if it exists
@@ -656,21 +663,21 @@ export class Runtime {
    * const checkpoint = await rt.loadCheckpointToFile("worker-1", "model.safetensors");
    * ```
    */
-  loadCheckpointToFile(
+  async loadCheckpointToFile(
     workerId: string,
     path: string,
     options: CheckpointOptions = {},
   ): Promise<Checkpoint> {
-    return this.#loadWhole(workerId, options, async (loaded) => {
-      await writeFileAtomically(path, loaded.stream);
-      return loaded.checkpoint;
-    });
+    const loaded = await this.loadCheckpointStream(workerId, options);
+    await writeFileAtomically(path, loaded.stream);
+    return loaded.checkpoint;
   }
 
   /**
    * Loads a checkpoint as a stream of byte pieces, read from the runtime as
-   * fast as you consume them. Opening the load is retried on UNAVAILABLE; a
-   * stream cut later throws, since its pieces were already handed out.
+   * fast as you consume them, 32 MiB at a time. On UNAVAILABLE, opening the
+   * load is retried, and a stream cut later resumes from the last byte
+   * received, as the retry policy allows.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
@@ -686,38 +693,57 @@ export class Runtime {
    * for await (const piece of stream) received += piece.length;
    * ```
    */
-  loadCheckpointStream(
+  async loadCheckpointStream(
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<CheckpointStream> {
-    return this.#retrying(
-      () => this.#openLoad(workerId, options.checkpointId ?? ""),
+    const first = await this.#retrying(
+      () => this.#openWindow(workerId, options.checkpointId ?? "", 0),
     );
+    const { checkpoint } = first;
+    return { checkpoint, stream: verified(checkpoint, this.#windows(checkpoint, first.stream)) };
   }
 
   /**
    * Describes a checkpoint.
    *
    * @param workerId the worker
-   * @param options a checkpoint id; absent for the worker's latest checkpoint
+   * @param checkpointId the checkpoint
    * @returns the checkpoint
    * @throws {PulseError} NOT_FOUND if there is no such checkpoint
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
    * await using rt = new Runtime("grpc://localhost:50051");
-   * const latest = await rt.getCheckpoint("worker-1");
+   * const checkpoint = await rt.getCheckpoint("worker-1", "chk_01JD3Y0C8ZB4Q1Z6W8KZV2N9XH");
    * ```
    */
-  async getCheckpoint(
-    workerId: string,
-    options: CheckpointOptions = {},
-  ): Promise<Checkpoint> {
-    const response = await this.#unary("get checkpoint", "GetCheckpoint", {
-      worker_id: workerId,
-      checkpoint_id: options.checkpointId ?? "",
-    });
-    return toCheckpoint(response.checkpoint);
+  async getCheckpoint(workerId: string, checkpointId: string): Promise<Checkpoint> {
+    if (checkpointId === "") {
+      throw new PulseError(
+        "INVALID_ARGUMENT",
+        "Cannot get checkpoint: checkpointId is empty; latestCheckpoint() describes the latest",
+      );
+    }
+    return await this.#describe(workerId, checkpointId);
+  }
+
+  /**
+   * Describes a worker's latest checkpoint: what a worker resumes from.
+   *
+   * @param workerId the worker
+   * @returns the checkpoint
+   * @throws {PulseError} NOT_FOUND if the worker has no checkpoint
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const latest = await rt.latestCheckpoint("worker-1");
+   * console.log(latest.checkpointId, latest.metadata);
+   * ```
+   */
+  async latestCheckpoint(workerId: string): Promise<Checkpoint> {
+    return await this.#describe(workerId, "");
   }
 
   /**
@@ -914,29 +940,57 @@ export class Runtime {
     });
   }
 
-  // Runs a whole load (to memory or to a file), again from the start if it
-  // is cut by UNAVAILABLE: always of the checkpoint the first attempt found.
-  #loadWhole<T>(
-    workerId: string,
-    options: CheckpointOptions,
-    consume: (loaded: CheckpointStream) => Promise<T>,
-  ): Promise<T> {
-    let checkpointId = options.checkpointId ?? "";
-    return this.#retrying(async () => {
-      const loaded = await this.#openLoad(workerId, checkpointId);
-      checkpointId = loaded.checkpoint.checkpointId;
-      return await consume(loaded);
-    });
+  // The checkpoint's bytes from the first window on, each further window
+  // asked for from the last byte received; a window cut by UNAVAILABLE is
+  // asked for again, up to the retry policy's attempts without progress.
+  async *#windows(
+    checkpoint: Checkpoint,
+    first: AsyncIterable<Uint8Array>,
+  ): AsyncGenerator<Uint8Array> {
+    let offset = 0;
+    let window: AsyncIterable<Uint8Array> | undefined = first;
+    for (let failures = 0;;) {
+      try {
+        window ??= (await this.#openWindow(
+          checkpoint.workerId,
+          checkpoint.checkpointId,
+          offset,
+        )).stream;
+        const start = offset;
+        for await (const piece of window) {
+          offset += piece.length;
+          failures = 0;
+          yield piece;
+        }
+        if (offset >= checkpoint.sizeBytes) return;
+        if (offset === start) {
+          throw new PulseError(
+            "INTERNAL",
+            `Cannot load checkpoint ${checkpoint.checkpointId}: the runtime sent no bytes from offset ${offset}`,
+          );
+        }
+      } catch (error) {
+        failures++;
+        if (
+          failures >= this.#retry.maxAttempts || !isUnavailable(error) ||
+          this.#closing.signal.aborted
+        ) throw error;
+        await this.#backOff(retryDelayMs(failures, this.#retry));
+      }
+      window = undefined;
+    }
   }
 
-  async #openLoad(
+  // One LoadCheckpoint call for up to LOAD_WINDOW_BYTES from `offset`.
+  async #openWindow(
     workerId: string,
     checkpointId: string,
+    offset: number,
   ): Promise<CheckpointStream> {
     this.#ensureOpen("load checkpoint");
     const call: grpc.ClientReadableStream<Message> = this.#client
       .LoadCheckpoint(
-        { worker_id: workerId, checkpoint_id: checkpointId },
+        { worker_id: workerId, checkpoint_id: checkpointId, offset, length: LOAD_WINDOW_BYTES },
         callMetadata(this.#token),
       );
     this.#calls.add(call);
@@ -956,8 +1010,16 @@ export class Runtime {
         "Cannot load checkpoint: the runtime did not send the checkpoint first",
       );
     }
-    const checkpoint = toCheckpoint(first.value.checkpoint);
-    return { checkpoint, stream: verified(checkpoint, rest(messages, call)) };
+    return { checkpoint: toCheckpoint(first.value.checkpoint), stream: rest(messages, call) };
+  }
+
+  // GetCheckpoint; an empty id asks for the latest.
+  async #describe(workerId: string, checkpointId: string): Promise<Checkpoint> {
+    const response = await this.#unary("get checkpoint", "GetCheckpoint", {
+      worker_id: workerId,
+      checkpoint_id: checkpointId,
+    });
+    return toCheckpoint(response.checkpoint);
   }
 
   // One unary call, retried on UNAVAILABLE.

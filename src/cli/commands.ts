@@ -109,7 +109,9 @@ async function checkpointsList(runtime: Runtime, context: CommandContext): Promi
 
 async function checkpointsGet(runtime: Runtime, context: CommandContext): Promise<void> {
   const [workerId, checkpointId] = context.operands;
-  const checkpoint = await runtime.getCheckpoint(workerId!, { checkpointId });
+  const checkpoint = checkpointId === undefined
+    ? await runtime.latestCheckpoint(workerId!)
+    : await runtime.getCheckpoint(workerId!, checkpointId);
   print(context, checkpoint, () => formatFields(checkpointFields(checkpoint)));
 }
 

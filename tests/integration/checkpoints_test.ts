@@ -75,13 +75,13 @@ Deno.test("latest, list, get and delete agree on a worker's checkpoints", async 
     } while (pageToken !== "");
     assert.deepEqual(listed, [...ids].reverse());
 
-    assert.equal((await rt.getCheckpoint("w1")).checkpointId, ids[6]);
+    assert.equal((await rt.latestCheckpoint("w1")).checkpointId, ids[6]);
     assert.deepEqual(
-      (await rt.getCheckpoint("w1", { checkpointId: ids[2] })).metadata,
+      (await rt.getCheckpoint("w1", ids[2]!)).metadata,
       { step: 2 },
     );
     await rt.deleteCheckpoint("w1", ids[6]!);
-    assert.equal((await rt.getCheckpoint("w1")).checkpointId, ids[5]);
+    assert.equal((await rt.latestCheckpoint("w1")).checkpointId, ids[5]);
     await assert.rejects(
       rt.loadCheckpoint("w1", { checkpointId: ids[6] }),
       (error: unknown) => error instanceof PulseError && error.code === "NOT_FOUND",

@@ -107,10 +107,7 @@ const CASES: Case[] = [
   ],
   [
     "unknown checkpoint id",
-    (rt) =>
-      rt.getCheckpoint("w1", {
-        checkpointId: "chk_01ARZ3NDEKTSV4RRFFQ69G5FAV",
-      }),
+    (rt) => rt.getCheckpoint("w1", "chk_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
     "NOT_FOUND",
     /checkpoint chk_01ARZ3NDEKTSV4RRFFQ69G5FAV of worker w1 does not exist/,
   ],

@@ -92,7 +92,7 @@ for (const server of s3TestServers()) {
         );
         for (const { checkpoint, bytes } of saved) {
           assert.deepEqual(
-            await rt2.getCheckpoint("worker-1", { checkpointId: checkpoint.checkpointId }),
+            await rt2.getCheckpoint("worker-1", checkpoint.checkpointId),
             checkpoint,
           );
           assertSameBytes(

@@ -59,7 +59,7 @@ Deno.test("TLS: clients that trust the CA are served; plaintext clients are refu
   try {
     await secure.registerWorker("w1");
     const saved = await secure.saveCheckpoint({ workerId: "w1", data: randomBytes(1000) });
-    assert.equal((await secure.getCheckpoint("w1")).checkpointId, saved.checkpointId);
+    assert.equal((await secure.latestCheckpoint("w1")).checkpointId, saved.checkpointId);
     await assert.rejects(plain.heartbeat("w1"), (error) => code(error) === "UNAVAILABLE");
   } finally {
     secure.close();

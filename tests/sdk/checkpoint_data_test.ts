@@ -226,6 +226,17 @@ Deno.test("loadCheckpointStream() streams the bytes as they are read", async () 
   });
 });
 
+Deno.test("a checkpoint larger than a load window is loaded in 32 MiB windows and arrives whole", async () => {
+  await withRuntime(async (rt, runtime) => {
+    const bytes = randomBytes(70 * MIB);
+    await rt.saveCheckpoint({ workerId: "w1", data: bytes });
+    const loaded = await rt.loadCheckpoint("w1");
+    assert.equal(sha256Hex(loaded.data), sha256Hex(bytes));
+    // 32 + 32 + 6 MiB.
+    assert.equal(await grpcRequests(runtime, "LoadCheckpoint"), 3);
+  });
+});
+
 Deno.test("verified() passes matching bytes and fails short, long or altered ones with DATA_LOSS", async (t) => {
   const bytes = randomBytes(1000);
   const checkpoint: Checkpoint = {

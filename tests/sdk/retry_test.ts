@@ -274,7 +274,7 @@ Deno.test("retries stop after maxAttempts, and retry: false makes one attempt", 
   });
 });
 
-Deno.test("a load cut halfway is started again, for the checkpoint the first attempt found", async () => {
+Deno.test("a load cut halfway resumes from the last byte received, of the checkpoint the first attempt found", async () => {
   await withProxy(
     { retry: { initialDelayMs: 1000, maxDelayMs: 1000 } },
     async (rt, proxy, runtime) => {
@@ -296,8 +296,13 @@ Deno.test("a load cut halfway is started again, for the checkpoint the first att
         assert.equal(loaded.checkpoint.checkpointId, first.checkpointId);
         assert.equal(sha256Hex(loaded.data), sha256Hex(bytes));
         assert.equal(await grpcRequests(runtime, "LoadCheckpoint"), 2);
+        // Resumed, not started again: the second call sent only the rest.
+        assert.ok(
+          proxy.counts.serverBytes < bytes.length + MIB,
+          `${proxy.counts.serverBytes} bytes came through the proxy`,
+        );
         assert.equal(
-          (await rt.getCheckpoint("w1")).checkpointId,
+          (await rt.latestCheckpoint("w1")).checkpointId,
           newer.checkpointId,
         );
       } finally {

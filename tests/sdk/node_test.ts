@@ -1,0 +1,109 @@
+/**
+ * The SDK on Node 20: built the way JSR's npm layer builds it (transpiled ES
+ * modules and declarations, dependencies from npm; see _node_build.ts), then
+ * `node` runs the product description's flow against a real runtime, and a
+ * streamed save against a stalled connection, to show grpc-js backpressure
+ * holds on Node.
+ *
+ * Needs `node` and `npm` on PATH and the npm registry (once: the packages are
+ * cached in the temporary directory).
+ */
+import assert from "node:assert/strict";
+import { buildForNode, type NodeBuild } from "./_node_build.ts";
+import { startRuntime } from "../support/runtime.ts";
+import { startTcpFaultProxy } from "../support/tcp_fault_proxy.ts";
+
+const SCRIPTS = ["tests/sdk/node/seed_flow.ts", "tests/sdk/node/backpressure.ts"];
+
+async function node(
+  build: NodeBuild,
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command("node", {
+    args: [build.script(script), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("the SDK built for Node runs the product flow against a real runtime", async () => {
+  const build = await buildForNode(SCRIPTS);
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  try {
+    const version = await new Deno.Command("node", { args: ["--version"] })
+      .output();
+    assert.match(new TextDecoder().decode(version.stdout), /^v20\./);
+    const result = await node(build, "tests/sdk/node/seed_flow.ts", [
+      `grpc://${runtime.grpcAddress}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    assert.equal(report.checkpoints, 4);
+    // What the Node client did, seen through the Deno one.
+    assert.equal((await rt.getWorker("worker-1")).state, "DEREGISTERED");
+    assert.equal((await rt.getDataset("training-data")).path, "s3://bucket/data");
+    const first = await rt.loadCheckpoint("worker-1", {
+      checkpointId: report.checkpointId,
+    });
+    assert.equal(new TextDecoder().decode(first.data), "model-state-bytes");
+    assert.deepEqual(first.checkpoint.metadata, { epoch: 10, loss: 0.001 });
+    // The published declarations are there for TypeScript users on Node.
+    const sdkDir = `${build.dir}/node_modules/@pulsecheckpoint/sdk`;
+    const declarations = await Deno.readTextFile(`${sdkDir}/runtime.d.ts`);
+    assert.match(declarations, /saveCheckpointFile\(path: string/);
+  } finally {
+    rt.close();
+    await runtime.stop();
+    await build.remove();
+  }
+});
+
+Deno.test("on Node, a streamed save reads no further ahead than grpc-js's buffer when the connection stalls", async () => {
+  const build = await buildForNode(SCRIPTS);
+  const runtime = await startRuntime();
+  const proxy = await startTcpFaultProxy(runtime.grpcAddress);
+  try {
+    const child = new Deno.Command("node", {
+      args: [
+        build.script("tests/sdk/node/backpressure.ts"),
+        `grpc://${proxy.address}`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      [Symbol.asyncIterator]();
+    let seen = "";
+    while (!seen.includes("ready\n")) {
+      const next = await lines.next();
+      if (next.done) break;
+      seen += next.value;
+    }
+    proxy.holdUploads(true);
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+      seen += next.value;
+    }
+    const { code } = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    assert.equal(code, 0, stderr);
+    const { pulledMiB } = JSON.parse(seen.trim().split("\n").at(-1)!);
+    // grpc-js buffers 16 messages of 1 MiB; sockets hold a few MiB more.
+    assert.ok(pulledMiB < 48, `pulled ${pulledMiB} MiB`);
+  } finally {
+    await proxy.close();
+    await runtime.stop();
+    await build.remove();
+  }
+});

@@ -1,0 +1,172 @@
+/**
+ * The client's life cycle and its checks before a call: close() and
+ * `await using` end it (later calls and calls in flight reject with
+ * CANCELLED), bad metadata fails before anything is sent, and every save
+ * carries an idempotency key — the caller's, or a fresh UUID.
+ */
+import assert from "node:assert/strict";
+import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+import { randomBytes } from "../support/bytes.ts";
+import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+import { grpcRequests } from "./_helpers.ts";
+
+const MIB = 1024 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+async function withRuntime(
+  body: (runtime: RuntimeProcess) => Promise<void>,
+): Promise<void> {
+  const runtime = await startRuntime();
+  try {
+    await body(runtime);
+  } finally {
+    await runtime.stop();
+  }
+}
+
+function isCancelled(action: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof PulseError, String(error));
+    assert.equal(error.code, "CANCELLED");
+    assert.equal(
+      error.message,
+      `Cannot ${action}: the Runtime client is closed`,
+    );
+    return true;
+  };
+}
+
+Deno.test("after close(), every call rejects with CANCELLED and closing again is a no-op", async () => {
+  await withRuntime(async (runtime) => {
+    const rt = runtime.client();
+    await rt.registerWorker("w1");
+    rt.close();
+    rt.close();
+    await assert.rejects(rt.getWorker("w1"), isCancelled("get worker"));
+    await assert.rejects(
+      rt.saveCheckpoint({ workerId: "w1", data: new Uint8Array(1) }),
+      isCancelled("save checkpoint"),
+    );
+    await assert.rejects(rt.loadCheckpoint("w1"), isCancelled("load checkpoint"));
+    await assert.rejects(
+      rt.startHeartbeats("w1"),
+      isCancelled("start heartbeats"),
+    );
+    await assert.rejects(
+      rt.checkpoints("w1").next(),
+      isCancelled("list checkpoints"),
+    );
+  });
+});
+
+Deno.test("close() cancels a save and a load in flight", async () => {
+  await withRuntime(async (runtime) => {
+    const setup = runtime.client();
+    await setup.registerWorker("w1");
+    await setup.saveCheckpoint({ workerId: "w1", data: randomBytes(32 * MIB) });
+    setup.close();
+
+    const rt = runtime.client();
+    const { stream } = await rt.loadCheckpointStream("w1");
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(randomBytes(MIB)),
+    });
+    const save = rt.saveCheckpoint({ workerId: "w1", data: endless });
+    save.catch(() => {}); // awaited below
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    rt.close();
+    const cancelled = (error: unknown) => error instanceof PulseError && error.code === "CANCELLED";
+    await assert.rejects(save, cancelled);
+    await assert.rejects(
+      (async () => {
+        while (!(await iterator.next()).done) { /* drain */ }
+      })(),
+      cancelled,
+    );
+    const check = runtime.client();
+    try {
+      assert.equal((await check.listCheckpoints("w1")).items.length, 1);
+    } finally {
+      check.close();
+    }
+  });
+});
+
+Deno.test("await using closes the client at the end of its block", async () => {
+  await withRuntime(async (runtime) => {
+    let escaped: Runtime;
+    {
+      await using rt = runtime.client();
+      escaped = rt;
+      await rt.registerWorker("w1");
+    }
+    await assert.rejects(escaped.heartbeat("w1"), isCancelled("send heartbeat"));
+  });
+});
+
+Deno.test("metadata that is not JSON fails with INVALID_ARGUMENT before anything is sent", async () => {
+  await withRuntime(async (runtime) => {
+    const rt = runtime.client();
+    try {
+      const bad = { loss: Number.NaN };
+      await assert.rejects(
+        rt.registerWorker("w1", { metadata: bad }),
+        (error) =>
+          error instanceof PulseError && error.code === "INVALID_ARGUMENT" &&
+          error.message === "Cannot send metadata: metadata number NaN is not finite",
+      );
+      await assert.rejects(
+        rt.saveCheckpoint({ workerId: "w1", data: new Uint8Array(1), metadata: bad }),
+        (error) => error instanceof PulseError && error.code === "INVALID_ARGUMENT",
+      );
+      assert.equal(await grpcRequests(runtime, "RegisterWorker"), 0);
+      assert.equal(await grpcRequests(runtime, "SaveCheckpoint"), 0);
+    } finally {
+      rt.close();
+    }
+  });
+});
+
+Deno.test("every save carries an idempotency key: the caller's, or a fresh UUID per save", async () => {
+  await withRuntime(async (runtime) => {
+    const rt = runtime.client();
+    try {
+      await rt.registerWorker("w1");
+      const a = await rt.saveCheckpoint({ workerId: "w1", data: randomBytes(5) });
+      const b = await rt.saveCheckpoint({ workerId: "w1", data: randomBytes(5) });
+      assert.match(a.idempotencyKey, UUID);
+      assert.match(b.idempotencyKey, UUID);
+      assert.notEqual(a.idempotencyKey, b.idempotencyKey);
+      const c = await rt.saveCheckpoint({
+        workerId: "w1",
+        data: randomBytes(5),
+        idempotencyKey: "step-7",
+      });
+      assert.equal(c.idempotencyKey, "step-7");
+      assert.equal((await rt.listCheckpoints("w1")).items.length, 3);
+    } finally {
+      rt.close();
+    }
+  });
+});
+
+Deno.test("getCheckpoint() with an empty id fails with INVALID_ARGUMENT; latestCheckpoint() gives the newest", async () => {
+  await withRuntime(async (runtime) => {
+    const rt = runtime.client();
+    try {
+      await rt.registerWorker("w1");
+      await rt.saveCheckpoint({ workerId: "w1", data: randomBytes(3) });
+      const newest = await rt.saveCheckpoint({ workerId: "w1", data: randomBytes(3) });
+      await assert.rejects(
+        rt.getCheckpoint("w1", ""),
+        (error) => error instanceof PulseError && error.code === "INVALID_ARGUMENT",
+      );
+      assert.deepEqual(await rt.latestCheckpoint("w1"), newest);
+      assert.deepEqual(await rt.getCheckpoint("w1", newest.checkpointId), newest);
+    } finally {
+      rt.close();
+    }
+  });
+});
