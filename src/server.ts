@@ -3,6 +3,8 @@
  * gRPC (with health and reflection) and the metrics endpoint, and shuts it
  * all down gracefully.
  */
+import type { EventEmitter } from "node:events";
+import type { ServerHttp2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
 import { Guard } from "./api/auth.ts";
@@ -14,7 +16,11 @@ import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
-import { GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
+import {
+  CONNECTION_RECEIVE_WINDOW_BYTES,
+  GRPC_MESSAGE_BYTES_MAX,
+  STREAM_RECEIVE_WINDOW_BYTES,
+} from "./limits.ts";
 import { log } from "./log.ts";
 import { registry, setActiveWorkersSource } from "./metrics.ts";
 import { FsStore } from "./storage/fs_store.ts";
@@ -149,12 +155,41 @@ function bind(
   address: string,
   credentials: grpc.ServerCredentials,
 ): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
       if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
       else resolve(port);
     });
+  }).then((port) => {
+    widenReceiveWindows(server);
+    return port;
   });
+}
+
+/**
+ * Gives every new HTTP/2 session the runtime's receive windows. grpc-js
+ * servers keep the protocol's 64 KiB (its `grpc-node.flow_control_window`
+ * option is read by clients only; grpc/grpc-node pull request 3058 would add
+ * it to servers), which caps a save at 64 KiB per round trip. This reaches
+ * into grpc-js's private `http2Servers`: grpc-js is pinned, and
+ * tests/integration/flow_control_test.ts fails if the windows are not
+ * advertised.
+ */
+function widenReceiveWindows(server: grpc.Server): void {
+  const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(http2Servers instanceof Map) || http2Servers.size === 0) {
+    throw new Error("Cannot widen HTTP/2 receive windows: grpc-js has no http2Servers map");
+  }
+  for (const http2Server of http2Servers.keys() as Iterable<EventEmitter>) {
+    http2Server.on("session", (session: ServerHttp2Session) => {
+      try {
+        session.settings({ initialWindowSize: STREAM_RECEIVE_WINDOW_BYTES });
+        session.setLocalWindowSize(CONNECTION_RECEIVE_WINDOW_BYTES);
+      } catch {
+        // The session closed before it could be set up: nothing to widen.
+      }
+    });
+  }
 }
 
 // TLS when a certificate is configured; mutual TLS when a client CA is too.
