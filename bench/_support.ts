@@ -146,3 +146,38 @@ export async function firstLine(stream: ReadableStream<Uint8Array>): Promise<str
   reader.releaseLock();
   return text.split("\n")[0]!;
 }
+
+/**
+ * Puts `section` (Markdown starting with its `## ` title line) into
+ * docs/benchmarks.md in place of the section of that title, up to the next
+ * `## ` heading; a new section goes before `before` if that section exists,
+ * else at the end. The rest of the file stays as it is.
+ */
+export async function writeBenchmarkSection(section: string, before?: string): Promise<void> {
+  const path = `${ROOT}docs/benchmarks.md`;
+  let text = "# Benchmarks\n";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const headingAt = (title: string) =>
+    text.search(new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`, "m"));
+  const title = section.slice(0, section.indexOf("\n"));
+  let start = headingAt(title);
+  let end = start;
+  if (start !== -1) {
+    const next = text.slice(start + title.length).search(/^## /m);
+    end = next === -1 ? text.length : start + title.length + next;
+  } else {
+    start = end = before === undefined || headingAt(before) === -1
+      ? text.length
+      : headingAt(before);
+  }
+  const head = text.slice(0, start).trimEnd();
+  const tail = text.slice(end).trim();
+  await Deno.writeTextFile(
+    path,
+    `${head}\n\n${section.trim()}\n${tail === "" ? "" : `\n${tail}\n`}`,
+  );
+}

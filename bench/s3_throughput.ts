@@ -25,9 +25,8 @@ import {
   s3Client,
   type S3Target,
 } from "../tests/support/s3_targets.ts";
+import { GIB, MIB, writeBenchmarkSection } from "./_support.ts";
 
-const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
 const SIZE_GIB = Number(Deno.env.get("PULSE_BENCH_GIB") ?? 1);
 const SIZE = SIZE_GIB * GIB;
 const PIECE = MIB;
@@ -37,7 +36,6 @@ const PARTS_IN_FLIGHT = 4;
 // The runtime's retry defaults ([retry] in config.toml), not the tests' fast ones.
 const RETRY = { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 5000 };
 const ROOT = new URL("../", import.meta.url);
-const SECTION_TITLE = "## S3";
 
 // Distinct bytes for every piece without holding the whole checkpoint: a
 // 64 MiB random block, each piece stamped with its index, so no chunk repeats.
@@ -188,30 +186,6 @@ function command(seaweedfs: boolean): string {
   return `${servers}${size}deno task bench:s3`;
 }
 
-// Replaces the "S3" section of docs/benchmarks.md (up to the next "## "
-// heading), or appends it; the rest of the file stays as it is.
-async function writeSection(section: string): Promise<void> {
-  const path = new URL("docs/benchmarks.md", ROOT);
-  let text = "# Benchmarks\n";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const start = text.search(/^## S3\s*$/m);
-  if (start === -1) {
-    await Deno.writeTextFile(path, `${text.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = text.slice(start + SECTION_TITLE.length).search(/^## /m);
-  const end = next === -1 ? text.length : start + SECTION_TITLE.length + next;
-  const after = text.slice(end);
-  await Deno.writeTextFile(
-    path,
-    `${text.slice(0, start)}${section}${after === "" ? "" : `\n${after}`}`,
-  );
-}
-
 const seaweedfs = configuredServers().find((server) => server.name === "seaweedfs");
 const s3rver = await startS3rverProcess();
 const results: Timings[] = [];
@@ -233,9 +207,9 @@ const machine = `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.den
 const markdown = table(results);
 const run = command(seaweedfs !== undefined);
 console.log(`Command: \`${run}\`\n\n${markdown}`);
-await writeSection(
+await writeBenchmarkSection(
   [
-    SECTION_TITLE,
+    "## S3",
     "",
     "Measured on loopback, client, runtime and S3 server on one machine",
     `(${machine}), on ${new Date().toISOString().slice(0, 10)}. Runtime: SDK → runtime → S3`,

@@ -40,8 +40,10 @@ import {
   pieces,
   ROOT,
   runScript,
+  writeBenchmarkSection,
 } from "./_support.ts";
 import { startDelayProxy } from "./delay_proxy.ts";
+import { buildForNode, type NodeBuild } from "../tests/sdk/_node_build.ts";
 
 const SIZE = envNumber("PULSE_BENCH_GIB", 1) * GIB;
 const RSS_SIZES = (Deno.env.get("PULSE_BENCH_RSS_GIB") ?? "1,4").split(",").map((g) =>
@@ -325,6 +327,13 @@ async function measureRtt(rt: Runtime, address: string) {
   }
 }
 
+// bench/save_clients.ts and the SDK built for Node, once.
+let nodeBuild: Promise<NodeBuild> | undefined;
+function saveClients(): Promise<NodeBuild> {
+  nodeBuild ??= buildForNode(["bench/save_clients.ts"]);
+  return nodeBuild;
+}
+
 // Starts `processes` save_clients.ts processes of `workers` workers in all,
 // lets them save at once, and samples nothing: VmHWM is read after.
 async function concurrentSaves(
@@ -334,15 +343,12 @@ async function concurrentSaves(
   processes: number,
   firstSeed: number,
 ) {
-  const children = Array.from({ length: processes }, (_, index) => {
+  const children = await Promise.all(Array.from({ length: processes }, async (_, index) => {
     const count = Math.floor(workers / processes) + (index < workers % processes ? 1 : 0);
     const seed = firstSeed + index * 1000;
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command("node", {
       args: [
-        "run",
-        "--quiet",
-        "-A",
-        `${ROOT}bench/save_clients.ts`,
+        (await saveClients()).script("bench/save_clients.ts"),
         address,
         String(count),
         String(bytes),
@@ -353,7 +359,7 @@ async function concurrentSaves(
       stdout: "piped",
     }).spawn();
     return child;
-  });
+  }));
   const outputs = children.map((child) =>
     child.stdout.pipeThrough(new TextDecoderStream()).getReader()
   );
@@ -472,34 +478,6 @@ function table(): string {
   ].join("\n");
 }
 
-// Replaces the "fs store" section of docs/benchmarks.md (up to the next
-// "## " heading), or puts it first; other sections (S3, Profiles) stay.
-async function writeDocs(section: string) {
-  const path = `${ROOT}docs/benchmarks.md`;
-  let text = "# Benchmarks\n";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const title = /^## fs store\b.*$/m;
-  const start = text.search(title);
-  if (start === -1) {
-    const firstSection = text.search(/^## /m);
-    const at = firstSection === -1 ? text.length : firstSection;
-    text = `${text.slice(0, at).trimEnd()}\n\n${section}\n${
-      at === text.length ? "" : "\n" + text.slice(at)
-    }`;
-  } else {
-    const after = text.slice(start + 3).search(/^## /m);
-    const end = after === -1 ? text.length : start + 3 + after;
-    text = `${text.slice(0, start)}${section}\n${
-      end === text.length ? "" : "\n" + text.slice(end)
-    }`;
-  }
-  await Deno.writeTextFile(path, text.trimEnd() + "\n");
-}
-
 const started = performance.now();
 const bare = await measureBare();
 if (runs("save") || runs("load") || runs("resave") || runs("heartbeat") || runs("rtt")) {
@@ -507,6 +485,7 @@ if (runs("save") || runs("load") || runs("resave") || runs("heartbeat") || runs(
 }
 if (runs("rss")) await measureRss();
 if (runs("many")) await measureMany();
+if (nodeBuild !== undefined) await (await nodeBuild).remove();
 const minutes = (performance.now() - started) / 60_000;
 const machine = `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
 const section = [
@@ -531,4 +510,4 @@ const section = [
   "servers beside `@aws-sdk/lib-storage`; see its section below.",
 ].join("\n");
 console.log(section);
-await writeDocs(section);
+await writeBenchmarkSection(section, "## S3");

@@ -6,7 +6,13 @@
  * parser and its default. The loaded `Config` is keyed by those same names.
  */
 import { parse as parseToml } from "smol-toml";
-import { CHUNK_READS_AHEAD_MAX, CHUNK_WRITES_IN_FLIGHT_MAX } from "./limits.ts";
+import {
+  CHUNK_BUFFERS_MAX,
+  CHUNK_READS_AHEAD_MAX,
+  CHUNK_WRITES_IN_FLIGHT_MAX,
+  RECEIVE_WINDOW_BYTES_MAX,
+  RECEIVE_WINDOW_BYTES_MIN,
+} from "./limits.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 /** Where objects are stored. */
@@ -139,6 +145,13 @@ export const SETTINGS = {
     env: "PULSE_DRAIN_TIMEOUT_MS",
     help: "on SIGINT/SIGTERM, how long in-flight calls may take to finish",
   }),
+  "server.receive_window_bytes": setting({
+    parse: integer(RECEIVE_WINDOW_BYTES_MIN, RECEIVE_WINDOW_BYTES_MAX),
+    default: 8 * 1024 * 1024,
+    env: "PULSE_RECEIVE_WINDOW_BYTES",
+    help:
+      "HTTP/2 receive window of each call: a save moves at most this much per round trip, and a call may hold this much unread",
+  }),
   "server.tls_cert": setting({
     parse: text,
     default: "",
@@ -241,6 +254,12 @@ export const SETTINGS = {
     default: 4,
     env: "PULSE_WRITES_IN_FLIGHT",
     help: "chunk writes in flight per save; a save buffers about this many chunks plus one",
+  }),
+  "storage.chunk_buffers": setting({
+    parse: integer(1, CHUNK_BUFFERS_MAX),
+    default: 32,
+    env: "PULSE_CHUNK_BUFFERS",
+    help: "8 MiB chunk buffers shared by all saves: their memory together (default 256 MiB)",
   }),
   "storage.reads_ahead": setting({
     parse: integer(0, CHUNK_READS_AHEAD_MAX),

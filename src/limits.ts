@@ -24,21 +24,20 @@ export const METADATA_BYTES_MAX = 64 * KIB;
 export const CHUNK_BYTES = 8 * MIB;
 /** Most chunk writes in flight per save (`storage.writes_in_flight`). */
 export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
+/** Most chunk buffers all saves share (`storage.chunk_buffers`): 32 GiB. */
+export const CHUNK_BUFFERS_MAX = 4096;
 /** Most chunks fetched ahead per load (`storage.reads_ahead`). */
 export const CHUNK_READS_AHEAD_MAX = 32;
 /** Size of the data messages the runtime sends on load. */
 export const LOAD_MESSAGE_BYTES = 1 * MIB;
 /** Largest gRPC message the runtime accepts or sends. */
 export const GRPC_MESSAGE_BYTES_MAX = 16 * MIB;
-/**
- * HTTP/2 receive window of each call's stream, in place of the protocol's
- * 64 KiB: a save stream moves at most one window per round trip, so 64 KiB
- * caps it at 6.4 MiB/s over 10 ms of RTT. It is also what a save may have
- * buffered in the runtime beyond what it has read.
- */
-export const STREAM_RECEIVE_WINDOW_BYTES = 8 * MIB;
-/** HTTP/2 receive window of each connection: room for several saves' windows. */
-export const CONNECTION_RECEIVE_WINDOW_BYTES = 32 * MIB;
+/** Smallest HTTP/2 receive window (`server.receive_window_bytes`): the protocol's default. */
+export const RECEIVE_WINDOW_BYTES_MIN = 65_535;
+/** Largest HTTP/2 receive window: 64 MiB of unread bytes per call. */
+export const RECEIVE_WINDOW_BYTES_MAX = 64 * MIB;
+/** A connection's receive window, in stream windows: room for several calls at full speed. */
+export const CONNECTION_WINDOW_STREAMS = 4;
 
 /** Page size when a list request gives none. */
 export const PAGE_SIZE_DEFAULT = 100;

@@ -16,11 +16,7 @@ import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
-import {
-  CONNECTION_RECEIVE_WINDOW_BYTES,
-  GRPC_MESSAGE_BYTES_MAX,
-  STREAM_RECEIVE_WINDOW_BYTES,
-} from "./limits.ts";
+import { CONNECTION_WINDOW_STREAMS, GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
 import { log } from "./log.ts";
 import { registry, setActiveWorkersSource } from "./metrics.ts";
 import { FsStore } from "./storage/fs_store.ts";
@@ -56,6 +52,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   setActiveWorkersSource(() => workers.activeCount());
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: config["storage.writes_in_flight"],
+    chunkBuffers: config["storage.chunk_buffers"],
     readsAhead: config["storage.reads_ahead"],
     checkpointBytesMax: config["limits.checkpoint_bytes_max"],
     savesPerWorkerMax: config["limits.saves_per_worker_max"],
@@ -99,6 +96,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   );
   addReflection(server, definition);
   const grpcPort = await bind(server, config["server.grpc_addr"], await credentialsOf(config));
+  widenReceiveWindows(server, config["server.receive_window_bytes"]);
   if (!guard.enabled && !isLoopback(config["server.grpc_addr"])) {
     log.warn(
       TARGET,
@@ -160,14 +158,12 @@ function bind(
       if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
       else resolve(port);
     });
-  }).then((port) => {
-    widenReceiveWindows(server);
-    return port;
   });
 }
 
 /**
- * Gives every new HTTP/2 session the runtime's receive windows. grpc-js
+ * Gives every new HTTP/2 session receive windows of `streamBytes` per call
+ * and CONNECTION_WINDOW_STREAMS times that per connection. grpc-js
  * servers keep the protocol's 64 KiB (its `grpc-node.flow_control_window`
  * option is read by clients only; grpc/grpc-node pull request 3058 would add
  * it to servers), which caps a save at 64 KiB per round trip. This reaches
@@ -175,7 +171,7 @@ function bind(
  * tests/integration/flow_control_test.ts fails if the windows are not
  * advertised.
  */
-function widenReceiveWindows(server: grpc.Server): void {
+function widenReceiveWindows(server: grpc.Server, streamBytes: number): void {
   const http2Servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(http2Servers instanceof Map) || http2Servers.size === 0) {
     throw new Error("Cannot widen HTTP/2 receive windows: grpc-js has no http2Servers map");
@@ -183,8 +179,10 @@ function widenReceiveWindows(server: grpc.Server): void {
   for (const http2Server of http2Servers.keys() as Iterable<EventEmitter>) {
     http2Server.on("session", (session: ServerHttp2Session) => {
       try {
-        session.settings({ initialWindowSize: STREAM_RECEIVE_WINDOW_BYTES });
-        session.setLocalWindowSize(CONNECTION_RECEIVE_WINDOW_BYTES);
+        session.settings({ initialWindowSize: streamBytes });
+        session.setLocalWindowSize(
+          Math.min(2 ** 31 - 1, streamBytes * CONNECTION_WINDOW_STREAMS),
+        );
       } catch {
         // The session closed before it could be set up: nothing to widen.
       }

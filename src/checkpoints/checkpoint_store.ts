@@ -3,8 +3,9 @@
  * written last (the commit), load it back verified, list, get and delete.
  *
  * Save reads its source only as fast as chunk writes finish: at most
- * `writesInFlight` chunk writes run at once, so a save holds about
- * `writesInFlight + 1` chunks in memory, whatever the checkpoint size. A crash
+ * `writesInFlight` chunk writes run at once, so a save holds at most
+ * `writesInFlight + 1` chunks in memory, whatever the checkpoint size, and all
+ * saves together at most `chunkBuffers` chunks, however many run. A crash
  * before the manifest write leaves only unreferenced chunks, which no listing
  * shows and the garbage collector removes. A save holds a lease on each of its
  * chunks until its manifest is written, so that the collector of this process
@@ -26,7 +27,7 @@ import {
   validateText,
 } from "../validation.ts";
 import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
-import { chunks } from "./chunker.ts";
+import { ChunkBuffers, chunks } from "./chunker.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import {
   type ChunkRef,
@@ -63,6 +64,8 @@ export interface SaveRequest {
 /** Options of a `CheckpointStore`. */
 export interface CheckpointStoreOptions {
   writesInFlight: number;
+  /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
+  chunkBuffers: number;
   readsAhead: number;
   /** Largest checkpoint a save may write. */
   checkpointBytesMax: number;
@@ -93,10 +96,12 @@ export class CheckpointStore {
   #savesByWorker = new Map<string, number>();
   #saves = 0;
   #leases = new ChunkLeases();
+  readonly #buffers: ChunkBuffers;
 
   constructor(store: ObjectStore, options: CheckpointStoreOptions) {
     this.#store = store;
     this.#options = options;
+    this.#buffers = new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES);
   }
 
   /** The leases saves in progress hold on their chunks, for the garbage collector. */
@@ -252,26 +257,29 @@ export class CheckpointStore {
     const inFlight: Promise<void>[] = [];
     let sizeBytes = 0;
     try {
-      for await (const chunk of chunks(data, CHUNK_BYTES)) {
-        if (sizeBytes + chunk.length > this.#options.checkpointBytesMax) {
-          throw new PulseError(
-            "resource_exhausted",
-            `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
-          );
+      for await (const chunk of chunks(data, this.#buffers)) {
+        let written: Promise<boolean>;
+        try {
+          if (sizeBytes + chunk.length > this.#options.checkpointBytesMax) {
+            throw new PulseError(
+              "resource_exhausted",
+              `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
+            );
+          }
+          const sha256 = createHash("sha256").update(chunk).digest("hex");
+          whole.update(chunk);
+          refs.push({ sha256, size: chunk.length });
+          sizeBytes += chunk.length;
+          leased.push(sha256);
+          await this.#leases.acquire(sha256);
+          written = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk);
+        } catch (error) {
+          this.#buffers.release(chunk);
+          throw error;
         }
-        const sha256 = createHash("sha256").update(chunk).digest("hex");
-        whole.update(chunk);
-        refs.push({ sha256, size: chunk.length });
-        sizeBytes += chunk.length;
-        leased.push(sha256);
-        await this.#leases.acquire(sha256);
-        const write = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk).then(
-          (written) => {
-            chunksWrittenTotal.inc({
-              result: written ? "written" : "deduplicated",
-            });
-          },
-        );
+        const write = written.then((fresh) => {
+          chunksWrittenTotal.inc({ result: fresh ? "written" : "deduplicated" });
+        }).finally(() => this.#buffers.release(chunk));
         write.catch(() => {}); // awaited below; never an unhandled rejection
         inFlight.push(write);
         if (inFlight.length >= this.#options.writesInFlight) {

@@ -87,11 +87,12 @@ class FaultyStore implements ObjectStore {
   }
 }
 
-async function setup(writesInFlight = 2) {
+async function setup(writesInFlight = 2, chunkBuffers = 16) {
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
   const checkpoints = new CheckpointStore(store, {
     writesInFlight,
+    chunkBuffers,
     readsAhead: 2,
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 4,
@@ -159,6 +160,25 @@ Deno.test("save() reads no further ahead than writesInFlight + 1 chunks of unfin
   s.store.hold = false;
   for (const release of s.store.held.splice(0)) release();
   assert.equal((await save).sizeBytes, 10 * CHUNK_BYTES);
+});
+
+Deno.test("concurrent saves share the chunk buffers: never more chunks in memory than the pool, bytes intact after reuse", async () => {
+  await using s = await setup(2, 3);
+  s.store.hold = true;
+  const sources = [1, 2, 3].map((seed) => pattern(4 * CHUNK_BYTES + seed, 10 + seed));
+  const saves = sources.map((bytes, index) =>
+    s.checkpoints.save({ ...header, workerId: `w${index}` }, inPieces(bytes))
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Three saves of two writes in flight each would hold six; the pool has three.
+  assert.equal(s.store.held.length, 3);
+  s.store.hold = false;
+  for (const release of s.store.held.splice(0)) release();
+  const saved = await Promise.all(saves);
+  for (const [index, bytes] of sources.entries()) {
+    const { data } = await s.checkpoints.load(`w${index}`, saved[index]!.checkpointId);
+    assert.deepEqual(await readAll(data), bytes);
+  }
 });
 
 Deno.test("save() with a used idempotency key returns the first checkpoint, reading nothing", async () => {

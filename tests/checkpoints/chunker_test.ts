@@ -1,6 +1,9 @@
-/** The chunker cuts any stream into fixed-size chunks and pulls only on demand. */
+/**
+ * The chunker cuts any stream into fixed-size chunks, pulls only on demand,
+ * and takes its buffers from a pool that bounds all saves together.
+ */
 import assert from "node:assert/strict";
-import { chunks } from "../../src/checkpoints/chunker.ts";
+import { ChunkBuffers, chunks } from "../../src/checkpoints/chunker.ts";
 
 async function* pieces(sizes: number[]): AsyncGenerator<Uint8Array> {
   let value = 0;
@@ -11,9 +14,14 @@ async function* pieces(sizes: number[]): AsyncGenerator<Uint8Array> {
   }
 }
 
+// Copies each chunk out and gives its buffer back, as a save does once written.
 async function collect(source: AsyncIterable<Uint8Array>, chunkBytes: number) {
+  const buffers = new ChunkBuffers(2, chunkBytes);
   const out: Uint8Array[] = [];
-  for await (const chunk of chunks(source, chunkBytes)) out.push(chunk);
+  for await (const chunk of chunks(source, buffers)) {
+    out.push(chunk.slice());
+    buffers.release(chunk);
+  }
   return out;
 }
 
@@ -28,17 +36,7 @@ Deno.test("chunks() yields nothing for an empty stream and one chunk for exactly
   assert.deepEqual(await collect(pieces([]), 8), []);
   assert.deepEqual(await collect(pieces([0, 0]), 8), []);
   assert.deepEqual((await collect(pieces([8]), 8)).map((c) => c.length), [8]);
-  assert.deepEqual((await collect(pieces([4, 5]), 8)).map((c) => c.length), [
-    8,
-    1,
-  ]);
-});
-
-Deno.test("chunks() gives each chunk its own buffer", async () => {
-  const [first, second] = await collect(pieces([16]), 8);
-  assert.notEqual(first!.buffer, second!.buffer);
-  assert.equal(first![0], 0);
-  assert.equal(second![0], 8);
+  assert.deepEqual((await collect(pieces([4, 5]), 8)).map((c) => c.length), [8, 1]);
 });
 
 Deno.test("chunks() reads its source only as its consumer asks", async () => {
@@ -49,8 +47,46 @@ Deno.test("chunks() reads its source only as its consumer asks", async () => {
       yield new Uint8Array(4);
     }
   }
-  const iterator = chunks(counting(), 8);
+  const iterator = chunks(counting(), new ChunkBuffers(4, 8));
   await iterator.next();
   assert.equal(pulled, 2); // two pieces of 4 fill the first chunk; nothing more is read
   await iterator.return(undefined);
+});
+
+Deno.test("chunks of several saves never take more buffers than the pool has; a save waits for one", async () => {
+  const buffers = new ChunkBuffers(2, 8);
+  const a = chunks(pieces([16, 16]), buffers);
+  const b = chunks(pieces([16]), buffers);
+  const first = (await a.next()).value!;
+  const second = (await a.next()).value!;
+  let bGot = false;
+  const bNext = b.next().then((result) => {
+    bGot = true;
+    return result;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(bGot, false, "a third buffer was handed out");
+  assert.equal(buffers.waiting, 1);
+  buffers.release(first);
+  const third = (await bNext).value!;
+  assert.equal(third.buffer, first.buffer, "the released buffer is reused");
+  assert.deepEqual([...third], [0, 1, 2, 3, 4, 5, 6, 7]);
+  buffers.release(second);
+  buffers.release(third);
+  await a.return(undefined);
+  await b.return(undefined);
+});
+
+Deno.test("a buffer half filled when the source fails is given back to the pool", async () => {
+  const buffers = new ChunkBuffers(1, 8);
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield new Uint8Array(3);
+    throw new Error("the client went away");
+  }
+  await assert.rejects(collect(failing(), 8), /went away/);
+  const iterator = chunks(failing(), buffers);
+  await assert.rejects(iterator.next(), /went away/);
+  // The one buffer is free again: another save gets it at once.
+  const next = await chunks(pieces([8]), buffers).next();
+  assert.equal(next.value!.length, 8);
 });

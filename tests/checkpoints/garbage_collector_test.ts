@@ -95,6 +95,7 @@ async function setup() {
   const store = new GatedStore(await FsStore.open(dir));
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: 2,
+    chunkBuffers: 16,
     readsAhead: 2,
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 8,

@@ -60,6 +60,7 @@ async function setup(options: RetentionOptions) {
   const hook: { retention?: Retention } = {};
   const checkpoints = new CheckpointStore(store, {
     writesInFlight: 2,
+    chunkBuffers: 16,
     readsAhead: 2,
     checkpointBytesMax: CHUNK_BYTES,
     savesPerWorkerMax: 32,

@@ -33,6 +33,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Extra command-line arguments after `serve`. */
   args?: string[];
+  /** Extra flags for `deno run`, after the start task's (e.g. `--cpu-prof-dir`). */
+  denoFlags?: string[];
 }
 
 /** A runtime process started by a test. */
@@ -98,6 +100,7 @@ export async function startRuntime(
       "--config",
       CONFIG,
       ...await startFlags(),
+      ...options.denoFlags ?? [],
       MAIN,
       "serve",
       "--grpc-addr",
