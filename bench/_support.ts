@@ -14,6 +14,19 @@ export const PIECE_BYTES = MIB;
 export const CHUNK_BYTES = 8 * MIB;
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
+/**
+ * The runtime settings in the benchmark's environment (`PULSE_*` but
+ * `PULSE_BENCH_*`), passed on to the runtimes it starts: measure a setting by
+ * running `PULSE_RECEIVE_WINDOW_BYTES=65535 deno task bench`.
+ */
+export function runtimeSettings(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) =>
+      name.startsWith("PULSE_") && !name.startsWith("PULSE_BENCH_")
+    ),
+  );
+}
+
 /** A number from the environment, or its default. */
 export function envNumber(name: string, fallback: number): number {
   const raw = Deno.env.get(name);

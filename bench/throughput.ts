@@ -40,6 +40,7 @@ import {
   pieces,
   ROOT,
   runScript,
+  runtimeSettings,
   writeBenchmarkSection,
 } from "./_support.ts";
 import { startDelayProxy } from "./delay_proxy.ts";
@@ -153,7 +154,7 @@ async function measureBare(): Promise<
 }
 
 async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
-  const runtime = await startRuntime();
+  const runtime = await startRuntime({ env: runtimeSettings() });
   const rt = runtime.client();
   const address = runtime.grpcAddress;
   try {
@@ -226,12 +227,32 @@ async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
       );
     }
     if (runs("heartbeat")) await measureHeartbeats(rt, address, bare);
-    if (runs("rtt")) await measureRtt(rt, address);
+    if (runs("rtt")) {
+      await measureRtt(rt, address, "receive window as configured");
+      await measureWideRtt();
+    }
     notes.push(
       `Peak RSS of the runtime after sections 1–4 and 7 (VmHWM): ${
         (await peakRssMib(runtime.process.pid)).toFixed(0)
       } MiB.`,
     );
+  } finally {
+    rt.close();
+    await runtime.stop();
+    await Deno.remove(runtime.dir, { recursive: true });
+  }
+}
+
+// Section 7 again with the receive window raised for links with latency.
+async function measureWideRtt() {
+  const window = 8 * MIB;
+  const runtime = await startRuntime({
+    env: { ...runtimeSettings(), PULSE_RECEIVE_WINDOW_BYTES: String(window) },
+  });
+  const rt = runtime.client();
+  try {
+    await rt.registerWorker("bench");
+    await measureRtt(rt, runtime.grpcAddress, `PULSE_RECEIVE_WINDOW_BYTES=${window}`);
   } finally {
     rt.close();
     await runtime.stop();
@@ -293,7 +314,8 @@ async function measureHeartbeats(
   }
 }
 
-async function measureRtt(rt: Runtime, address: string) {
+// Section 7 against `rt`; `setting` names the runtime's receive window in the rows.
+async function measureRtt(rt: Runtime, address: string, setting: string) {
   const plain = await timedSave(rt, "bench", pieces(RTT_SIZE, { seed: 5 }));
   const proxy = await startDelayProxy(address, RTT_MS / 2);
   const proxied = new Runtime(`grpc://${proxy.address}`);
@@ -302,7 +324,7 @@ async function measureRtt(rt: Runtime, address: string) {
     const inFlightKib = (mibPerSecond(RTT_SIZE, delayed.ms) * MIB * RTT_MS / 1000) / 1024;
     row(
       "7",
-      `save ${size(RTT_SIZE)} through +${RTT_MS} ms RTT proxy vs none`,
+      `save ${size(RTT_SIZE)} through +${RTT_MS} ms RTT proxy vs none, ${setting}`,
       mibs(RTT_SIZE, delayed.ms),
       mibs(RTT_SIZE, plain.ms),
       ratio(plain.ms / delayed.ms),
@@ -316,7 +338,7 @@ async function measureRtt(rt: Runtime, address: string) {
     const delayedLoadMs = await timedLoad(proxied, "bench", RTT_SIZE);
     row(
       "7",
-      `load ${size(RTT_SIZE)} through +${RTT_MS} ms RTT proxy vs none`,
+      `load ${size(RTT_SIZE)} through +${RTT_MS} ms RTT proxy vs none, ${setting}`,
       mibs(RTT_SIZE, delayedLoadMs),
       mibs(RTT_SIZE, plainLoadMs),
       ratio(plainLoadMs / delayedLoadMs),
@@ -397,7 +419,7 @@ async function concurrentSaves(
 async function measureRss() {
   const peaks: number[] = [];
   for (const [index, bytes] of RSS_SIZES.entries()) {
-    const runtime = await startRuntime();
+    const runtime = await startRuntime({ env: runtimeSettings() });
     try {
       const idle = await peakRssMib(runtime.process.pid);
       const { elapsedMs, errors } = await concurrentSaves(
@@ -433,7 +455,7 @@ async function measureRss() {
 }
 
 async function measureMany() {
-  const runtime = await startRuntime();
+  const runtime = await startRuntime({ env: runtimeSettings() });
   try {
     const total = MANY_WORKERS * MANY_SIZE;
     const directDir = `${runtime.dir}/direct`;
@@ -499,9 +521,14 @@ const section = [
   "of its own that does no work (`bench/bare_server.ts`), measured with the same client: the ceiling of",
   "the transport (grpc-js over Deno's `node:http2`). Ratios are runtime over baseline for rates, and",
   "time over baseline time for re-saves and latency. The runtime runs with its defaults (8 MiB chunks,",
-  "4 chunk writes in flight, 2 chunks read ahead).",
+  "4 chunk writes in flight, 2 chunks read ahead, 1 MiB receive windows) and any `PULSE_*` setting of",
+  "the environment. Sections 1–4 and 7 save from a Deno SDK client in the benchmark's process; 5 and 6",
+  "from SDK clients on Node (`bench/save_clients.ts`), whose `node:http2` holds a source back while the",
+  "runtime is busy (Deno 2.8.3's does not; see the README's Deno section).",
   "",
-  "Command: `deno task bench` (sizes: see `bench/throughput.ts`)",
+  `Command: \`${
+    Object.entries(runtimeSettings()).map(([name, value]) => `${name}=${value} `).join("")
+  }deno task bench\` (sizes: see \`bench/throughput.ts\`)`,
   "",
   table(),
   "",

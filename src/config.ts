@@ -147,7 +147,7 @@ export const SETTINGS = {
   }),
   "server.receive_window_bytes": setting({
     parse: integer(RECEIVE_WINDOW_BYTES_MIN, RECEIVE_WINDOW_BYTES_MAX),
-    default: 8 * 1024 * 1024,
+    default: 1024 * 1024,
     env: "PULSE_RECEIVE_WINDOW_BYTES",
     help:
       "HTTP/2 receive window of each call: a save moves at most this much per round trip, and a call may hold this much unread",

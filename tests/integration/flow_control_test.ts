@@ -35,16 +35,16 @@ async function advertisedWindows(env: Record<string, string>) {
   }
 }
 
-Deno.test("a new connection gets 8 MiB stream windows and a connection window of several, not HTTP/2's 64 KiB", async () => {
+Deno.test("a new connection gets 1 MiB stream windows and a connection window of several, not HTTP/2's 64 KiB", async () => {
   assert.deepEqual(await advertisedWindows({}), {
-    stream: 8 * MIB,
-    connection: 8 * MIB * CONNECTION_WINDOW_STREAMS,
+    stream: MIB,
+    connection: MIB * CONNECTION_WINDOW_STREAMS,
   });
 });
 
 Deno.test("PULSE_RECEIVE_WINDOW_BYTES sets the windows a connection gets", async () => {
-  assert.deepEqual(await advertisedWindows({ PULSE_RECEIVE_WINDOW_BYTES: String(MIB) }), {
-    stream: MIB,
-    connection: MIB * CONNECTION_WINDOW_STREAMS,
+  assert.deepEqual(await advertisedWindows({ PULSE_RECEIVE_WINDOW_BYTES: String(8 * MIB) }), {
+    stream: 8 * MIB,
+    connection: 8 * MIB * CONNECTION_WINDOW_STREAMS,
   });
 });
