@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { buildForNode } from "./_node_build.ts";
+import { run } from "../deploy/_tools.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -94,15 +95,11 @@ Deno.test("quickstart runs under Node with the SDK built for npm", async () => {
   const build = await buildForNode([QUICKSTART, TRAINING_LOOP]);
   const runtime = await startRuntime();
   try {
-    const output = await new Deno.Command("node", {
-      args: [build.script(QUICKSTART)],
+    const { code, stdout, stderr } = await run("node", [build.script(QUICKSTART)], {
       env: { PULSE_ADDR: `grpc://${runtime.grpcAddress}` },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    assert.equal(output.code, 0, decoder.decode(output.stderr));
-    await checkQuickstartEffects(runtime, decoder.decode(output.stdout));
+    });
+    assert.equal(code, 0, stderr);
+    await checkQuickstartEffects(runtime, stdout);
   } finally {
     await runtime.stop();
     await build.remove();

@@ -9,29 +9,12 @@
  * cached in the temporary directory).
  */
 import assert from "node:assert/strict";
-import { buildForNode, type NodeBuild } from "./_node_build.ts";
+import { buildForNode } from "./_node_build.ts";
+import { run } from "../deploy/_tools.ts";
 import { startRuntime } from "../support/runtime.ts";
 import { startTcpFaultProxy } from "../support/tcp_fault_proxy.ts";
 
 const SCRIPTS = ["tests/sdk/node/seed_flow.ts", "tests/sdk/node/backpressure.ts"];
-
-async function node(
-  build: NodeBuild,
-  script: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command("node", {
-    args: [build.script(script), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 Deno.test("the SDK built for Node runs the product flow against a real runtime", async () => {
   const build = await buildForNode(SCRIPTS);
@@ -41,7 +24,8 @@ Deno.test("the SDK built for Node runs the product flow against a real runtime",
     const version = await new Deno.Command("node", { args: ["--version"] })
       .output();
     assert.match(new TextDecoder().decode(version.stdout), /^v20\./);
-    const result = await node(build, "tests/sdk/node/seed_flow.ts", [
+    const result = await run("node", [
+      build.script("tests/sdk/node/seed_flow.ts"),
       `grpc://${runtime.grpcAddress}`,
     ]);
     assert.equal(result.code, 0, result.stderr);
