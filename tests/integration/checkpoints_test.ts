@@ -150,7 +150,10 @@ Deno.test("a byte flipped in a stored chunk fails the load with DATA_LOSS, sendi
       error.message,
       new RegExp(`^Cannot load checkpoint ${saved.checkpointId}: chunk 1 `),
     );
-    assert.equal(received, CHUNK_BYTES); // the first chunk, intact; nothing of the second
+    // Bytes of the first chunk only, each checked above; not always all of
+    // them: a grpc-js client drops messages it has buffered but not handed
+    // out when the error status arrives.
+    assert.ok(received <= CHUNK_BYTES, `received ${received} bytes`);
     await rt.heartbeat("w1"); // still serving
   } finally {
     rt.close();
