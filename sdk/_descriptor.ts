@@ -326,12 +326,25 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 }
               }
             },
+            "SaveCheckpointTrailer": {
+              "fields": {
+                "size_bytes": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "sha256": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
             "SaveCheckpointRequest": {
               "oneofs": {
                 "payload": {
                   "oneof": [
                     "header",
-                    "data"
+                    "data",
+                    "trailer"
                   ]
                 }
               },
@@ -343,6 +356,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "data": {
                   "type": "bytes",
                   "id": 2
+                },
+                "trailer": {
+                  "type": "SaveCheckpointTrailer",
+                  "id": 3
                 }
               }
             },

@@ -40,7 +40,8 @@ type Message = any;
 
 /**
  * Sends a save's header, then its data in messages of at most
- * {@linkcode SAVE_MESSAGE_BYTES}, waiting for the call to drain whenever
+ * {@linkcode SAVE_MESSAGE_BYTES}, then the trailer with their size and
+ * SHA-256 (without which the runtime commits nothing), waiting for the call to drain whenever
  * grpc-js says its buffer is full, so that no more than that buffer is ever
  * held, whatever the size of the data.
  *
@@ -68,7 +69,11 @@ export async function writeSave(
     },
   };
   if (!await write(call, first, ended)) return;
+  const hash = createHash("sha256");
+  let sizeBytes = 0;
   for await (const piece of pieces(data)) {
+    hash.update(piece);
+    sizeBytes += piece.length;
     for (let offset = 0; offset < piece.length; offset += SAVE_MESSAGE_BYTES) {
       const message = {
         data: piece.subarray(offset, offset + SAVE_MESSAGE_BYTES),
@@ -77,6 +82,9 @@ export async function writeSave(
       if (!await write(call, message, ended)) return;
     }
   }
+  // The runtime commits only after the trailer, and checks the bytes against it.
+  const trailer = { trailer: { size_bytes: sizeBytes, sha256: hash.digest("hex") } };
+  if (!await write(call, trailer, ended)) return;
   if (!ended.aborted && !call.destroyed) call.end();
 }
 

@@ -61,14 +61,19 @@ interface RunGcRequest {
   /** Absent (a proto3 optional) for the runtime's gc.grace_ms. */
   grace_ms?: number | null;
 }
+interface SaveCheckpointTrailer {
+  size_bytes: number;
+  sha256: string;
+}
 interface SaveCheckpointRequest {
-  payload: "header" | "data";
+  payload: "header" | "data" | "trailer";
   header?: {
     worker_id: string;
     metadata: StructMessage | null;
     idempotency_key: string;
   };
   data?: Uint8Array;
+  trailer?: SaveCheckpointTrailer;
 }
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
@@ -283,15 +288,29 @@ async function saveCheckpoint(
   }
   guard.check(call.metadata, "SaveCheckpoint", header.worker_id);
   let received = 0;
+  let trailer: SaveCheckpointTrailer | undefined;
+  // The data messages' bytes, up to the trailer, which must come last. A
+  // stream that ends without a trailer was not finished by its client: under
+  // Deno 2.8.3 even a client's cancel can end a stream as if it were complete.
   async function* data(): AsyncGenerator<Uint8Array> {
     for (let index = 1;; index++) {
       const next = await nextMessage();
       if (next.done) {
-        // Under Deno 2.8.3 a client's cancel (RST_STREAM) also ends the
-        // request stream as if it were complete; the cancellation follows
-        // on the next turns of the event loop. Let it arrive.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        return;
+        if (trailer !== undefined) return;
+        throw new PulseError(
+          "aborted",
+          `Cannot save checkpoint: the stream ended after ${received} bytes without a trailer (the client was cancelled or left before it finished); nothing was committed`,
+        );
+      }
+      if (trailer !== undefined) {
+        throw new PulseError(
+          "invalid_argument",
+          `Cannot save checkpoint: message ${index} follows the trailer; the trailer must be the last message`,
+        );
+      }
+      if (next.value.payload === "trailer") {
+        trailer = next.value.trailer!;
+        continue;
       }
       if (next.value.payload !== "data") {
         throw new PulseError(
@@ -309,11 +328,27 @@ async function saveCheckpoint(
       workerId: header.worker_id,
       metadata: fromStruct(header.metadata),
       idempotencyKey: header.idempotency_key,
-      beforeCommit: () => {
+      beforeCommit: (saved: { sizeBytes: number; sha256: string }) => {
         if (call.cancelled) {
           throw new PulseError(
             "aborted",
             "Cannot save checkpoint: the client cancelled the call before it completed",
+          );
+        }
+        if (trailer!.size_bytes !== saved.sizeBytes) {
+          throw new PulseError(
+            "invalid_argument",
+            `Cannot save checkpoint: trailer.size_bytes is ${
+              trailer!.size_bytes
+            } but ${saved.sizeBytes} bytes arrived; nothing was committed`,
+          );
+        }
+        if (trailer!.sha256 !== "" && trailer!.sha256 !== saved.sha256) {
+          throw new PulseError(
+            "data_loss",
+            `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${
+              trailer!.sha256
+            }; nothing was committed`,
           );
         }
       },

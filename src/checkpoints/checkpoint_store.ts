@@ -55,10 +55,11 @@ export interface SaveRequest {
   /** Empty for none. */
   idempotencyKey: string;
   /**
-   * Called once every chunk is durable, right before the manifest is written;
-   * throws if the bytes must not become a checkpoint (the client went away).
+   * Called once every chunk is durable, right before the manifest is written,
+   * with what arrived; throws if the bytes must not become a checkpoint (the
+   * client went away, or they are not what the client says it sent).
    */
-  beforeCommit?: () => void;
+  beforeCommit?: (saved: { sizeBytes: number; sha256: string }) => void;
 }
 
 /** Options of a `CheckpointStore`. */
@@ -239,7 +240,7 @@ export class CheckpointStore {
       created_at: new Date().toISOString(),
       chunks: refs,
     };
-    request.beforeCommit?.();
+    request.beforeCommit?.({ sizeBytes, sha256 });
     await this.#store.put(
       manifestKeyOf(workerId, checkpointId),
       encodeManifest(manifest),

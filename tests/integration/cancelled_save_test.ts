@@ -1,8 +1,8 @@
 /**
  * A save the client cancels, or abandons by closing its channel, must never
  * become a checkpoint, however much of its data arrived. Under Deno 2.8.3 a
- * client's cancel ends the server's request stream as if it were complete,
- * so this guards the runtime's check for cancellation before its commit.
+ * grpc-js client's cancel can reach the runtime as an ordinary end of stream,
+ * so this guards the trailer a save needs before it commits.
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";

@@ -13,7 +13,7 @@ import {
   METADATA_BYTES_MAX,
   PAGE_SIZE_MAX,
 } from "../../src/limits.ts";
-import { randomBytes } from "../support/bytes.ts";
+import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 type Case = [string, (rt: Runtime) => Promise<unknown>, string, RegExp];
@@ -221,6 +221,34 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
       }]);
       assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
       assert.match(error.details, /larger than max/);
+    });
+    const header = { header: { worker_id: "w1", metadata: toStruct({}), idempotency_key: "" } };
+    const five = new Uint8Array(5);
+    await t.step("save whose stream ends without a trailer", async () => {
+      const error = await rawSave(raw, [header, { data: five }]);
+      assert.equal(error.code, grpc.status.ABORTED);
+      assert.match(error.details, /ended after 5 bytes without a trailer/);
+    });
+    await t.step("save whose trailer gives another size", async () => {
+      const error = await rawSave(raw, [header, { data: five }, {
+        trailer: { size_bytes: 6, sha256: "" },
+      }]);
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(error.details, /trailer.size_bytes is 6 but 5 bytes arrived/);
+    });
+    await t.step("save whose trailer gives another SHA-256", async () => {
+      const error = await rawSave(raw, [header, { data: five }, {
+        trailer: { size_bytes: 5, sha256: sha256Hex(new Uint8Array(5).fill(1)) },
+      }]);
+      assert.equal(error.code, grpc.status.DATA_LOSS);
+      assert.match(error.details, /not to trailer.sha256/);
+    });
+    await t.step("save with a message after the trailer", async () => {
+      const error = await rawSave(raw, [header, { trailer: { size_bytes: 0, sha256: "" } }, {
+        data: five,
+      }]);
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(error.details, /message 2 follows the trailer/);
     });
 
     await rt.heartbeat("w1");

@@ -591,7 +591,7 @@ class Runtime:
         pieces: Callable[[], Iterator[bytes]],
         restart: Callable[[], bool],
     ) -> Checkpoint:
-        """Runs SaveCheckpoint: the header, then a data message per piece; on
+        """Runs SaveCheckpoint: the header, a data message per piece, then the trailer; on
         UNAVAILABLE, again from ``restart()`` (when it allows) with the same header."""
         action = "save checkpoint"
         attempt = 1
@@ -693,6 +693,9 @@ class _SaveFeed:
     def __init__(self, header: pb.SaveCheckpointHeader, pieces: Iterator[bytes]) -> None:
         self._header: pb.SaveCheckpointHeader | None = header
         self._pieces = pieces
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._trailer_sent = False
         self._lock = threading.Lock()
         self._closed = False
         self._call: grpc.Future | None = None
@@ -725,9 +728,17 @@ class _SaveFeed:
                 header, self._header = self._header, None
                 return pb.SaveCheckpointRequest(header=header)
             try:
-                return pb.SaveCheckpointRequest(data=next(self._pieces))
+                piece = next(self._pieces)
+                self._hash.update(piece)
+                self._size += len(piece)
+                return pb.SaveCheckpointRequest(data=piece)
             except StopIteration:
-                raise
+                if self._trailer_sent:
+                    raise
+                # The last message: without it the runtime commits nothing.
+                self._trailer_sent = True
+                trailer = pb.SaveCheckpointTrailer(size_bytes=self._size, sha256=self._hash.hexdigest())
+                return pb.SaveCheckpointRequest(trailer=trailer)
             except BaseException as error:
                 self.error = error
                 self._closed = True

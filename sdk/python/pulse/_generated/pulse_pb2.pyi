@@ -186,13 +186,23 @@ class SaveCheckpointHeader(_message.Message):
     idempotency_key: str
     def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
+class SaveCheckpointTrailer(_message.Message):
+    __slots__ = ("size_bytes", "sha256")
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    size_bytes: int
+    sha256: str
+    def __init__(self, size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
 class SaveCheckpointRequest(_message.Message):
-    __slots__ = ("header", "data")
+    __slots__ = ("header", "data", "trailer")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAILER_FIELD_NUMBER: _ClassVar[int]
     header: SaveCheckpointHeader
     data: bytes
-    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    trailer: SaveCheckpointTrailer
+    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveCheckpointTrailer, _Mapping]] = ...) -> None: ...
 
 class SaveCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint",)
