@@ -323,6 +323,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "idempotency_key": {
                   "type": "string",
                   "id": 3
+                },
+                "expect_trailer": {
+                  "type": "bool",
+                  "id": 4
                 }
               }
             },

@@ -66,6 +66,7 @@ export async function writeSave(
       worker_id: header.workerId,
       metadata: toStruct(header.metadata),
       idempotency_key: header.idempotencyKey,
+      expect_trailer: true,
     },
   };
   if (!await write(call, first, ended)) return;

@@ -71,6 +71,7 @@ interface SaveCheckpointRequest {
     worker_id: string;
     metadata: StructMessage | null;
     idempotency_key: string;
+    expect_trailer: boolean;
   };
   data?: Uint8Array;
   trailer?: SaveCheckpointTrailer;
@@ -287,16 +288,18 @@ async function saveCheckpoint(
     );
   }
   guard.check(call.metadata, "SaveCheckpoint", header.worker_id);
+  const { expect_trailer: expectTrailer } = header;
   let received = 0;
   let trailer: SaveCheckpointTrailer | undefined;
-  // The data messages' bytes, up to the trailer, which must come last. A
-  // stream that ends without a trailer was not finished by its client: under
-  // Deno 2.8.3 even a client's cancel can end a stream as if it were complete.
+  // The data messages' bytes, up to the trailer, which must come last. When
+  // the header promised a trailer, a stream that ends without one was not
+  // finished by its client: under Deno 2.8.3 even a grpc-js client's cancel
+  // can end a stream as if it were complete.
   async function* data(): AsyncGenerator<Uint8Array> {
     for (let index = 1;; index++) {
       const next = await nextMessage();
       if (next.done) {
-        if (trailer !== undefined) return;
+        if (trailer !== undefined || !expectTrailer) return;
         throw new PulseError(
           "aborted",
           `Cannot save checkpoint: the stream ended after ${received} bytes without a trailer (the client was cancelled or left before it finished); nothing was committed`,
@@ -335,20 +338,17 @@ async function saveCheckpoint(
             "Cannot save checkpoint: the client cancelled the call before it completed",
           );
         }
-        if (trailer!.size_bytes !== saved.sizeBytes) {
+        if (trailer === undefined) return;
+        if (trailer.size_bytes !== saved.sizeBytes) {
           throw new PulseError(
             "invalid_argument",
-            `Cannot save checkpoint: trailer.size_bytes is ${
-              trailer!.size_bytes
-            } but ${saved.sizeBytes} bytes arrived; nothing was committed`,
+            `Cannot save checkpoint: trailer.size_bytes is ${trailer.size_bytes} but ${saved.sizeBytes} bytes arrived; nothing was committed`,
           );
         }
-        if (trailer!.sha256 !== "" && trailer!.sha256 !== saved.sha256) {
+        if (trailer.sha256 !== "" && trailer.sha256 !== saved.sha256) {
           throw new PulseError(
             "data_loss",
-            `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${
-              trailer!.sha256
-            }; nothing was committed`,
+            `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${trailer.sha256}; nothing was committed`,
           );
         }
       },

@@ -2,7 +2,8 @@
  * A save the client cancels, or abandons by closing its channel, must never
  * become a checkpoint, however much of its data arrived. Under Deno 2.8.3 a
  * grpc-js client's cancel can reach the runtime as an ordinary end of stream,
- * so this guards the trailer a save needs before it commits.
+ * so clients that can be cancelled mid-save (the SDKs) promise a trailer in
+ * the header, as these do, and a stream cut before it commits nothing.
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
@@ -29,7 +30,14 @@ Deno.test("cancelled or abandoned saves never become checkpoints", async () => {
       const answered = new Promise<grpc.ServiceError | null>((resolve) => {
         const call = client.SaveCheckpoint((error: grpc.ServiceError | null) => resolve(error));
         call.on("error", () => {});
-        call.write({ header: { worker_id: "w1", metadata: toStruct({}), idempotency_key: "" } });
+        call.write({
+          header: {
+            worker_id: "w1",
+            metadata: toStruct({}),
+            idempotency_key: "",
+            expect_trailer: true,
+          },
+        });
         // 0 to 11 MiB: before, at and after the first chunk boundary.
         for (let i = 0; i < round % 12; i++) call.write({ data: piece });
         setTimeout(() => {

@@ -222,9 +222,16 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
       assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
       assert.match(error.details, /larger than max/);
     });
-    const header = { header: { worker_id: "w1", metadata: toStruct({}), idempotency_key: "" } };
+    const header = {
+      header: {
+        worker_id: "w1",
+        metadata: toStruct({}),
+        idempotency_key: "",
+        expect_trailer: true,
+      },
+    };
     const five = new Uint8Array(5);
-    await t.step("save whose stream ends without a trailer", async () => {
+    await t.step("save whose stream ends without the trailer its header promised", async () => {
       const error = await rawSave(raw, [header, { data: five }]);
       assert.equal(error.code, grpc.status.ABORTED);
       assert.match(error.details, /ended after 5 bytes without a trailer/);

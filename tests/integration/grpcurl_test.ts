@@ -51,7 +51,7 @@ Deno.test({
       const [saved] = await grpcurl(
         at,
         "pulse.v1.PulseRuntime/SaveCheckpoint",
-        `{"header":{"worker_id":"worker-1","metadata":{"epoch":10,"loss":0.001}}}\n{"data":"${data}"}\n{"trailer":{"size_bytes":"17"}}`,
+        `{"header":{"worker_id":"worker-1","metadata":{"epoch":10,"loss":0.001}}}\n{"data":"${data}"}`,
       ) as { checkpoint: { checkpoint_id: string; size_bytes: string } }[];
       assert.equal(saved!.checkpoint.size_bytes, "17");
       await grpcurl(at, "pulse.v1.PulseRuntime/Heartbeat", '{"worker_id":"worker-1"}');

@@ -856,6 +856,8 @@ def _save_header(worker_id: str, metadata: Metadata | None, idempotency_key: str
         worker_id=worker_id,
         metadata=to_struct(metadata),
         idempotency_key=idempotency_key or str(uuid.uuid4()),
+        # The feed ends every save with a trailer; a stream cut before it commits nothing.
+        expect_trailer=True,
     )
 
 

@@ -177,14 +177,16 @@ class ListDatasetsResponse(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointHeader(_message.Message):
-    __slots__ = ("worker_id", "metadata", "idempotency_key")
+    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    EXPECT_TRAILER_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     metadata: _struct_pb2.Struct
     idempotency_key: str
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    expect_trailer: bool
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: _Optional[bool] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
     __slots__ = ("size_bytes", "sha256")
