@@ -16,7 +16,7 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Readable } from "node:stream";
-import { randomBytes } from "../tests/support/bytes.ts";
+import { pathToFileURL } from "node:url";
 import { startRuntime } from "../tests/support/runtime.ts";
 import {
   configuredServers,
@@ -25,29 +25,26 @@ import {
   s3Client,
   type S3Target,
 } from "../tests/support/s3_targets.ts";
-import { GIB, MIB, writeBenchmarkSection } from "./_support.ts";
+import {
+  envNumber,
+  firstLine,
+  GIB,
+  MIB,
+  mibPerSecond,
+  pieces,
+  ROOT,
+  writeBenchmarkSection,
+} from "./_support.ts";
 
-const SIZE_GIB = Number(Deno.env.get("PULSE_BENCH_GIB") ?? 1);
+const SIZE_GIB = envNumber("PULSE_BENCH_GIB", 1);
 const SIZE = SIZE_GIB * GIB;
-const PIECE = MIB;
 // As the runtime: 8 MiB chunks, 4 writes in flight (storage.writes_in_flight).
 const PART_BYTES = 8 * MIB;
 const PARTS_IN_FLIGHT = 4;
 // The runtime's retry defaults ([retry] in config.toml), not the tests' fast ones.
 const RETRY = { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 5000 };
-const ROOT = new URL("../", import.meta.url);
-
-// Distinct bytes for every piece without holding the whole checkpoint: a
-// 64 MiB random block, each piece stamped with its index, so no chunk repeats.
-const block = randomBytes(64 * MIB);
-function* pieces(total: number): Generator<Uint8Array> {
-  for (let index = 0; index * PIECE < total; index++) {
-    const offset = (index * PIECE) % block.length;
-    const piece = block.subarray(offset, offset + Math.min(PIECE, total - index * PIECE));
-    new DataView(piece.buffer, piece.byteOffset).setFloat64(0, index);
-    yield piece;
-  }
-}
+// The runtime and the direct client send the same bytes, in which no chunk repeats.
+const BYTES = { seed: 1 };
 
 /** Seconds each path took, for one server. */
 interface Timings {
@@ -60,7 +57,7 @@ interface Timings {
 
 // Starts s3rver in a `deno eval` process; it stops when its stdin closes.
 async function startS3rverProcess(): Promise<{ target: S3Target; process: Deno.ChildProcess }> {
-  const helper = new URL("tests/support/s3rver.ts", ROOT).href;
+  const helper = pathToFileURL(`${ROOT}tests/support/s3rver.ts`).href;
   const code = `
     const { startS3rver } = await import(${JSON.stringify(helper)});
     const server = await startS3rver();
@@ -69,21 +66,14 @@ async function startS3rverProcess(): Promise<{ target: S3Target; process: Deno.C
     await server.stop();
   `;
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", "--config", new URL("deno.json", ROOT).pathname, code],
-    cwd: new URL(".", ROOT).pathname,
+    args: ["eval", "--quiet", "--config", `${ROOT}deno.json`, code],
+    cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!output.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`s3rver did not start: ${output}`);
-    output += value;
-  }
-  reader.releaseLock();
-  const endpoint = output.trim();
+  const endpoint = (await firstLine(process.stdout)).trim();
+  if (endpoint === "") throw new Error("s3rver did not start");
   const client = s3Client(endpoint, "us-east-1");
   const target: S3Target = {
     server: "s3rver",
@@ -108,7 +98,7 @@ async function throughRuntime(target: S3Target): Promise<{ saveMs: number; loadM
   try {
     await rt.registerWorker("bench");
     let started = performance.now();
-    const saved = await rt.saveCheckpoint({ workerId: "bench", data: pieces(SIZE) });
+    const saved = await rt.saveCheckpoint({ workerId: "bench", data: pieces(SIZE, BYTES) });
     const saveMs = performance.now() - started;
     if (saved.sizeBytes !== SIZE) throw new Error(`saved ${saved.sizeBytes} bytes of ${SIZE}`);
 
@@ -135,7 +125,7 @@ async function direct(target: S3Target): Promise<{ uploadMs: number; downloadMs:
   let started = performance.now();
   await new Upload({
     client: target.client,
-    params: { Bucket: target.bucket, Key: key, Body: Readable.from(pieces(SIZE)) },
+    params: { Bucket: target.bucket, Key: key, Body: Readable.from(pieces(SIZE, BYTES)) },
     partSize: PART_BYTES,
     queueSize: PARTS_IN_FLIGHT,
   }).done();
@@ -164,10 +154,9 @@ async function measure(target: S3Target): Promise<Timings> {
 }
 
 function table(results: Timings[]): string {
-  const mibPerSecond = (ms: number) => SIZE / MIB / (ms / 1000);
   const row = (server: string, operation: string, runtimeMs: number, directMs: number) =>
-    `| ${server} | ${operation} | ${SIZE_GIB} GiB | ${mibPerSecond(runtimeMs).toFixed(0)} | ${
-      mibPerSecond(directMs).toFixed(0)
+    `| ${server} | ${operation} | ${SIZE_GIB} GiB | ${mibPerSecond(SIZE, runtimeMs).toFixed(0)} | ${
+      mibPerSecond(SIZE, directMs).toFixed(0)
     } | ${(directMs / runtimeMs).toFixed(2)} |`;
   return [
     "| server | operation | size | runtime MiB/s | direct MiB/s | ratio |",
