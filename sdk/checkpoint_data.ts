@@ -40,10 +40,10 @@ type Message = any;
 
 /**
  * Sends a save's header, then its data in messages of at most
- * {@linkcode SAVE_MESSAGE_BYTES}, then the trailer with their size and
- * SHA-256 (without which the runtime commits nothing), waiting for the call to drain whenever
- * grpc-js says its buffer is full, so that no more than that buffer is ever
- * held, whatever the size of the data.
+ * {@linkcode SAVE_MESSAGE_BYTES}, then the trailer with their size and SHA-256
+ * (without which the runtime commits nothing), waiting for the call to drain
+ * whenever grpc-js says its buffer is full, so that no more than that buffer
+ * is ever held, whatever the size of the data.
  *
  * Stops quietly when the call ends early (the runtime answered, failed, or the
  * call was cancelled): the call's status says why, not this function.

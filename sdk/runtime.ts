@@ -976,10 +976,7 @@ export class Runtime {
         }
       } catch (error) {
         failures++;
-        if (
-          failures >= this.#retry.maxAttempts || !isUnavailable(error) ||
-          this.#closing.signal.aborted
-        ) throw error;
+        if (failures >= this.#retry.maxAttempts || !this.#retryable(error)) throw error;
         await this.#backOff(retryDelayMs(failures, this.#retry));
       }
       window = undefined;
@@ -1062,8 +1059,13 @@ export class Runtime {
   #retrying<T>(attempt: (attempt: number) => Promise<T>): Promise<T> {
     return retrying(attempt, this.#retry, {
       wait: (_retry, delayMs) => this.#backOff(delayMs),
-      retryable: (error) => isUnavailable(error) && !this.#closing.signal.aborted,
+      retryable: (error) => this.#retryable(error),
     });
+  }
+
+  // What every retry here retries: UNAVAILABLE, unless the client is closing.
+  #retryable(error: unknown): boolean {
+    return isUnavailable(error) && !this.#closing.signal.aborted;
   }
 
   // Waits `delayMs`, then up to twice as long for the channel to reconnect,

@@ -153,7 +153,7 @@ function bind(
   address: string,
   credentials: grpc.ServerCredentials,
 ): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
       if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
       else resolve(port);
