@@ -58,7 +58,11 @@ export function validateText(
   }
 }
 
-/** Checks metadata against `METADATA_BYTES_MAX` (its size as UTF-8 JSON). */
+/**
+ * Checks that metadata is JSON (a protobuf `Struct` can carry NaN and
+ * ±Infinity, which JSON cannot) and within `METADATA_BYTES_MAX` (its size as
+ * UTF-8 JSON).
+ */
 export function validateMetadata(
   action: string,
   field: string,
@@ -71,6 +75,31 @@ export function validateMetadata(
       `Cannot ${action}: ${field} is ${bytes} bytes, limit is ${METADATA_BYTES_MAX}`,
     );
   }
+  const nonFinite = nonFiniteNumber(metadata, field);
+  if (nonFinite) {
+    throw new PulseError(
+      "invalid_argument",
+      `Cannot ${action}: ${nonFinite.path} is ${nonFinite.value}; metadata numbers must be finite`,
+    );
+  }
+}
+
+function nonFiniteNumber(
+  value: unknown,
+  path: string,
+): { path: string; value: number } | undefined {
+  if (typeof value === "number") {
+    return Number.isFinite(value) ? undefined : { path, value };
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  const entries = Array.isArray(value)
+    ? value.map((item, index) => [`${path}[${index}]`, item] as const)
+    : Object.entries(value).map(([key, item]) => [`${path}.${key}`, item] as const);
+  for (const [itemPath, item] of entries) {
+    const found = nonFiniteNumber(item, itemPath);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Resolves a requested page size: 0 means the default, above the maximum is an error. */

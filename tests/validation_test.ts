@@ -66,6 +66,24 @@ Deno.test("validateMetadata() limits the JSON size of metadata", () => {
   );
 });
 
+Deno.test("validateMetadata() rejects NaN and infinite numbers, naming where they are", () => {
+  validateMetadata("register worker", "metadata", { loss: 0.5, tags: [1, { x: -2e300 }] });
+  for (
+    const [metadata, where] of [
+      [{ loss: Number.NaN }, "metadata.loss is NaN"],
+      [{ a: { b: [1, Infinity] } }, "metadata.a.b\\[1\\] is Infinity"],
+      [{ low: -Infinity }, "metadata.low is -Infinity"],
+    ] as const
+  ) {
+    assert.throws(
+      () => validateMetadata("register worker", "metadata", metadata),
+      invalid(
+        new RegExp(`^Cannot register worker: ${where}; metadata numbers must be finite$`),
+      ),
+    );
+  }
+});
+
 Deno.test("pageSize() defaults 0 and rejects sizes above the maximum", () => {
   assert.equal(pageSize("list workers", 0), 100);
   assert.equal(pageSize("list workers", 7), 7);

@@ -257,6 +257,36 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
       assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
       assert.match(error.details, /message 2 follows the trailer/);
     });
+    const infinite = { fields: { loss: { number_value: Infinity } } };
+    await t.step(
+      "metadata with a number JSON cannot hold, by every method that takes metadata",
+      async () => {
+        const register = (method: string, request: object) =>
+          new Promise<grpc.ServiceError>((resolve, reject) =>
+            raw[method](request, (error: grpc.ServiceError | null) => {
+              if (error) resolve(error);
+              else reject(new Error(`${method} succeeded`));
+            })
+          );
+        for (
+          const error of [
+            await register("RegisterWorker", { worker_id: "w3", metadata: infinite }),
+            await register("RegisterDataset", { name: "d3", path: "s3://b/d", metadata: infinite }),
+            await rawSave(raw, [{ header: { worker_id: "w1", metadata: infinite } }, {
+              data: five,
+            }]),
+          ]
+        ) {
+          assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+          assert.match(error.details, /metadata.loss is Infinity; metadata numbers must be finite/);
+        }
+        assert.deepEqual((await rt.listWorkers()).items.map((w) => w.workerId).sort(), [
+          "gone",
+          "w1",
+          "w2",
+        ]);
+      },
+    );
 
     await rt.heartbeat("w1");
     const loaded = await rt.loadCheckpoint("w1");
