@@ -327,6 +327,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "expect_trailer": {
                   "type": "bool",
                   "id": 4
+                },
+                "base_checkpoint_id": {
+                  "type": "string",
+                  "id": 5
                 }
               }
             },
@@ -339,6 +343,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "sha256": {
                   "type": "string",
                   "id": 2
+                },
+                "chunks_sha256": {
+                  "type": "string",
+                  "id": 3
                 }
               }
             },
@@ -348,7 +356,8 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                   "oneof": [
                     "header",
                     "data",
-                    "trailer"
+                    "trailer",
+                    "chunk_sha256"
                   ]
                 }
               },
@@ -364,6 +373,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "trailer": {
                   "type": "SaveCheckpointTrailer",
                   "id": 3
+                },
+                "chunk_sha256": {
+                  "type": "string",
+                  "id": 4
                 }
               }
             },
@@ -424,6 +437,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "checkpoint_id": {
                   "type": "string",
                   "id": 2
+                },
+                "include_chunks": {
+                  "type": "bool",
+                  "id": 3
                 }
               }
             },
@@ -432,6 +449,11 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "checkpoint": {
                   "type": "Checkpoint",
                   "id": 1
+                },
+                "chunk_sha256s": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 2
                 }
               }
             },

@@ -9,10 +9,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { setImmediate } from "node:timers/promises";
 import type * as grpc from "@grpc/grpc-js";
 import { PulseError } from "./pulse_error.ts";
 import type { Checkpoint } from "./resources.ts";
-import { type JsonObject, toStruct } from "./wire.ts";
+import { CHUNK_BYTES, chunksSha256, type JsonObject, toStruct } from "./wire.ts";
 
 /**
  * Bytes to save: all at once (a `Uint8Array`, which a retried save can send
@@ -35,15 +36,23 @@ export interface SaveHeader {
   idempotencyKey: string;
 }
 
+/** A checkpoint whose chunks a save names by SHA-256 instead of sending them again. */
+export interface SaveBase {
+  checkpointId: string;
+  chunkSha256s: ReadonlySet<string>;
+}
+
 // deno-lint-ignore no-explicit-any
 type Message = any;
 
 /**
- * Sends a save's header, then its data in messages of at most
- * {@linkcode SAVE_MESSAGE_BYTES}, then the trailer with their size and SHA-256
- * (without which the runtime commits nothing), waiting for the call to drain
- * whenever grpc-js says its buffer is full, so that no more than that buffer
- * is ever held, whatever the size of the data.
+ * Sends a save's header, then its data cut into chunks of
+ * {@linkcode CHUNK_BYTES} as the runtime cuts them: each chunk is hashed, and
+ * sent in messages of at most {@linkcode SAVE_MESSAGE_BYTES}, or named by its
+ * SHA-256 when `base` has it. Then the trailer with the size and the hash of
+ * the chunk list (without which the runtime commits nothing). It waits for the
+ * call to drain whenever grpc-js says its buffer is full, so that no more than
+ * that buffer and one chunk are ever held, whatever the size of the data.
  *
  * Stops quietly when the call ends early (the runtime answered, failed, or the
  * call was cancelled): the call's status says why, not this function.
@@ -51,6 +60,7 @@ type Message = any;
  * @param call the SaveCheckpoint call
  * @param header the worker, metadata and idempotency key
  * @param data the bytes
+ * @param base the checkpoint whose chunks need not be sent, if any
  * @param ended aborted when the call has its status: grpc-js then neither
  * drains nor closes the stream, so this is what stops a waiting writer
  * @throws whatever reading `data` throws; the caller then cancels the call
@@ -59,6 +69,7 @@ export async function writeSave(
   call: grpc.ClientWritableStream<Message>,
   header: SaveHeader,
   data: CheckpointData,
+  base: SaveBase | undefined,
   ended: AbortSignal,
 ): Promise<void> {
   const first = {
@@ -67,26 +78,66 @@ export async function writeSave(
       metadata: toStruct(header.metadata),
       idempotency_key: header.idempotencyKey,
       expect_trailer: true,
+      base_checkpoint_id: base?.checkpointId ?? "",
     },
   };
   if (!await write(call, first, ended)) return;
-  const hash = createHash("sha256");
+  const chunkSha256s: string[] = [];
   let sizeBytes = 0;
-  for await (const piece of pieces(data)) {
-    hash.update(piece);
-    sizeBytes += piece.length;
-    for (let offset = 0; offset < piece.length; offset += SAVE_MESSAGE_BYTES) {
-      const message = {
-        data: piece.subarray(offset, offset + SAVE_MESSAGE_BYTES),
-      };
-      // Returning from the loop closes the source (an iterator's return()).
-      if (!await write(call, message, ended)) return;
+  // Returning from the loop closes the source (an iterator's return()).
+  for await (const chunk of chunked(pieces(data))) {
+    const sha256 = createHash("sha256").update(chunk).digest("hex");
+    chunkSha256s.push(sha256);
+    sizeBytes += chunk.length;
+    if (base?.chunkSha256s.has(sha256)) {
+      if (!await write(call, { chunk_sha256: sha256 }, ended)) return;
+    } else {
+      for (let offset = 0; offset < chunk.length; offset += SAVE_MESSAGE_BYTES) {
+        const message = { data: chunk.subarray(offset, offset + SAVE_MESSAGE_BYTES) };
+        if (!await write(call, message, ended)) return;
+      }
     }
+    // Writes that grpc-js takes at once (a name always, data under Deno 2.8.3)
+    // are sent only when the event loop gets a turn: give it one before the
+    // next chunk is hashed, so that sending and hashing overlap.
+    await setImmediate();
   }
-  // The runtime commits only after the trailer, and checks the bytes against it.
-  const trailer = { trailer: { size_bytes: sizeBytes, sha256: hash.digest("hex") } };
+  // The runtime commits only after the trailer, and checks the chunks against it.
+  const trailer = {
+    trailer: { size_bytes: sizeBytes, chunks_sha256: chunksSha256(chunkSha256s) },
+  };
   if (!await write(call, trailer, ended)) return;
   if (!ended.aborted && !call.destroyed) call.end();
+}
+
+// Cuts pieces into chunks of CHUNK_BYTES, then the rest: views of a piece
+// where one holds a whole chunk, copies otherwise.
+async function* chunked(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  let buffer: Uint8Array | undefined;
+  let filled = 0;
+  for await (const piece of source) {
+    let offset = 0;
+    while (offset < piece.length) {
+      if (buffer === undefined && piece.length - offset >= CHUNK_BYTES) {
+        yield piece.subarray(offset, offset + CHUNK_BYTES);
+        offset += CHUNK_BYTES;
+        continue;
+      }
+      buffer ??= new Uint8Array(CHUNK_BYTES);
+      const n = Math.min(piece.length - offset, CHUNK_BYTES - filled);
+      buffer.set(piece.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      if (filled === CHUNK_BYTES) {
+        yield buffer;
+        buffer = undefined;
+        filled = 0;
+      }
+    }
+  }
+  if (buffer !== undefined) yield buffer.subarray(0, filled);
 }
 
 // Writes one message; resolves to false if the call ended instead.

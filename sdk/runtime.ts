@@ -12,6 +12,7 @@ import {
   type CheckpointData,
   collect,
   SAVE_MESSAGE_BYTES,
+  type SaveBase,
   type SaveHeader,
   verified,
   writeFileAtomically,
@@ -109,6 +110,13 @@ export interface SaveCheckpointOptions {
    * reused by its retries.
    */
   idempotencyKey?: string;
+  /**
+   * Send only the 8 MiB chunks that the worker's latest checkpoint does not
+   * have: the others are named by their SHA-256, and the runtime takes them
+   * from that checkpoint. Costs one `GetCheckpoint` call; a worker without a
+   * checkpoint saves whole.
+   */
+  incremental?: boolean;
 }
 
 /** What {@linkcode Runtime.saveCheckpointFile} saves with the file's bytes. */
@@ -119,6 +127,8 @@ export interface SaveCheckpointFileOptions {
   metadata?: JsonObject;
   /** As in {@linkcode SaveCheckpointOptions.idempotencyKey}. */
   idempotencyKey?: string;
+  /** As in {@linkcode SaveCheckpointOptions.incremental}. */
+  incremental?: boolean;
 }
 
 /** Options of {@linkcode Runtime.registerWorker}. */
@@ -581,7 +591,7 @@ export class Runtime {
   async saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
     const header = saveHeader(options);
     const { data } = options;
-    return await this.#save(header, () => data, data instanceof Uint8Array);
+    return await this.#save(header, () => data, data instanceof Uint8Array, options.incremental);
   }
 
   /**
@@ -617,7 +627,7 @@ export class Runtime {
     }
     const header = saveHeader({ ...options, data: new Uint8Array() });
     const open = () => createReadStream(path, { highWaterMark: SAVE_MESSAGE_BYTES });
-    return await this.#save(header, open, true);
+    return await this.#save(header, open, true, options.incremental);
   }
 
   /**
@@ -913,16 +923,39 @@ export class Runtime {
   }
 
   // Saves with retries when `data` can be opened again; one key for all attempts.
-  #save(
+  async #save(
     header: SaveHeader,
     data: () => CheckpointData,
     reopenable: boolean,
+    incremental = false,
   ): Promise<Checkpoint> {
-    const attempt = () => this.#saveOnce(header, data());
-    return reopenable ? this.#retrying(attempt) : attempt();
+    const base = incremental ? await this.#latestChunks(header.workerId) : undefined;
+    const attempt = () => this.#saveOnce(header, data(), base);
+    return reopenable ? await this.#retrying(attempt) : await attempt();
   }
 
-  #saveOnce(header: SaveHeader, data: CheckpointData): Promise<Checkpoint> {
+  // The worker's latest checkpoint and its chunks, or undefined if it has none.
+  async #latestChunks(workerId: string): Promise<SaveBase | undefined> {
+    try {
+      const response = await this.#unary("save checkpoint", "GetCheckpoint", {
+        worker_id: workerId,
+        include_chunks: true,
+      });
+      return {
+        checkpointId: response.checkpoint.checkpoint_id,
+        chunkSha256s: new Set(response.chunk_sha256s),
+      };
+    } catch (error) {
+      if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    }
+  }
+
+  #saveOnce(
+    header: SaveHeader,
+    data: CheckpointData,
+    base: SaveBase | undefined,
+  ): Promise<Checkpoint> {
     return new Promise<Checkpoint>((resolve, reject) => {
       this.#ensureOpen("save checkpoint");
       const ended = new AbortController();
@@ -937,7 +970,7 @@ export class Runtime {
           },
         );
       this.#calls.add(call);
-      writeSave(call, header, data, ended.signal).catch((error) => {
+      writeSave(call, header, data, base, ended.signal).catch((error) => {
         // The source failed: end the call and report the source's error.
         reject(error);
         call.cancel();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import * as protoLoader from "@grpc/proto-loader";
 import { PULSE_DESCRIPTOR } from "./_descriptor.ts";
 
@@ -39,6 +40,30 @@ export function loadPulsePackage(): PackageDefinition {
     defaults: true,
     oneofs: true,
   });
+}
+
+/**
+ * Size of every chunk of a checkpoint but the last: the runtime cuts saved
+ * bytes at multiples of it, so a save that names chunks of a base checkpoint
+ * (`chunk_sha256`) cuts its bytes the same way.
+ */
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The `chunks_sha256` of a save's trailer: the hex SHA-256 of the chunks' hex
+ * SHA-256s in order, each followed by a line feed.
+ * @param chunkSha256s the hex SHA-256 of each chunk, in order
+ * @returns the hex digest
+ * @example
+ * ```ts
+ * import { chunksSha256 } from "@pulsecheckpoint/sdk/wire";
+ * chunksSha256([]); // "e3b0c442...", the SHA-256 of nothing
+ * ```
+ */
+export function chunksSha256(chunkSha256s: readonly string[]): string {
+  const hash = createHash("sha256");
+  for (const sha256 of chunkSha256s) hash.update(`${sha256}\n`);
+  return hash.digest("hex");
 }
 
 /** A JSON value, as `google.protobuf.Value` carries it. */

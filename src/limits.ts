@@ -20,8 +20,8 @@ export const DATASET_PATH_LENGTH_MAX = 2048;
 /** Largest metadata object, measured as its JSON encoding in UTF-8. */
 export const METADATA_BYTES_MAX = 64 * KIB;
 
-/** Size of every chunk but the last one of a checkpoint. */
-export const CHUNK_BYTES = 8 * MIB;
+/** Size of every chunk but the last one of a checkpoint: part of the wire contract. */
+export { CHUNK_BYTES } from "@pulsecheckpoint/sdk/wire";
 /** Most chunk writes in flight per save (`storage.writes_in_flight`). */
 export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
 /** Most chunk buffers all saves share (`storage.chunk_buffers`): 32 GiB. */

@@ -39,7 +39,8 @@ export const checkpointsTotal = new prom.Counter({
 /** Checkpoint bytes moved, by operation (`save`, `load`). */
 export const checkpointBytesTotal = new prom.Counter({
   name: "pulse_checkpoint_bytes_total",
-  help: "Checkpoint bytes saved or loaded, by operation",
+  help:
+    "Checkpoint bytes received by saves (not chunks named from a base) or sent by loads, by operation",
   labelNames: ["operation"] as const,
   registers: [registry],
 });
@@ -117,7 +118,8 @@ export const savesInProgress = new prom.Gauge({
 /** Chunks written by saves, by whether they were new or already stored. */
 export const chunksWrittenTotal = new prom.Counter({
   name: "pulse_chunks_total",
-  help: "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored)",
+  help:
+    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored, named: taken from the base of an incremental save)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

@@ -4,10 +4,18 @@
  * times every call, and sends every error through `toStatus`.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { fromStruct, type StructMessage, toStruct, toTimestamp } from "@pulsecheckpoint/sdk/wire";
+import {
+  chunksSha256,
+  fromStruct,
+  type StructMessage,
+  toStruct,
+  toTimestamp,
+} from "@pulsecheckpoint/sdk/wire";
 import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
 import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { NamedChunk } from "../checkpoints/chunker.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
+import type { ChunkRef } from "../checkpoints/manifest.ts";
 import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { PulseError } from "../errors.ts";
 import { LOAD_MESSAGE_BYTES } from "../limits.ts";
@@ -64,17 +72,20 @@ interface RunGcRequest {
 interface SaveCheckpointTrailer {
   size_bytes: number;
   sha256: string;
+  chunks_sha256: string;
 }
 interface SaveCheckpointRequest {
-  payload: "header" | "data" | "trailer";
+  payload: "header" | "data" | "trailer" | "chunk_sha256";
   header?: {
     worker_id: string;
     metadata: StructMessage | null;
     idempotency_key: string;
     expect_trailer: boolean;
+    base_checkpoint_id: string;
   };
   data?: Uint8Array;
   trailer?: SaveCheckpointTrailer;
+  chunk_sha256?: string;
 }
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
@@ -173,13 +184,20 @@ export function createPulseService(
         },
       );
     },
-    GetCheckpoint: unary(guard, "GetCheckpoint", async (request: CheckpointRequest) => {
-      const checkpoint = await checkpoints.get(
-        request.worker_id,
-        request.checkpoint_id,
-      );
-      return { checkpoint: checkpointMessage(checkpoint) };
-    }),
+    GetCheckpoint: unary(
+      guard,
+      "GetCheckpoint",
+      async (request: CheckpointRequest & { include_chunks: boolean }) => {
+        const { checkpoint, chunkSha256s } = await checkpoints.get(
+          request.worker_id,
+          request.checkpoint_id,
+        );
+        return {
+          checkpoint: checkpointMessage(checkpoint),
+          chunk_sha256s: request.include_chunks ? chunkSha256s : [],
+        };
+      },
+    ),
     ListCheckpoints: unary(
       guard,
       "ListCheckpoints",
@@ -291,11 +309,11 @@ async function saveCheckpoint(
   const { expect_trailer: expectTrailer } = header;
   let received = 0;
   let trailer: SaveCheckpointTrailer | undefined;
-  // The data messages' bytes, up to the trailer, which must come last. When
-  // the header promised a trailer, a stream that ends without one was not
-  // finished by its client: under Deno 2.8.3 even a grpc-js client's cancel
-  // can end a stream as if it were complete.
-  async function* data(): AsyncGenerator<Uint8Array> {
+  // The data messages' bytes and the named chunks, up to the trailer, which
+  // must come last. When the header promised a trailer, a stream that ends
+  // without one was not finished by its client: under Deno 2.8.3 even a
+  // grpc-js client's cancel can end a stream as if it were complete.
+  async function* data(): AsyncGenerator<Uint8Array | NamedChunk> {
     for (let index = 1;; index++) {
       const next = await nextMessage();
       if (next.done) {
@@ -315,6 +333,10 @@ async function saveCheckpoint(
         trailer = next.value.trailer!;
         continue;
       }
+      if (next.value.payload === "chunk_sha256") {
+        yield { sha256: next.value.chunk_sha256! };
+        continue;
+      }
       if (next.value.payload !== "data") {
         throw new PulseError(
           "invalid_argument",
@@ -331,7 +353,8 @@ async function saveCheckpoint(
       workerId: header.worker_id,
       metadata: fromStruct(header.metadata),
       idempotencyKey: header.idempotency_key,
-      beforeCommit: (saved: { sizeBytes: number; sha256: string }) => {
+      baseCheckpointId: header.base_checkpoint_id,
+      beforeCommit: (saved: { sizeBytes: number; sha256: string; chunks: ChunkRef[] }) => {
         if (call.cancelled) {
           throw new PulseError(
             "aborted",
@@ -349,6 +372,13 @@ async function saveCheckpoint(
           throw new PulseError(
             "data_loss",
             `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${trailer.sha256}; nothing was committed`,
+          );
+        }
+        const chunks = chunksSha256(saved.chunks.map((chunk) => chunk.sha256));
+        if (trailer.chunks_sha256 !== "" && trailer.chunks_sha256 !== chunks) {
+          throw new PulseError(
+            "data_loss",
+            `Cannot save checkpoint: the chunks that arrived hash to ${chunks}, not to trailer.chunks_sha256 ${trailer.chunks_sha256}; nothing was committed`,
           );
         }
       },

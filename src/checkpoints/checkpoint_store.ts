@@ -27,7 +27,7 @@ import {
   validateText,
 } from "../validation.ts";
 import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
-import { ChunkBuffers, chunks } from "./chunker.ts";
+import { ChunkBuffers, chunks, type NamedChunk } from "./chunker.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import {
   type ChunkRef,
@@ -54,12 +54,14 @@ export interface SaveRequest {
   metadata: Metadata;
   /** Empty for none. */
   idempotencyKey: string;
+  /** A checkpoint of the worker whose chunks the data may name; empty for none. */
+  baseCheckpointId?: string;
   /**
    * Called once every chunk is durable, right before the manifest is written,
    * with what arrived; throws if the bytes must not become a checkpoint (the
    * client went away, or they are not what the client says it sent).
    */
-  beforeCommit?: (saved: { sizeBytes: number; sha256: string }) => void;
+  beforeCommit?: (saved: { sizeBytes: number; sha256: string; chunks: ChunkRef[] }) => void;
 }
 
 /** Options of a `CheckpointStore`. */
@@ -113,10 +115,12 @@ export class CheckpointStore {
   /**
    * Saves the bytes of `data` as a new checkpoint, or returns the checkpoint
    * an earlier save with the same idempotency key made (without reading `data`).
+   * `data` may name chunks of `request.baseCheckpointId` instead of sending
+   * their bytes.
    */
   async save(
     request: SaveRequest,
-    data: AsyncIterable<Uint8Array>,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
   ): Promise<Checkpoint> {
     const { workerId, idempotencyKey } = request;
     validateId("save checkpoint", "worker_id", workerId);
@@ -162,7 +166,10 @@ export class CheckpointStore {
     };
   }
 
-  async #saveOnce(request: SaveRequest, data: AsyncIterable<Uint8Array>): Promise<Checkpoint> {
+  async #saveOnce(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
+  ): Promise<Checkpoint> {
     const { workerId, idempotencyKey } = request;
 
     // Saves with one key run one after the other: each later one finds the
@@ -189,7 +196,7 @@ export class CheckpointStore {
 
   async #save(
     request: SaveRequest,
-    data: AsyncIterable<Uint8Array>,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
   ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
     const { workerId, idempotencyKey } = request;
@@ -224,11 +231,14 @@ export class CheckpointStore {
   async #commit(
     request: SaveRequest,
     checkpointId: string,
-    data: AsyncIterable<Uint8Array>,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
     leased: string[],
   ): Promise<Checkpoint> {
-    const { workerId, idempotencyKey } = request;
-    const { refs, sha256, sizeBytes } = await this.#writeChunks(data, leased);
+    const { workerId, idempotencyKey, baseCheckpointId = "" } = request;
+    const base = baseCheckpointId === ""
+      ? undefined
+      : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
+    const { refs, sha256, sizeBytes } = await this.#writeChunks(data, leased, base);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       checkpoint_id: checkpointId,
@@ -240,7 +250,7 @@ export class CheckpointStore {
       created_at: new Date().toISOString(),
       chunks: refs,
     };
-    request.beforeCommit?.({ sizeBytes, sha256 });
+    request.beforeCommit?.({ sizeBytes, sha256, chunks: refs });
     await this.#store.put(
       manifestKeyOf(workerId, checkpointId),
       encodeManifest(manifest),
@@ -251,22 +261,49 @@ export class CheckpointStore {
   // Cuts `data` into chunks and writes each one absent from the store, with
   // at most `writesInFlight` writes at once. Each chunk is leased (and pushed
   // onto `leased`) before its write, so that a deduplicated chunk cannot be
-  // collected between the write finding it and the manifest naming it.
-  async #writeChunks(data: AsyncIterable<Uint8Array>, leased: string[]) {
+  // collected between the write finding it and the manifest naming it. A
+  // chunk named from `base` is leased and read back, for the whole SHA-256.
+  async #writeChunks(
+    data: AsyncIterable<Uint8Array | NamedChunk>,
+    leased: string[],
+    base: Base | undefined,
+  ) {
     const whole = createHash("sha256");
     const refs: ChunkRef[] = [];
     const inFlight: Promise<void>[] = [];
     let sizeBytes = 0;
+    const checkSize = (more: number) => {
+      const last = refs.at(-1);
+      if (last !== undefined && last.size < CHUNK_BYTES) {
+        throw new PulseError(
+          "invalid_argument",
+          `Cannot save checkpoint: bytes follow chunk ${
+            refs.length - 1
+          }, which is shorter than ${CHUNK_BYTES} bytes; only the last chunk may be`,
+        );
+      }
+      if (sizeBytes + more > this.#options.checkpointBytesMax) {
+        throw new PulseError(
+          "resource_exhausted",
+          `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
+        );
+      }
+    };
     try {
       for await (const chunk of chunks(data, this.#buffers)) {
+        if (!(chunk instanceof Uint8Array)) {
+          const size = namedChunkSize(chunk, base, sizeBytes);
+          checkSize(size);
+          const bytes = await this.#readNamedChunk(chunk.sha256, size, base!, leased);
+          whole.update(bytes);
+          refs.push({ sha256: chunk.sha256, size: bytes.length });
+          sizeBytes += bytes.length;
+          chunksWrittenTotal.inc({ result: "named" });
+          continue;
+        }
         let written: Promise<boolean>;
         try {
-          if (sizeBytes + chunk.length > this.#options.checkpointBytesMax) {
-            throw new PulseError(
-              "resource_exhausted",
-              `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
-            );
-          }
+          checkSize(chunk.length);
           const sha256 = createHash("sha256").update(chunk).digest("hex");
           whole.update(chunk);
           refs.push({ sha256, size: chunk.length });
@@ -293,6 +330,28 @@ export class CheckpointStore {
       throw error;
     }
     return { refs, sha256: whole.digest("hex"), sizeBytes };
+  }
+
+  // The bytes of a chunk of `base` the client named instead of sending;
+  // leased (into `leased`) before it is read.
+  async #readNamedChunk(
+    sha256: string,
+    size: number,
+    base: Base,
+    leased: string[],
+  ): Promise<Uint8Array> {
+    leased.push(sha256);
+    await this.#leases.acquire(sha256);
+    const bytes = await this.#store.get(chunkKeyOf(sha256));
+    if (bytes === undefined || bytes.length !== size) {
+      throw new PulseError(
+        "data_loss",
+        `Cannot save checkpoint: chunk ${sha256} of base checkpoint ${base.checkpointId} ${
+          bytes === undefined ? "is missing" : `is ${bytes.length} bytes, expected ${size}`
+        }; save without a base`,
+      );
+    }
+    return bytes;
   }
 
   /**
@@ -381,13 +440,18 @@ export class CheckpointStore {
   }
 
   /**
-   * Describes a checkpoint.
+   * Describes a checkpoint, with the SHA-256 of each of its chunks in order.
    * @param checkpointId empty for the worker's latest checkpoint
    */
-  async get(workerId: string, checkpointId: string): Promise<Checkpoint> {
-    return toCheckpoint(
-      await this.#manifest("get checkpoint", workerId, checkpointId),
-    );
+  async get(
+    workerId: string,
+    checkpointId: string,
+  ): Promise<{ checkpoint: Checkpoint; chunkSha256s: string[] }> {
+    const manifest = await this.#manifest("get checkpoint", workerId, checkpointId);
+    return {
+      checkpoint: toCheckpoint(manifest),
+      chunkSha256s: manifest.chunks.map((chunk) => chunk.sha256),
+    };
   }
 
   /** Lists a worker's checkpoints, newest first, a page at a time. */
@@ -517,6 +581,33 @@ export function checkpointIdOfKey(key: string): string {
 function idempotencyKeyOf(workerId: string, idempotencyKey: string): string {
   const hash = createHash("sha256").update(idempotencyKey).digest("hex");
   return `idempotency/${workerId}/${hash}.json`;
+}
+
+// A base checkpoint of a save: the chunks the save may name, and their sizes.
+interface Base {
+  checkpointId: string;
+  chunkSizes: Map<string, number>;
+}
+
+// The size of a chunk the client named, which must be one of `base`.
+function namedChunkSize({ sha256 }: NamedChunk, base: Base | undefined, offset: number): number {
+  const size = base?.chunkSizes.get(sha256);
+  if (size === undefined) {
+    throw new PulseError(
+      "invalid_argument",
+      base === undefined
+        ? `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} names a chunk, but the header has no base_checkpoint_id`
+        : `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} is not a chunk of base checkpoint ${base.checkpointId}`,
+    );
+  }
+  return size;
+}
+
+function baseOf(manifest: Manifest): Base {
+  return {
+    checkpointId: manifest.checkpoint_id,
+    chunkSizes: new Map(manifest.chunks.map((chunk) => [chunk.sha256, chunk.size])),
+  };
 }
 
 function toCheckpoint(manifest: Manifest): Checkpoint {

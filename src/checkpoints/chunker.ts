@@ -5,6 +5,7 @@
  * memory grow; and the pool bounds the chunk memory of all saves together,
  * however many run at once.
  */
+import { PulseError } from "../errors.ts";
 
 /**
  * A fixed number of chunk-sized buffers shared by every save: the runtime's
@@ -49,20 +50,37 @@ export class ChunkBuffers {
   }
 }
 
+/** A chunk the client names by SHA-256 instead of sending its bytes. */
+export interface NamedChunk {
+  sha256: string;
+}
+
 /**
  * Yields chunks of exactly `buffers.chunkBytes` bytes, then the rest (never
- * empty). Each chunk is a buffer from `buffers`, which the consumer owns and
- * must release; a buffer not yet yielded when the source fails or the
- * consumer stops is released here.
+ * empty), and passes named chunks through where they come, which must be at a
+ * chunk boundary. Each chunk of bytes is a buffer from `buffers`, which the
+ * consumer owns and must release; a buffer not yet yielded when the source
+ * fails or the consumer stops is released here.
+ * @throws {PulseError} INVALID_ARGUMENT for a named chunk within a chunk of bytes
  */
 export async function* chunks(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array | NamedChunk>,
   buffers: ChunkBuffers,
-): AsyncGenerator<Uint8Array> {
+): AsyncGenerator<Uint8Array | NamedChunk> {
   let buffer: Uint8Array | undefined;
   let filled = 0;
   try {
     for await (const piece of source) {
+      if (!(piece instanceof Uint8Array)) {
+        if (buffer !== undefined) {
+          throw new PulseError(
+            "invalid_argument",
+            `Cannot save checkpoint: chunk_sha256 ${piece.sha256} follows ${filled} bytes of a chunk; a named chunk must start at a chunk boundary (every ${buffers.chunkBytes} bytes of data)`,
+          );
+        }
+        yield piece;
+        continue;
+      }
       let offset = 0;
       while (offset < piece.length) {
         buffer ??= await buffers.acquire();

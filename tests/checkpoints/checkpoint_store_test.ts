@@ -234,8 +234,8 @@ Deno.test("list() pages newest first and get() finds each by id", async () => {
   ];
   assert.deepEqual(listed.map((c) => c.checkpointId), [...ids].reverse());
   assert.equal(third.nextPageToken, "");
-  assert.equal((await s.checkpoints.get("w1", ids[2]!)).checkpointId, ids[2]);
-  assert.equal((await s.checkpoints.get("w1", "")).checkpointId, ids[4]);
+  assert.equal((await s.checkpoints.get("w1", ids[2]!)).checkpoint.checkpointId, ids[2]);
+  assert.equal((await s.checkpoints.get("w1", "")).checkpoint.checkpointId, ids[4]);
 });
 
 Deno.test("delete() removes a checkpoint from get, load and list", async () => {
@@ -244,7 +244,7 @@ Deno.test("delete() removes a checkpoint from get, load and list", async () => {
   const b = await s.checkpoints.save(header, inPieces(pattern(10, 2)));
   await s.checkpoints.delete("w1", b.checkpointId);
   assert.equal(
-    (await s.checkpoints.get("w1", "")).checkpointId,
+    (await s.checkpoints.get("w1", "")).checkpoint.checkpointId,
     a.checkpointId,
   );
   await assert.rejects(s.checkpoints.get("w1", b.checkpointId), {

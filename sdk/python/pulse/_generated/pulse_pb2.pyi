@@ -177,34 +177,40 @@ class ListDatasetsResponse(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointHeader(_message.Message):
-    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer")
+    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPECT_TRAILER_FIELD_NUMBER: _ClassVar[int]
+    BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     metadata: _struct_pb2.Struct
     idempotency_key: str
     expect_trailer: bool
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: _Optional[bool] = ...) -> None: ...
+    base_checkpoint_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: _Optional[bool] = ..., base_checkpoint_id: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
-    __slots__ = ("size_bytes", "sha256")
+    __slots__ = ("size_bytes", "sha256", "chunks_sha256")
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_SHA256_FIELD_NUMBER: _ClassVar[int]
     size_bytes: int
     sha256: str
-    def __init__(self, size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    chunks_sha256: str
+    def __init__(self, size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., chunks_sha256: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointRequest(_message.Message):
-    __slots__ = ("header", "data", "trailer")
+    __slots__ = ("header", "data", "trailer", "chunk_sha256")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     TRAILER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SHA256_FIELD_NUMBER: _ClassVar[int]
     header: SaveCheckpointHeader
     data: bytes
     trailer: SaveCheckpointTrailer
-    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveCheckpointTrailer, _Mapping]] = ...) -> None: ...
+    chunk_sha256: str
+    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveCheckpointTrailer, _Mapping]] = ..., chunk_sha256: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint",)
@@ -233,18 +239,22 @@ class LoadCheckpointResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id")
+    __slots__ = ("worker_id", "checkpoint_id", "include_chunks")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ...) -> None: ...
+    include_chunks: bool
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: _Optional[bool] = ...) -> None: ...
 
 class GetCheckpointResponse(_message.Message):
-    __slots__ = ("checkpoint",)
+    __slots__ = ("checkpoint", "chunk_sha256s")
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SHA256S_FIELD_NUMBER: _ClassVar[int]
     checkpoint: Checkpoint
-    def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
+    chunk_sha256s: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., chunk_sha256s: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListCheckpointsRequest(_message.Message):
     __slots__ = ("worker_id", "page_size", "page_token")
