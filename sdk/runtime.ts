@@ -966,7 +966,15 @@ export class Runtime {
             this.#calls.delete(call);
             ended.abort();
             if (error) reject(toPulseError(error));
-            else resolve(toCheckpoint(response.checkpoint));
+            else if (response?.checkpoint) resolve(toCheckpoint(response.checkpoint));
+            else {
+              reject(
+                new PulseError(
+                  "INTERNAL",
+                  "Cannot save checkpoint: the runtime answered without the checkpoint",
+                ),
+              );
+            }
           },
         );
       this.#calls.add(call);

@@ -5,7 +5,9 @@
  * carries an idempotency key — the caller's, or a fresh UUID.
  */
 import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
 import { randomBytes } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import { grpcRequests } from "./_helpers.ts";
@@ -169,4 +171,38 @@ Deno.test("getCheckpoint() with an empty id fails with INVALID_ARGUMENT; latestC
       rt.close();
     }
   });
+});
+
+// A server that answers a save without the checkpoint: a fault the runtime
+// never produces, so this test stands a bare grpc-js server in for it.
+Deno.test("a save answered without its checkpoint rejects with INTERNAL instead of throwing out of grpc-js", async () => {
+  const server = new grpc.Server();
+  server.addService(loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition, {
+    SaveCheckpoint: (
+      call: grpc.ServerReadableStream<unknown, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
+      call.on("data", () => {});
+      call.on("end", () => callback(null, {}));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => error ? reject(error) : resolve(bound),
+    )
+  );
+  const rt = new Runtime(`grpc://127.0.0.1:${port}`);
+  try {
+    await assert.rejects(
+      rt.saveCheckpoint({ workerId: "w1", data: new Uint8Array(10) }),
+      (error) =>
+        error instanceof PulseError && error.code === "INTERNAL" &&
+        error.message === "Cannot save checkpoint: the runtime answered without the checkpoint",
+    );
+  } finally {
+    rt.close();
+    server.forceShutdown();
+  }
 });
