@@ -22,7 +22,7 @@ Example::
 from ._connection import Pem, TlsOptions
 from ._errors import PulseError
 from ._retry import RetryPolicy
-from ._runtime import MESSAGE_BYTES, MESSAGE_BYTES_MAX, BinaryReader, BinaryWriter, Runtime
+from ._runtime import CHUNK_BYTES, MESSAGE_BYTES, MESSAGE_BYTES_MAX, BinaryReader, BinaryWriter, Runtime
 from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
 from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 
@@ -30,6 +30,7 @@ from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHUNK_BYTES",
     "MESSAGE_BYTES",
     "MESSAGE_BYTES_MAX",
     "BinaryReader",

@@ -6,9 +6,9 @@ import hashlib
 import io
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any, Protocol, Sequence, TypeVar
+from typing import Any, NamedTuple, Protocol, Sequence, TypeVar
 
 import grpc
 
@@ -22,6 +22,10 @@ from ._wire import Metadata, from_struct, from_timestamp, to_struct
 
 #: Size of the data messages a save sends, and of the pieces read from a file.
 MESSAGE_BYTES = 1024 * 1024
+#: Size of every chunk of a checkpoint but the last: the runtime cuts saved bytes
+#: at multiples of it, and a save cuts them the same way to hash each chunk and,
+#: when incremental, to name the chunks its base already has.
+CHUNK_BYTES = 8 * 1024 * 1024
 #: Largest gRPC message the client sends or accepts; the runtime's limit is the same.
 MESSAGE_BYTES_MAX = 16 * 1024 * 1024
 #: Bytes asked for by each LoadCheckpoint call: a load is a series of windows
@@ -304,10 +308,13 @@ class Runtime:
         data: bytes | bytearray | memoryview,
         metadata: Metadata | None = None,
         idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
     ) -> str:
         """Saves bytes as a new checkpoint of a worker.
 
-        The bytes are sent in 1 MiB messages. When the runtime answers
+        The bytes are cut into 8 MiB chunks, as the runtime stores them; each
+        chunk is hashed once and sent in 1 MiB messages. When the runtime answers
         UNAVAILABLE the save is sent again with the same idempotency key, so it
         makes at most one checkpoint.
 
@@ -318,6 +325,11 @@ class Runtime:
             idempotency_key: a save repeated with the same key (for the same
                 worker) returns the checkpoint of the first instead of making a
                 second; a new random key (uuid4) when ``None`` or empty.
+            incremental: send only the 8 MiB chunks that the worker's latest
+                checkpoint does not have; the others are named by their SHA-256
+                and the runtime takes them from that checkpoint. Costs one
+                GetCheckpoint call first; a worker without a checkpoint saves
+                whole. Retries use the same latest checkpoint.
 
         Returns:
             The id of the checkpoint, ``"chk_"`` followed by a ULID.
@@ -334,12 +346,13 @@ class Runtime:
         if view.format != "B" or view.ndim != 1:
             view = view.cast("B")
 
-        def pieces() -> Iterator[bytes]:
-            for offset in range(0, view.nbytes, MESSAGE_BYTES):
-                yield view[offset : offset + MESSAGE_BYTES].tobytes()
+        def pieces() -> Iterator[bytes | memoryview]:
+            # One piece: the save cuts views of it, never a copy of it whole.
+            if view.nbytes:
+                yield view
 
         header = _save_header(worker_id, metadata, idempotency_key)
-        return self._save(header, pieces, restart=lambda: True).checkpoint_id
+        return self._save(header, pieces, restart=lambda: True, incremental=incremental).checkpoint_id
 
     def save_checkpoint_stream(
         self,
@@ -347,10 +360,13 @@ class Runtime:
         fileobj: BinaryReader,
         metadata: Metadata | None = None,
         idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
     ) -> str:
         """Saves the rest of a binary file object as a new checkpoint, reading it
         in 1 MiB pieces as fast as the runtime takes them: memory use does not
-        grow with the size of the file.
+        grow with the size of the file (an incremental save holds one 8 MiB
+        chunk at a time, until it knows whether to send it or name it).
 
         When the runtime answers UNAVAILABLE the save is tried again (with the
         same idempotency key) only if ``fileobj`` is seekable: it is rewound to
@@ -363,6 +379,8 @@ class Runtime:
                 current position to its end.
             metadata: a JSON object; at most 64 KiB as JSON.
             idempotency_key: as for :meth:`save_checkpoint`.
+            incremental: as for :meth:`save_checkpoint`: send only the 8 MiB
+                chunks that the worker's latest checkpoint does not have.
 
         Returns:
             The id of the checkpoint.
@@ -374,7 +392,7 @@ class Runtime:
         """
         start = _position_of(fileobj)
 
-        def pieces() -> Iterator[bytes]:
+        def pieces() -> Iterator[bytes | memoryview]:
             while True:
                 piece = fileobj.read(MESSAGE_BYTES)
                 if piece is None:
@@ -386,7 +404,8 @@ class Runtime:
                     )
                 if not piece:
                     return
-                yield bytes(piece)
+                # A bytearray is copied: the reader may reuse it once it reads again.
+                yield piece if isinstance(piece, bytes) else bytes(piece)
 
         def restart() -> bool:
             if start is None:
@@ -395,7 +414,7 @@ class Runtime:
             return True
 
         header = _save_header(worker_id, metadata, idempotency_key)
-        return self._save(header, pieces, restart).checkpoint_id
+        return self._save(header, pieces, restart, incremental=incremental).checkpoint_id
 
     def load_checkpoint(self, worker_id: str, checkpoint_id: str | None = None) -> bytes:
         """Loads a checkpoint's bytes into memory. For large checkpoints use
@@ -588,16 +607,24 @@ class Runtime:
     def _save(
         self,
         header: pb.SaveCheckpointHeader,
-        pieces: Callable[[], Iterator[bytes]],
+        pieces: Callable[[], Iterator[bytes | memoryview]],
         restart: Callable[[], bool],
+        *,
+        incremental: bool = False,
     ) -> Checkpoint:
-        """Runs SaveCheckpoint: the header, a data message per piece, then the trailer; on
-        UNAVAILABLE, again from ``restart()`` (when it allows) with the same header."""
+        """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent as
+        data messages, or named when the base has them), then the trailer; on
+        UNAVAILABLE, again from ``restart()`` (when it allows) with the same header
+        and base. An incremental save's base is the worker's latest checkpoint."""
         action = "save checkpoint"
+        base = self._latest_chunks(header.worker_id) if incremental else None
+        if base is not None:
+            header.base_checkpoint_id = base.checkpoint_id
+        named = base.chunk_sha256s if base is not None else frozenset()
         attempt = 1
         while True:
             self._check_open(action)
-            feed = _SaveFeed(header, pieces())
+            feed = _SaveFeed(header, pieces(), named)
             try:
                 call = self._stub.SaveCheckpoint.future(feed, metadata=self._metadata)
             except ValueError:
@@ -632,6 +659,20 @@ class Runtime:
                 raise
             finally:
                 feed.close()
+
+    def _latest_chunks(self, worker_id: str) -> _SaveBase | None:
+        """The worker's latest checkpoint and its chunks, for an incremental save;
+        ``None`` when it has no checkpoint, or one without chunks (nothing to name)."""
+        request = pb.GetCheckpointRequest(worker_id=worker_id, include_chunks=True)
+        try:
+            response = self._unary("save checkpoint", self._stub.GetCheckpoint, request)
+        except PulseError as error:
+            if error.code == "NOT_FOUND":
+                return None
+            raise
+        if not response.chunk_sha256s:
+            return None
+        return _SaveBase(response.checkpoint.checkpoint_id, frozenset(response.chunk_sha256s))
 
     def _load(self, worker_id: str, checkpoint_id: str | None, write: Callable[[bytes], object]) -> Checkpoint:
         """Loads a checkpoint window by window, passing each data message to
@@ -680,8 +721,16 @@ class Runtime:
         return PulseError("CANCELLED", f"Cannot {action}: the Runtime is closed")
 
 
+class _SaveBase(NamedTuple):
+    """A checkpoint whose chunks a save names by SHA-256 instead of sending them."""
+
+    checkpoint_id: str
+    chunk_sha256s: frozenset[str]
+
+
 class _SaveFeed:
-    """The request stream of a save: the header, then one data message per piece.
+    """The request stream of a save: the header, then the data's chunks (see
+    :func:`_save_requests`), then the trailer.
 
     gRPC reads it on a thread of its own. A lock keeps that thread from reading
     the source once :meth:`close` has returned, so that after a save returns the
@@ -690,12 +739,15 @@ class _SaveFeed:
     truncated checkpoint) and the error is kept for the caller.
     """
 
-    def __init__(self, header: pb.SaveCheckpointHeader, pieces: Iterator[bytes]) -> None:
+    def __init__(
+        self,
+        header: pb.SaveCheckpointHeader,
+        pieces: Iterator[bytes | memoryview],
+        named: frozenset[str],
+    ) -> None:
         self._header: pb.SaveCheckpointHeader | None = header
         self._pieces = pieces
-        self._hash = hashlib.sha256()
-        self._size = 0
-        self._trailer_sent = False
+        self._requests = _save_requests(pieces, named)
         self._lock = threading.Lock()
         self._closed = False
         self._call: grpc.Future | None = None
@@ -713,6 +765,9 @@ class _SaveFeed:
         with self._lock:
             if not self._closed:
                 self._closed = True
+                # Closing the generators lets go of the chunk they hold (views
+                # of the caller's buffer among them).
+                self._requests.close()
                 close = getattr(self._pieces, "close", None)
                 if callable(close):
                     close()
@@ -728,17 +783,9 @@ class _SaveFeed:
                 header, self._header = self._header, None
                 return pb.SaveCheckpointRequest(header=header)
             try:
-                piece = next(self._pieces)
-                self._hash.update(piece)
-                self._size += len(piece)
-                return pb.SaveCheckpointRequest(data=piece)
+                return next(self._requests)
             except StopIteration:
-                if self._trailer_sent:
-                    raise
-                # The last message: without it the runtime commits nothing.
-                self._trailer_sent = True
-                trailer = pb.SaveCheckpointTrailer(size_bytes=self._size, sha256=self._hash.hexdigest())
-                return pb.SaveCheckpointRequest(trailer=trailer)
+                raise  # after the trailer: the end of the stream
             except BaseException as error:
                 self.error = error
                 self._closed = True
@@ -746,6 +793,83 @@ class _SaveFeed:
         assert self._call is not None
         self._call.cancel()
         raise StopIteration
+
+
+def _save_requests(
+    pieces: Iterator[bytes | memoryview], named: frozenset[str]
+) -> Generator[pb.SaveCheckpointRequest, None, None]:
+    """The messages of a save after its header: the pieces' bytes cut into chunks of
+    :data:`CHUNK_BYTES` as the runtime cuts them, each hashed once with SHA-256 and
+    sent in data messages of at most :data:`MESSAGE_BYTES`, or named by a
+    ``chunk_sha256`` message when ``named`` (the base's chunks) has its hash; then
+    the trailer with the size and the SHA-256 of the chunk list.
+
+    Chunks are views of the pieces, never copies. With nothing to name, each
+    piece is sent as soon as it is hashed; otherwise a chunk is held until its
+    hash says whether to send it or name it.
+    """
+    chunk_sha256s: list[str] = []
+    size_bytes = 0
+    chunk_hash = hashlib.sha256()
+    chunk_filled = 0  # bytes of the current chunk so far
+    held: list[bytes | memoryview] = []  # the current chunk's segments, when it may be named
+
+    def end_chunk() -> Iterator[pb.SaveCheckpointRequest]:
+        nonlocal chunk_hash, chunk_filled
+        sha256 = chunk_hash.hexdigest()
+        chunk_sha256s.append(sha256)
+        chunk_hash = hashlib.sha256()
+        chunk_filled = 0
+        if not named:
+            return
+        if sha256 in named:
+            yield pb.SaveCheckpointRequest(chunk_sha256=sha256)
+        else:
+            for segment in held:
+                yield from _data_requests(segment)
+        held.clear()
+
+    for piece in pieces:
+        length = len(piece) if isinstance(piece, bytes) else piece.nbytes
+        offset = 0
+        while offset < length:
+            take = min(length - offset, CHUNK_BYTES - chunk_filled)
+            segment = piece if take == length else memoryview(piece)[offset : offset + take]
+            offset += take
+            chunk_hash.update(segment)
+            chunk_filled += take
+            size_bytes += take
+            if named:
+                held.append(segment)
+            else:
+                yield from _data_requests(segment)
+            if chunk_filled == CHUNK_BYTES:
+                yield from end_chunk()
+    if chunk_filled:
+        yield from end_chunk()
+    # The last message: without it the runtime commits nothing. The runtime
+    # checks the chunks against it, so no byte is hashed twice.
+    trailer = pb.SaveCheckpointTrailer(size_bytes=size_bytes, chunks_sha256=_chunks_sha256(chunk_sha256s))
+    yield pb.SaveCheckpointRequest(trailer=trailer)
+
+
+def _data_requests(segment: bytes | memoryview) -> Iterator[pb.SaveCheckpointRequest]:
+    """Data messages of at most :data:`MESSAGE_BYTES` holding ``segment``."""
+    if isinstance(segment, bytes) and len(segment) <= MESSAGE_BYTES:
+        yield pb.SaveCheckpointRequest(data=segment)  # a whole piece: nothing to slice
+        return
+    view = memoryview(segment)
+    for offset in range(0, view.nbytes, MESSAGE_BYTES):
+        yield pb.SaveCheckpointRequest(data=view[offset : offset + MESSAGE_BYTES].tobytes())
+
+
+def _chunks_sha256(chunk_sha256s: list[str]) -> str:
+    """The ``chunks_sha256`` of a save's trailer: the hex SHA-256 of the chunks'
+    hex SHA-256s in order, each followed by a line feed."""
+    digest = hashlib.sha256()
+    for sha256 in chunk_sha256s:
+        digest.update(f"{sha256}\n".encode("ascii"))
+    return digest.hexdigest()
 
 
 class _LoadProgress:

@@ -26,6 +26,8 @@ def test_the_package_and_the_seed_example_pass_mypy_strict(tmp_path: Path) -> No
         + "ids: list[str] = [c.checkpoint_id for c in rt.list_checkpoints('worker-1')]\n"
         + "with open(__file__, 'rb') as source:\n"
         + "    streamed: str = rt.save_checkpoint_stream('worker-1', source)\n"
+        + "    changed: str = rt.save_checkpoint_stream('worker-1', source, incremental=True)\n"
+        + "again: str = rt.save_checkpoint('worker-1', b'state', {'epoch': 11}, incremental=True)\n"
         + "with open('/dev/null', 'wb') as target:\n"
         + "    size: int = rt.load_checkpoint_to('worker-1', target).size_bytes\n"
         + "rt.close()\n",
