@@ -194,3 +194,27 @@ export async function writeBenchmarkSection(section: string, before?: string): P
     `${head}\n\n${section.trim()}\n${tail === "" ? "" : `\n${tail}\n`}`,
   );
 }
+
+/** The cumulative bucket counts of the runtime's `pulse_event_loop_delay_seconds`, by bound in seconds. */
+export async function eventLoopDelays(metricsUrl: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (
+    const match of text.matchAll(/^pulse_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)
+  ) {
+    buckets.set(match[1] === "+Inf" ? Infinity : Number(match[1]), Number(match[2]));
+  }
+  return buckets;
+}
+
+/**
+ * The 99th percentile of the event-loop delays sampled between two readings of
+ * {@linkcode eventLoopDelays}, as the bucket bound that holds it, in milliseconds.
+ */
+export function eventLoopDelayP99(before: Map<number, number>, after: Map<number, number>): number {
+  const total = after.get(Infinity)! - before.get(Infinity)!;
+  for (const [bound, count] of after) {
+    if (count - before.get(bound)! >= 0.99 * total) return bound * 1000;
+  }
+  return Infinity;
+}

@@ -28,11 +28,13 @@
  * docs/benchmarks.md, keeping the other sections.
  */
 import { Runtime } from "@pulsecheckpoint/sdk";
-import { startRuntime } from "../tests/support/runtime.ts";
+import { type RuntimeProcess, startRuntime } from "../tests/support/runtime.ts";
 import {
   directRead,
   directWrite,
   envNumber,
+  eventLoopDelayP99,
+  eventLoopDelays,
   firstLine,
   GIB,
   MIB,
@@ -250,7 +252,7 @@ async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
         `≤ 0.25: ${met(ok)}`,
       );
     }
-    if (runs("heartbeat")) await measureHeartbeats(rt, address, bare);
+    if (runs("heartbeat")) await measureHeartbeats(rt, runtime, bare);
     if (runs("rtt")) {
       await measureRtt(rt, address, "receive window as configured");
       await measureWideRtt();
@@ -286,11 +288,17 @@ async function measureWideRtt() {
 
 async function measureHeartbeats(
   rt: Runtime,
-  address: string,
+  runtime: RuntimeProcess,
   bare: Awaited<ReturnType<typeof measureBare>>,
 ) {
+  const address = runtime.grpcAddress;
   const closed = await heartbeats(address, 0);
+  let delays = await eventLoopDelays(runtime.metricsUrl);
   const idle = await heartbeats(address, HB_RPS);
+  const idleDelayP99 = eventLoopDelayP99(
+    delays,
+    delays = await eventLoopDelays(runtime.metricsUrl),
+  );
   const load = runScript<HeartbeatResult>("heartbeat_load.ts", [
     address,
     String(HB_CLIENTS),
@@ -300,7 +308,9 @@ async function measureHeartbeats(
   // The save starts once the generator's clients are connected, and lasts at least as long as it.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const saveSize = SIZE;
+  delays = await eventLoopDelays(runtime.metricsUrl);
   const saving = await timedSave(rt, "bench", pieces(saveSize, { seed: 4 }));
+  const savingDelayP99 = eventLoopDelayP99(delays, await eventLoopDelays(runtime.metricsUrl));
   const during = await load.result;
   const errors = closed.errors + idle.errors + during.errors;
   const c = `${HB_CLIENTS} clients`;
@@ -327,6 +337,13 @@ async function measureHeartbeats(
     `idle: ${ms(idle.p99Ms)}`,
     ratio(during.p99Ms / idle.p99Ms),
     `p99 < 50 ms: ${met(during.p99Ms < 50)}`,
+  );
+  row(
+    "4",
+    "the runtime's event-loop delay (`pulse_event_loop_delay_seconds`) during the save: p99",
+    `≤ ${ms(savingDelayP99)}`,
+    `idle heartbeats: ≤ ${ms(idleDelayP99)}`,
+    "",
   );
   row("4", "the save under heartbeat load vs alone", mibs(saveSize, saving.ms), "see 1", "");
   if (errors > 0) {

@@ -22,6 +22,11 @@ export const METADATA_BYTES_MAX = 64 * KIB;
 
 /** Size of every chunk but the last one of a checkpoint: part of the wire contract. */
 export { CHUNK_BYTES } from "@pulsecheckpoint/sdk/wire";
+/**
+ * Bytes hashed at a time before other calls get a turn: a chunk is hashed in
+ * slices, so a save or load never holds a heartbeat back for more than one.
+ */
+export const HASH_SLICE_BYTES = 1 * MIB;
 /** Most chunk writes in flight per save (`storage.writes_in_flight`). */
 export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
 /** Most chunk buffers all saves share (`storage.chunk_buffers`): 32 GiB. */

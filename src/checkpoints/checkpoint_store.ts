@@ -27,7 +27,7 @@ import {
   validateText,
 } from "../validation.ts";
 import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
-import { ChunkBuffers, chunks, type NamedChunk } from "./chunker.ts";
+import { ChunkBuffers, chunks, hashInSlices, type NamedChunk } from "./chunker.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import {
   type ChunkRef,
@@ -295,7 +295,7 @@ export class CheckpointStore {
           const size = namedChunkSize(chunk, base, sizeBytes);
           checkSize(size);
           const bytes = await this.#readNamedChunk(chunk.sha256, size, base!, leased);
-          whole.update(bytes);
+          await hashInSlices(whole, bytes);
           refs.push({ sha256: chunk.sha256, size: bytes.length });
           sizeBytes += bytes.length;
           chunksWrittenTotal.inc({ result: "named" });
@@ -304,8 +304,8 @@ export class CheckpointStore {
         let written: Promise<boolean>;
         try {
           checkSize(chunk.length);
-          const sha256 = createHash("sha256").update(chunk).digest("hex");
-          whole.update(chunk);
+          const sha256 = (await hashInSlices(createHash("sha256"), chunk)).digest("hex");
+          await hashInSlices(whole, chunk);
           refs.push({ sha256, size: chunk.length });
           sizeBytes += chunk.length;
           leased.push(sha256);
@@ -420,7 +420,7 @@ export class CheckpointStore {
       ? "is missing"
       : bytes.length !== ref.size
       ? `is ${bytes.length} bytes, expected ${ref.size}`
-      : createHash("sha256").update(bytes).digest("hex") !== ref.sha256
+      : (await hashInSlices(createHash("sha256"), bytes)).digest("hex") !== ref.sha256
       ? "fails its SHA-256 check"
       : undefined;
     if (problem !== undefined) {

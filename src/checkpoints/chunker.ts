@@ -5,7 +5,10 @@
  * memory grow; and the pool bounds the chunk memory of all saves together,
  * however many run at once.
  */
+import type { Hash } from "node:crypto";
+import { setImmediate } from "node:timers/promises";
 import { PulseError } from "../errors.ts";
+import { HASH_SLICE_BYTES } from "../limits.ts";
 
 /**
  * A fixed number of chunk-sized buffers shared by every save: the runtime's
@@ -104,4 +107,17 @@ export async function* chunks(
   } finally {
     if (buffer !== undefined) buffers.release(buffer);
   }
+}
+
+/**
+ * Feeds `bytes` to `hash` {@linkcode HASH_SLICE_BYTES} at a time, letting the
+ * event loop run between slices: hashing a chunk whole would hold every other
+ * call on the runtime back for milliseconds.
+ */
+export async function hashInSlices(hash: Hash, bytes: Uint8Array): Promise<Hash> {
+  for (let offset = 0; offset < bytes.length; offset += HASH_SLICE_BYTES) {
+    if (offset > 0) await setImmediate();
+    hash.update(bytes.subarray(offset, offset + HASH_SLICE_BYTES));
+  }
+  return hash;
 }
