@@ -195,26 +195,14 @@ export async function writeBenchmarkSection(section: string, before?: string): P
   );
 }
 
-/** The cumulative bucket counts of the runtime's `pulse_event_loop_delay_seconds`, by bound in seconds. */
-export async function eventLoopDelays(metricsUrl: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const buckets = new Map<number, number>();
-  for (
-    const match of text.matchAll(/^pulse_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)
-  ) {
-    buckets.set(match[1] === "+Inf" ? Infinity : Number(match[1]), Number(match[2]));
-  }
-  return buckets;
-}
-
 /**
- * The 99th percentile of the event-loop delays sampled between two readings of
- * {@linkcode eventLoopDelays}, as the bucket bound that holds it, in milliseconds.
+ * The 99th percentile of the runtime's event-loop delay since the last call:
+ * prom-client's `pulse_process_nodejs_eventloop_lag_p99_seconds`, whose
+ * samples start over at every scrape. In milliseconds.
  */
-export function eventLoopDelayP99(before: Map<number, number>, after: Map<number, number>): number {
-  const total = after.get(Infinity)! - before.get(Infinity)!;
-  for (const [bound, count] of after) {
-    if (count - before.get(bound)! >= 0.99 * total) return bound * 1000;
-  }
-  return Infinity;
+export async function eventLoopLagP99Ms(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const value = /^pulse_process_nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1];
+  if (value === undefined) throw new Error("the runtime exports no event-loop lag");
+  return Number(value) * 1000;
 }

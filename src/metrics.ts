@@ -73,31 +73,6 @@ export function setActiveWorkersSource(source: () => number): void {
   activeWorkersSource = source;
 }
 
-/** How late the event loop ran a timer: time in which it ran nothing else. */
-export const eventLoopDelaySeconds = new prom.Histogram({
-  name: "pulse_event_loop_delay_seconds",
-  help:
-    "How much later than due a 10 ms timer ran: time the event loop was busy or the process was not scheduled, during which every call waited",
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-  registers: [registry],
-});
-
-/**
- * Records `pulse_event_loop_delay_seconds` every 10 ms.
- * @returns a function that stops the sampling
- */
-export function sampleEventLoopDelay(): () => void {
-  const intervalMs = 10;
-  let due = performance.now() + intervalMs;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    eventLoopDelaySeconds.observe(Math.max(0, now - due) / 1000);
-    due = now + intervalMs;
-  }, intervalMs);
-  Deno.unrefTimer(timer);
-  return () => clearInterval(timer);
-}
-
 /** S3 requests by operation and outcome (`ok`, `retried`, `failed`). */
 export const s3RequestsTotal = new prom.Counter({
   name: "pulse_s3_requests_total",

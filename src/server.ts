@@ -18,7 +18,7 @@ import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
 import { CONNECTION_WINDOW_STREAMS, GRPC_MESSAGE_BYTES_MAX } from "./limits.ts";
 import { log } from "./log.ts";
-import { registry, sampleEventLoopDelay, setActiveWorkersSource } from "./metrics.ts";
+import { registry, setActiveWorkersSource } from "./metrics.ts";
 import { FsStore } from "./storage/fs_store.ts";
 import { S3Store } from "./storage/s3_store.ts";
 import type { ObjectStore } from "./storage/store.ts";
@@ -120,7 +120,6 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     deno_version: Deno.version.deno,
   });
   garbageCollector.start();
-  const stopSampling = sampleEventLoopDelay();
 
   return {
     grpcPort,
@@ -138,7 +137,6 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       await workers.flush();
       await metricsServer.shutdown();
       await store.close();
-      stopSampling();
       log.info(TARGET, "Runtime stopped");
     },
   };
