@@ -7,6 +7,7 @@
  * whenever the process dies.
  */
 import { dirname, join } from "node:path";
+import { PulseError } from "../errors.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
@@ -35,25 +36,29 @@ export class FsStore implements ObjectStore {
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
-    const tmp = await this.#writeTemporary(data);
-    const path = await this.#pathForWrite(key);
-    await Deno.rename(tmp, path);
-    await syncDirectory(dirname(path));
+    const tmp = await this.#writeTemporary(key, data);
+    try {
+      const path = await this.#pathForWrite(key);
+      await Deno.rename(tmp, path);
+      await syncDirectory(dirname(path));
+    } catch (error) {
+      throw this.#outOfSpace(key, error);
+    }
   }
 
   async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const path = this.#path(key);
     if (await exists(path)) return false;
-    const tmp = await this.#writeTemporary(data);
+    const tmp = await this.#writeTemporary(key, data);
     try {
       await Deno.link(tmp, await this.#pathForWrite(key));
+      await syncDirectory(dirname(path));
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) return false;
-      throw error;
+      throw this.#outOfSpace(key, error);
     } finally {
       await Deno.remove(tmp);
     }
-    await syncDirectory(dirname(path));
     return true;
   }
 
@@ -134,15 +139,33 @@ export class FsStore implements ObjectStore {
     return path;
   }
 
-  async #writeTemporary(data: Uint8Array): Promise<string> {
+  // Writes `data` (to become `key`) to a new temporary file and fsyncs it; a
+  // file that could not be written whole is removed.
+  async #writeTemporary(key: string, data: Uint8Array): Promise<string> {
     const path = join(this.#root, TMP_DIR, `${Deno.pid}-${++this.#tmpCounter}`);
     using file = await Deno.open(path, { write: true, createNew: true });
-    let written = 0;
-    while (written < data.length) {
-      written += await file.write(data.subarray(written));
+    try {
+      let written = 0;
+      while (written < data.length) {
+        written += await file.write(data.subarray(written));
+      }
+      await file.sync();
+    } catch (error) {
+      await Deno.remove(path);
+      throw this.#outOfSpace(key, error);
     }
-    await file.sync();
     return path;
+  }
+
+  // A full disk (ENOSPC, EDQUOT) is the operator's to fix, not a bug: it
+  // becomes RESOURCE_EXHAUSTED naming the store. Other errors pass as they are.
+  #outOfSpace(key: string, error: unknown): unknown {
+    const code = (error as { code?: unknown }).code;
+    if (code !== "ENOSPC" && code !== "EDQUOT") return error;
+    return new PulseError(
+      "resource_exhausted",
+      `Cannot write ${key}: the disk of ${this.description} is full (${(error as Error).message})`,
+    );
   }
 
   async #walk(directory: string, visit: (key: string) => void): Promise<void> {
