@@ -85,6 +85,25 @@ export class RuntimeProcess {
   }
 }
 
+// Directories made for runtimes, removed when the test process exits: a test
+// may start a runtime again on the directory of one it stopped.
+const temporaryDirs = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const dir of temporaryDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+});
+
+async function temporaryDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pulse-test-" });
+  temporaryDirs.add(dir);
+  return dir;
+}
+
 /**
  * Starts the runtime on free loopback ports and waits until it serves.
  * @throws if it exits or does not start within 30 s
@@ -92,7 +111,7 @@ export class RuntimeProcess {
 export async function startRuntime(
   options: StartOptions = {},
 ): Promise<RuntimeProcess> {
-  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "pulse-test-" });
+  const dir = options.dir ?? await temporaryDir();
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
