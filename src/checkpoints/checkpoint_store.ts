@@ -10,6 +10,10 @@
  * shows and the garbage collector removes. A save holds a lease on each of its
  * chunks until its manifest is written, so that the collector of this process
  * never removes them under it (see `chunk_leases.ts`).
+ *
+ * An incremental save names chunks of a base checkpoint of its worker instead
+ * of sending them; each is read back, one at a time, for the new checkpoint's
+ * SHA-256, which therefore always covers bytes the runtime holds.
  */
 import { createHash } from "node:crypto";
 import { PulseError } from "../errors.ts";

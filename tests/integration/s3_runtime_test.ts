@@ -16,6 +16,7 @@ import {
   assertSameBytes,
   listKeys,
   loadBytes,
+  metricSum,
   runtimeEnv,
   type S3Target,
   s3TestServers,
@@ -107,6 +108,38 @@ for (const server of s3TestServers()) {
       } finally {
         rt2.close();
         assert.equal(await stopRuntime(second), 0);
+      }
+    });
+  });
+
+  Deno.test(`[${server.name}] an incremental save on S3 sends only the changed chunk and loads back byte-exact`, async () => {
+    await withTarget(server, "incremental", async (target) => {
+      const runtime = await startS3Runtime(target);
+      const rt = runtime.client();
+      try {
+        await rt.registerWorker("worker-1");
+        const first = randomBytes(2 * CHUNK_BYTES + 100);
+        await rt.saveCheckpoint({ workerId: "worker-1", data: first });
+        const second = first.slice();
+        second[CHUNK_BYTES] = ~second[CHUNK_BYTES]!;
+        const received = () =>
+          metricSum(runtime, "pulse_checkpoint_bytes_total", { operation: "save" });
+        const before = await received();
+        const saved = await rt.saveCheckpoint({
+          workerId: "worker-1",
+          data: second,
+          incremental: true,
+        });
+        assert.equal(await received() - before, CHUNK_BYTES);
+        assert.equal(saved.sha256, sha256Hex(second));
+        assertSameBytes(
+          await loadBytes(rt, "worker-1", saved.checkpointId),
+          second,
+          "incremental save loaded",
+        );
+      } finally {
+        rt.close();
+        assert.equal(await stopRuntime(runtime), 0);
       }
     });
   });
