@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { seededRandom } from "../support/random.ts";
 import { startRuntime } from "../support/runtime.ts";
@@ -33,10 +34,17 @@ Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corru
   const rt = runtime.client();
   const ids = ["fuzz-0", "fuzz-1", "fuzz-2"];
   const kept = new Map<string, { workerId: string; sha256: string }>();
+  // Hashes of the kept checkpoints' chunks, for saves that name them.
+  const chunkNames: string[] = [];
   for (const id of ids) {
     await rt.registerWorker(id);
-    const saved = await rt.saveCheckpoint({ workerId: id, data: randomBytes(9 * 1024 * 1024) });
+    const bytes = randomBytes(9 * 1024 * 1024);
+    const saved = await rt.saveCheckpoint({ workerId: id, data: bytes });
     kept.set(saved.checkpointId, { workerId: id, sha256: saved.sha256 });
+    chunkNames.push(
+      sha256Hex(bytes.subarray(0, CHUNK_BYTES)),
+      sha256Hex(bytes.subarray(CHUNK_BYTES)),
+    );
   }
 
   const service = loadPulsePackage()[SERVICE_NAME] as Record<string, Method>;
@@ -76,8 +84,10 @@ Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corru
         return pick(hostileStrings);
     }
   };
-  // A message of the method's request type with hostile values in its fields.
-  const shaped = (method: Method): Buffer => {
+  // A message of the method's request type with hostile values in its fields;
+  // a save's first message is mostly a header alone, later ones mostly data,
+  // chunk names or a trailer.
+  const shaped = (method: Method, index: number): Buffer => {
     const request: Record<string, unknown> = {
       worker_id: pick(hostileStrings),
       checkpoint_id: pick(hostileStrings),
@@ -88,14 +98,30 @@ Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corru
       offset: pick(hostileNumbers),
       length: pick(hostileNumbers),
       metadata: field(),
+      include_chunks: random() < 0.5,
     };
     if (method.path.endsWith("/SaveCheckpoint")) {
-      request.header = {
-        worker_id: pick(hostileStrings),
-        metadata: field(),
-        idempotency_key: pick(hostileStrings),
-      };
-      if (random() < 0.5) request.data = randomBytes(int(4096));
+      const kind = random();
+      if (index === 0 || kind < 0.2) {
+        request.header = {
+          worker_id: pick(hostileStrings),
+          metadata: field(),
+          idempotency_key: pick(hostileStrings),
+          expect_trailer: random() < 0.5,
+          base_checkpoint_id: pick([...hostileStrings, ...kept.keys()]),
+        };
+      }
+      if (index > 0 || kind < 0.2) {
+        if (kind < 0.4) request.data = randomBytes(int(4096));
+        else if (kind < 0.7) request.chunk_sha256 = pick([...hostileStrings, ...chunkNames]);
+        else if (kind < 0.9) {
+          request.trailer = {
+            size_bytes: pick(hostileNumbers),
+            sha256: pick(hostileStrings),
+            chunks_sha256: pick(hostileStrings),
+          };
+        }
+      }
     }
     try {
       return method.requestSerialize(request);
@@ -103,10 +129,10 @@ Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corru
       return raw(randomBytes(int(32))); // a value the encoder refused: send noise instead
     }
   };
-  const message = (method: Method): Buffer => {
+  const message = (method: Method, index = 0): Buffer => {
     const kind = random();
     if (kind < 0.4) return raw(randomBytes(int(200)));
-    const bytes = new Uint8Array(shaped(method));
+    const bytes = new Uint8Array(shaped(method, index));
     if (kind < 0.8 || bytes.length === 0) return Buffer.from(bytes);
     if (random() < 0.5) return Buffer.from(bytes.subarray(0, int(bytes.length)));
     const at = int(bytes.length);
@@ -136,7 +162,7 @@ Deno.test(`fuzzing every method with ${MESSAGES} messages never crashes or corru
           },
         );
         stream.on("error", () => {});
-        for (let i = 0, n = 1 + int(5); i < n; i++) stream.write(message(method));
+        for (let i = 0, n = 1 + int(5); i < n; i++) stream.write(message(method, i));
         stream.end();
       } else if (method.responseStream) {
         const stream = client.makeServerStreamRequest(
