@@ -265,7 +265,7 @@ export const SETTINGS = {
     parse: integer(0, CHUNK_READS_AHEAD_MAX),
     default: 2,
     env: "PULSE_READS_AHEAD",
-    help: "chunks fetched ahead of the one being sent, per load",
+    help: "chunks fetched ahead per load, and named chunks read back ahead per incremental save",
   }),
   "logging.level": setting<LogLevel>({
     parse: oneOf(LOG_LEVELS),

@@ -12,8 +12,8 @@
  * never removes them under it (see `chunk_leases.ts`).
  *
  * An incremental save names chunks of a base checkpoint of its worker instead
- * of sending them; each is read back, one at a time, for the new checkpoint's
- * SHA-256, which therefore always covers bytes the runtime holds.
+ * of sending them; each is read back, up to `readsAhead` ahead, for the new
+ * checkpoint's SHA-256, which therefore always covers bytes the runtime holds.
  */
 import { createHash } from "node:crypto";
 import { PulseError } from "../errors.ts";
@@ -293,33 +293,47 @@ export class CheckpointStore {
         );
       }
     };
+    // The whole-stream hash is fed in stream order behind the loop, so that a
+    // named chunk is fetched as soon as its name arrives, with up to
+    // `readsAhead` fetched or waiting to be hashed at once.
+    let hashed: Promise<unknown> = Promise.resolve();
+    const feedWhole = (bytes: Promise<Uint8Array>): Promise<unknown> => {
+      bytes.catch(() => {}); // awaited in the chain; never an unhandled rejection
+      hashed = hashed.then(async () => hashInSlices(whole, await bytes));
+      hashed.catch(() => {}); // awaited below
+      return hashed;
+    };
+    const named: Promise<unknown>[] = [];
     try {
       for await (const chunk of chunks(data, this.#buffers)) {
         if (!(chunk instanceof Uint8Array)) {
           const size = namedChunkSize(chunk, base, sizeBytes);
           checkSize(size);
-          const bytes = await this.#readNamedChunk(chunk.sha256, size, base!, leased);
-          await hashInSlices(whole, bytes);
-          refs.push({ sha256: chunk.sha256, size: bytes.length });
-          sizeBytes += bytes.length;
+          refs.push({ sha256: chunk.sha256, size });
+          sizeBytes += size;
+          named.push(feedWhole(this.#readNamedChunk(chunk.sha256, size, base!, leased)));
           chunksWrittenTotal.inc({ result: "named" });
+          if (named.length > this.#options.readsAhead) await named.shift();
           continue;
         }
-        let written: Promise<boolean>;
+        let written: Promise<[boolean, unknown]>;
         try {
           checkSize(chunk.length);
           const sha256 = (await hashInSlices(createHash("sha256"), chunk)).digest("hex");
-          await hashInSlices(whole, chunk);
           refs.push({ sha256, size: chunk.length });
           sizeBytes += chunk.length;
           leased.push(sha256);
           await this.#leases.acquire(sha256);
-          written = this.#store.putIfAbsent(chunkKeyOf(sha256), chunk);
+          written = Promise.all([
+            this.#store.putIfAbsent(chunkKeyOf(sha256), chunk),
+            feedWhole(Promise.resolve(chunk)),
+          ]);
         } catch (error) {
           this.#buffers.release(chunk);
           throw error;
         }
-        const write = written.then((fresh) => {
+        // The buffer goes back once the chunk is written and in the whole hash.
+        const write = written.then(([fresh]) => {
           chunksWrittenTotal.inc({ result: fresh ? "written" : "deduplicated" });
         }).finally(() => this.#buffers.release(chunk));
         write.catch(() => {}); // awaited below; never an unhandled rejection
@@ -329,8 +343,9 @@ export class CheckpointStore {
         }
       }
       await Promise.all(inFlight);
+      await hashed;
     } catch (error) {
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled([...inFlight, hashed]);
       throw error;
     }
     return { refs, sha256: whole.digest("hex"), sizeBytes };

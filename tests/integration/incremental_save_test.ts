@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
+import { PulseError } from "@pulsecheckpoint/sdk";
 import { chunksSha256, loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
@@ -206,6 +208,33 @@ Deno.test("a save that names chunks wrongly gets its status and commits nothing"
     });
   } finally {
     raw.close();
+    rt.close();
+    await runtime.stop();
+  }
+});
+
+Deno.test("a save naming a base chunk gone from the store fails with DATA_LOSS and commits nothing", async () => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  try {
+    await rt.registerWorker("w1");
+    const first = randomBytes(4 * CHUNK_BYTES);
+    const base = await rt.saveCheckpoint({ workerId: "w1", data: first });
+    const lost = sha256Hex(first.subarray(2 * CHUNK_BYTES, 3 * CHUNK_BYTES));
+    await Deno.remove(`${runtime.dir}/data/${chunkKeyOf(lost)}`);
+    const second = first.slice();
+    second[0] = ~second[0]!;
+    await assert.rejects(
+      rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true }),
+      (error) =>
+        error instanceof PulseError && error.code === "DATA_LOSS" &&
+        error.message ===
+          `Cannot save checkpoint: chunk ${lost} of base checkpoint ${base.checkpointId} is missing; save without a base`,
+    );
+    assert.equal((await rt.latestCheckpoint("w1")).checkpointId, base.checkpointId);
+    const whole = await rt.saveCheckpoint({ workerId: "w1", data: second });
+    assert.equal(whole.sha256, sha256Hex(second));
+  } finally {
     rt.close();
     await runtime.stop();
   }
