@@ -3,7 +3,8 @@
  * back), beside the same bytes moved straight to the same server in the same
  * run: uploaded with `@aws-sdk/lib-storage` `Upload` (8 MiB parts, 4 at once,
  * as the runtime's 8 MiB chunks and 4 writes in flight) and downloaded with
- * one GetObject.
+ * one GetObject. Then an incremental save with a tenth of the chunks changed,
+ * against the first save's time.
  *
  * Servers: s3rver, started here in a process of its own (so that it shares
  * no event loop with either client); and SeaweedFS when PULSE_TEST_S3_SERVERS
@@ -53,6 +54,7 @@ interface Timings {
   uploadMs: number;
   loadMs: number;
   downloadMs: number;
+  resaveMs: number;
 }
 
 // Starts s3rver in a `deno eval` process; it stops when its stdin closes.
@@ -92,7 +94,9 @@ async function startS3rverProcess(): Promise<{ target: S3Target; process: Deno.C
 }
 
 // Saves and loads SIZE bytes through a runtime on `target`.
-async function throughRuntime(target: S3Target): Promise<{ saveMs: number; loadMs: number }> {
+async function throughRuntime(
+  target: S3Target,
+): Promise<{ saveMs: number; loadMs: number; resaveMs: number }> {
   const runtime = await startRuntime({ env: runtimeEnv(target, { retry: RETRY }) });
   const rt = runtime.client();
   try {
@@ -111,7 +115,16 @@ async function throughRuntime(target: S3Target): Promise<{ saveMs: number; loadM
     for await (const piece of stream) loaded += piece.length;
     const loadMs = performance.now() - started;
     if (loaded !== SIZE) throw new Error(`loaded ${loaded} bytes of ${SIZE}`);
-    return { saveMs, loadMs };
+
+    // Every tenth chunk changed, saved incrementally against the first save.
+    started = performance.now();
+    await rt.saveCheckpoint({
+      workerId: "bench",
+      data: pieces(SIZE, { ...BYTES, changedEvery: 10, version: 1 }),
+      incremental: true,
+    });
+    const resaveMs = performance.now() - started;
+    return { saveMs, loadMs, resaveMs };
   } finally {
     rt.close();
     await runtime.stop();
@@ -147,10 +160,10 @@ async function direct(target: S3Target): Promise<{ uploadMs: number; downloadMs:
 async function measure(target: S3Target): Promise<Timings> {
   console.error(`bench: ${target.server} at ${target.endpoint}, ${SIZE_GIB} GiB`);
   // The runtime first: it creates the bucket on shared servers.
-  const { saveMs, loadMs } = await throughRuntime(target);
+  const { saveMs, loadMs, resaveMs } = await throughRuntime(target);
   const { uploadMs, downloadMs } = await direct(target);
   await deleteUnder(target, "");
-  return { server: target.server, saveMs, uploadMs, loadMs, downloadMs };
+  return { server: target.server, saveMs, uploadMs, loadMs, downloadMs, resaveMs };
 }
 
 function table(results: Timings[]): string {
@@ -165,6 +178,14 @@ function table(results: Timings[]): string {
       row(r.server, "save: SDK → runtime → S3 / direct: `Upload`", r.saveMs, r.uploadMs),
       row(r.server, "load: S3 → runtime → SDK / direct: `GetObject`", r.loadMs, r.downloadMs),
     ]),
+    "",
+    "| server | re-save, a tenth of the chunks changed, `incremental: true` | first save | ratio (time) |",
+    "|---|---|---|---|",
+    ...results.map((r) =>
+      `| ${r.server} | ${(r.resaveMs / 1000).toFixed(1)} s | ${(r.saveMs / 1000).toFixed(1)} s | ${
+        (r.resaveMs / r.saveMs).toFixed(2)
+      } |`
+    ),
   ].join("\n");
 }
 
@@ -208,7 +229,8 @@ await writeBenchmarkSection(
       PART_BYTES / MIB
     } MiB parts, ${PARTS_IN_FLIGHT} at once) and downloaded with one \`GetObject\`. Ratio:`,
     "runtime throughput over direct throughput. s3rver runs in a process of its own; SeaweedFS",
-    "is the `weed server` that `scripts/ci_s3_servers.sh` starts.",
+    "is the `weed server` that `scripts/ci_s3_servers.sh` starts. The second table: an incremental",
+    "save of the same size with every tenth chunk changed, against the first save's time.",
     "",
     `Command: \`${run}\``,
     "",
