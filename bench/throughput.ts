@@ -7,7 +7,9 @@
  * 2. load the latest checkpoint vs a plain read, and vs the bare server;
  * 3. save with 10% of the 8 MiB chunks changed, sending every byte; then
  *    incremental saves (only chunks the latest checkpoint lacks are sent) of
- *    the same bytes again, and with 10% changed again; each vs the first save;
+ *    the same bytes again, and with 10% changed again; and a save of nothing
+ *    but chunk names from a raw client (the runtime's part of an incremental
+ *    save); each vs the first save;
  * 4. heartbeats from 64 clients (each its own connection): the highest
  *    sustained rate (closed loop), then latency at a fixed offered rate, idle
  *    and while a checkpoint is saved, vs the bare server;
@@ -27,7 +29,9 @@
  * Prints a Markdown table and writes it to the "fs store" section of
  * docs/benchmarks.md, keeping the other sections.
  */
+import * as grpc from "@grpc/grpc-js";
 import { Runtime } from "@pulsecheckpoint/sdk";
+import { chunksSha256, loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
 import { type RuntimeProcess, startRuntime } from "../tests/support/runtime.ts";
 import {
   directRead,
@@ -230,6 +234,14 @@ async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
           goal === undefined ? "" : `≤ ${goal}: ${met(resavedRatio <= goal)}`,
         );
       }
+      const namesMs = await namesOnlySave(address, "bench");
+      row(
+        "3",
+        "save naming every chunk of the latest, from a raw client: the runtime's floor for incremental saves, vs first save",
+        `${(namesMs / 1000).toFixed(1)} s`,
+        `${(first.ms / 1000).toFixed(1)} s`,
+        ratio(namesMs / first.ms),
+      );
     }
     if (runs("heartbeat")) await measureHeartbeats(rt, runtime, bare);
     if (runs("rtt")) {
@@ -245,6 +257,61 @@ async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
     rt.close();
     await runtime.stop();
     await Deno.remove(runtime.dir, { recursive: true });
+  }
+}
+
+interface RawClient extends grpc.Client {
+  GetCheckpoint(
+    request: { worker_id: string; include_chunks: boolean },
+    callback: (error: grpc.ServiceError | null, response: LatestChunks) => void,
+  ): void;
+  SaveCheckpoint(
+    callback: (error: grpc.ServiceError | null) => void,
+  ): grpc.ClientWritableStream<unknown>;
+}
+interface LatestChunks {
+  checkpoint: { checkpoint_id: string; size_bytes: number };
+  chunk_sha256s: string[];
+}
+
+// A save of nothing but the names of the worker's latest checkpoint's chunks,
+// all sent at once by a raw grpc-js client that hashes nothing: what is timed
+// is the runtime reading every named chunk back and hashing it. Returns the ms.
+async function namesOnlySave(address: string, workerId: string): Promise<number> {
+  const Client = grpc.makeGenericClientConstructor(
+    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
+    SERVICE_NAME,
+  );
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as RawClient;
+  try {
+    const latest = await new Promise<LatestChunks>((resolve, reject) =>
+      client.GetCheckpoint(
+        { worker_id: workerId, include_chunks: true },
+        (error, response) => error ? reject(error) : resolve(response),
+      )
+    );
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const call = client.SaveCheckpoint((error) => error ? reject(error) : resolve());
+      call.write({
+        header: {
+          worker_id: workerId,
+          expect_trailer: true,
+          base_checkpoint_id: latest.checkpoint.checkpoint_id,
+        },
+      });
+      for (const sha256 of latest.chunk_sha256s) call.write({ chunk_sha256: sha256 });
+      call.write({
+        trailer: {
+          size_bytes: latest.checkpoint.size_bytes,
+          chunks_sha256: chunksSha256(latest.chunk_sha256s),
+        },
+      });
+      call.end();
+    });
+    return performance.now() - started;
+  } finally {
+    client.close();
   }
 }
 
