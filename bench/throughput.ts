@@ -31,7 +31,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Runtime } from "@pulsecheckpoint/sdk";
-import { chunksSha256, loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { chunksSha256 } from "@pulsecheckpoint/sdk/wire";
+import { rawClient, rawSave } from "../tests/support/raw_client.ts";
 import { type RuntimeProcess, startRuntime } from "../tests/support/runtime.ts";
 import {
   directRead,
@@ -260,15 +261,6 @@ async function measureMain(bare: Awaited<ReturnType<typeof measureBare>>) {
   }
 }
 
-interface RawClient extends grpc.Client {
-  GetCheckpoint(
-    request: { worker_id: string; include_chunks: boolean },
-    callback: (error: grpc.ServiceError | null, response: LatestChunks) => void,
-  ): void;
-  SaveCheckpoint(
-    callback: (error: grpc.ServiceError | null) => void,
-  ): grpc.ClientWritableStream<unknown>;
-}
 interface LatestChunks {
   checkpoint: { checkpoint_id: string; size_bytes: number };
   chunk_sha256s: string[];
@@ -278,37 +270,32 @@ interface LatestChunks {
 // all sent at once by a raw grpc-js client that hashes nothing: what is timed
 // is the runtime reading every named chunk back and hashing it. Returns the ms.
 async function namesOnlySave(address: string, workerId: string): Promise<number> {
-  const Client = grpc.makeGenericClientConstructor(
-    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
-    SERVICE_NAME,
-  );
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as RawClient;
+  const client = rawClient(address);
   try {
     const latest = await new Promise<LatestChunks>((resolve, reject) =>
       client.GetCheckpoint(
         { worker_id: workerId, include_chunks: true },
-        (error, response) => error ? reject(error) : resolve(response),
+        (error: grpc.ServiceError | null, response: LatestChunks) =>
+          error ? reject(error) : resolve(response),
       )
     );
     const started = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      const call = client.SaveCheckpoint((error) => error ? reject(error) : resolve());
-      call.write({
+    await rawSave(client, [
+      {
         header: {
           worker_id: workerId,
           expect_trailer: true,
           base_checkpoint_id: latest.checkpoint.checkpoint_id,
         },
-      });
-      for (const sha256 of latest.chunk_sha256s) call.write({ chunk_sha256: sha256 });
-      call.write({
+      },
+      ...latest.chunk_sha256s.map((sha256) => ({ chunk_sha256: sha256 })),
+      {
         trailer: {
           size_bytes: latest.checkpoint.size_bytes,
           chunks_sha256: chunksSha256(latest.chunk_sha256s),
         },
-      });
-      call.end();
-    });
+      },
+    ]);
     return performance.now() - started;
   } finally {
     client.close();

@@ -7,8 +7,9 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { toStruct } from "@pulsecheckpoint/sdk/wire";
 import { randomBytes } from "../support/bytes.ts";
+import { rawClient } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 const MIB = 1024 * 1024;
@@ -18,15 +19,10 @@ Deno.test("cancelled or abandoned saves never become checkpoints", async () => {
   const runtime = await startRuntime();
   const rt = runtime.client();
   await rt.registerWorker("w1");
-  const Client = grpc.makeGenericClientConstructor(
-    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
-    SERVICE_NAME,
-  );
   const piece = randomBytes(MIB);
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      // deno-lint-ignore no-explicit-any
-      const client = new Client(runtime.grpcAddress, grpc.credentials.createInsecure()) as any;
+      const client = rawClient(runtime.grpcAddress);
       const answered = new Promise<grpc.ServiceError | null>((resolve) => {
         const call = client.SaveCheckpoint((error: grpc.ServiceError | null) => resolve(error));
         call.on("error", () => {});

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, type Runtime } from "@pulsecheckpoint/sdk";
-import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { toStruct } from "@pulsecheckpoint/sdk/wire";
 import {
   GRPC_MESSAGE_BYTES_MAX,
   ID_LENGTH_MAX,
@@ -14,6 +14,7 @@ import {
   PAGE_SIZE_MAX,
 } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { rawClient, rawSaveError } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 type Case = [string, (rt: Runtime) => Promise<unknown>, string, RegExp];
@@ -131,37 +132,10 @@ const CASES: Case[] = [
   ],
 ];
 
-// deno-lint-ignore no-explicit-any
-type RawClient = grpc.Client & Record<string, any>;
-
-function rawClient(address: string): RawClient {
-  const Client = grpc.makeGenericClientConstructor(
-    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
-    SERVICE_NAME,
-  );
-  return new Client(address, grpc.credentials.createInsecure(), {
-    "grpc.max_send_message_length": -1,
-  }) as RawClient;
-}
-
-function rawSave(
-  client: RawClient,
-  messages: unknown[],
-): Promise<grpc.ServiceError> {
-  return new Promise((resolve, reject) => {
-    const call = client.SaveCheckpoint((error: grpc.ServiceError | null) => {
-      if (error) resolve(error);
-      else reject(new Error("the save succeeded"));
-    });
-    for (const message of messages) call.write(message);
-    call.end();
-  });
-}
-
 Deno.test("every bad input gets its status code and the runtime stays healthy", async (t) => {
   const runtime = await startRuntime();
   const rt = runtime.client();
-  const raw = rawClient(runtime.grpcAddress);
+  const raw = rawClient(runtime.grpcAddress, { "grpc.max_send_message_length": -1 });
   try {
     await rt.registerWorker("w1");
     await rt.registerWorker("w2");
@@ -181,12 +155,12 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
       });
     }
     await t.step("save whose first message is data", async () => {
-      const error = await rawSave(raw, [{ data: new Uint8Array(5) }]);
+      const error = await rawSaveError(raw, [{ data: new Uint8Array(5) }]);
       assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
       assert.match(error.details, /the first message must carry the header/);
     });
     await t.step("save with no message at all", async () => {
-      const error = await rawSave(raw, []);
+      const error = await rawSaveError(raw, []);
       assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
     });
     await t.step("save with a second header", async () => {
@@ -197,7 +171,7 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
           idempotency_key: "",
         },
       };
-      const error = await rawSave(raw, [
+      const error = await rawSaveError(raw, [
         header,
         { data: new Uint8Array(5) },
         header,
@@ -216,7 +190,7 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
           idempotency_key: "",
         },
       };
-      const error = await rawSave(raw, [header, {
+      const error = await rawSaveError(raw, [header, {
         data: new Uint8Array(GRPC_MESSAGE_BYTES_MAX + 1),
       }]);
       assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
@@ -232,26 +206,26 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
     };
     const five = new Uint8Array(5);
     await t.step("save whose stream ends without the trailer its header promised", async () => {
-      const error = await rawSave(raw, [header, { data: five }]);
+      const error = await rawSaveError(raw, [header, { data: five }]);
       assert.equal(error.code, grpc.status.ABORTED);
       assert.match(error.details, /ended after 5 bytes without a trailer/);
     });
     await t.step("save whose trailer gives another size", async () => {
-      const error = await rawSave(raw, [header, { data: five }, {
+      const error = await rawSaveError(raw, [header, { data: five }, {
         trailer: { size_bytes: 6, sha256: "" },
       }]);
       assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
       assert.match(error.details, /trailer.size_bytes is 6 but 5 bytes arrived/);
     });
     await t.step("save whose trailer gives another SHA-256", async () => {
-      const error = await rawSave(raw, [header, { data: five }, {
+      const error = await rawSaveError(raw, [header, { data: five }, {
         trailer: { size_bytes: 5, sha256: sha256Hex(new Uint8Array(5).fill(1)) },
       }]);
       assert.equal(error.code, grpc.status.DATA_LOSS);
       assert.match(error.details, /not to trailer.sha256/);
     });
     await t.step("save with a message after the trailer", async () => {
-      const error = await rawSave(raw, [header, { trailer: { size_bytes: 0, sha256: "" } }, {
+      const error = await rawSaveError(raw, [header, { trailer: { size_bytes: 0, sha256: "" } }, {
         data: five,
       }]);
       assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
@@ -272,7 +246,7 @@ Deno.test("every bad input gets its status code and the runtime stays healthy", 
           const error of [
             await register("RegisterWorker", { worker_id: "w3", metadata: infinite }),
             await register("RegisterDataset", { name: "d3", path: "s3://b/d", metadata: infinite }),
-            await rawSave(raw, [{ header: { worker_id: "w1", metadata: infinite } }, {
+            await rawSaveError(raw, [{ header: { worker_id: "w1", metadata: infinite } }, {
               data: five,
             }]),
           ]

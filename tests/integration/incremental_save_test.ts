@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError } from "@pulsecheckpoint/sdk";
-import { chunksSha256, loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { chunksSha256, toStruct } from "@pulsecheckpoint/sdk/wire";
 import { chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { rawClient, rawSave, rawSaveError } from "../support/raw_client.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import { metricSum } from "../support/s3_targets.ts";
 
@@ -100,27 +101,10 @@ Deno.test("an incremental save of a worker without checkpoints sends every byte"
   }
 });
 
-// deno-lint-ignore no-explicit-any
-type RawClient = grpc.Client & Record<string, any>;
-
-function rawSave(client: RawClient, messages: unknown[]): Promise<grpc.ServiceError | object> {
-  return new Promise((resolve) => {
-    const call = client.SaveCheckpoint(
-      (error: grpc.ServiceError | null, response: object) => resolve(error ?? response),
-    );
-    for (const message of messages) call.write(message);
-    call.end();
-  });
-}
-
 Deno.test("a save that names chunks wrongly gets its status and commits nothing", async (t) => {
   const runtime = await startRuntime();
   const rt = runtime.client();
-  const Client = grpc.makeGenericClientConstructor(
-    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
-    SERVICE_NAME,
-  );
-  const raw = new Client(runtime.grpcAddress, grpc.credentials.createInsecure()) as RawClient;
+  const raw = rawClient(runtime.grpcAddress);
   try {
     await rt.registerWorker("w1");
     await rt.registerWorker("w2");
@@ -188,7 +172,7 @@ Deno.test("a save that names chunks wrongly gets its status and commits nothing"
     ];
     for (const [name, messages, code, details] of cases) {
       await t.step(name, async () => {
-        const error = await rawSave(raw, messages) as grpc.ServiceError;
+        const error = await rawSaveError(raw, messages);
         assert.equal(error.code, code, error.details);
         assert.match(error.details, details);
         assert.equal((await rt.latestCheckpoint("w1")).checkpointId, base.checkpointId);
@@ -200,7 +184,7 @@ Deno.test("a save that names chunks wrongly gets its status and commits nothing"
         { chunk_sha256: fullSha },
         { chunk_sha256: shortSha },
         trailer(CHUNK_BYTES + 100, [fullSha, shortSha]),
-      ]) as { checkpoint: { checkpoint_id: string; sha256: string } };
+      ]);
       assert.equal(response.checkpoint.sha256, base.sha256);
       const loaded = await rt.loadCheckpoint("w1");
       assert.equal(loaded.checkpoint.checkpointId, response.checkpoint.checkpoint_id);

@@ -10,9 +10,10 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
-import { loadPulsePackage, SERVICE_NAME, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, toStruct } from "@pulsecheckpoint/sdk/wire";
 import { REQUEST_METADATA_BYTES_MAX, REQUEST_METADATA_ENTRIES_MAX } from "../../src/limits.ts";
 import { randomBytes } from "../support/bytes.ts";
+import { type RawClient, rawClient } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";
 
 const MIB = 1024 * 1024;
@@ -215,17 +216,6 @@ Deno.test("tokens: unknown or missing is UNAUTHENTICATED, outside its rights PER
     await runtime.stop();
   }
 });
-
-// deno-lint-ignore no-explicit-any
-type RawClient = grpc.Client & Record<string, any>;
-
-function rawClient(address: string): RawClient {
-  const Client = grpc.makeGenericClientConstructor(
-    loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
-    SERVICE_NAME,
-  );
-  return new Client(address, grpc.credentials.createInsecure()) as RawClient;
-}
 
 Deno.test("an unauthenticated 64 MiB upload is refused in under a second", async () => {
   const dir = await runtimeDir(TOKENS_TOML);
