@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 import { MIB, pieces } from "./_support.ts";
 
 const LOAD_BYTES = Number(Deno.args[0] ?? 0);

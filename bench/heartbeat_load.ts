@@ -14,7 +14,7 @@
  * one JSON line: requests, errors, rps, p50Ms, p99Ms, maxMs.
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 import { percentile } from "./_support.ts";
 
 const [address, clientsText = "64", secondsText = "10", rateText = "0"] = Deno.args;

@@ -31,7 +31,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { Runtime } from "@pulsecheckpoint/sdk";
-import { chunksSha256 } from "@pulsecheckpoint/sdk/wire";
+import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import { rawClient, rawSave } from "../tests/support/raw_client.ts";
 import { type RuntimeProcess, startRuntime } from "../tests/support/runtime.ts";
 import {

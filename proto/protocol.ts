@@ -28,7 +28,7 @@ export const DATA_MESSAGE_BYTES = 1 * MIB;
  * most) fits many times over. Kept small because grpc-js buffers a message
  * until it is whole, for every open call.
  */
-export const REQUEST_BYTES_MAX = DATA_MESSAGE_BYTES + 64 * KIB;
+export const REQUEST_BYTES_MAX: number = DATA_MESSAGE_BYTES + 64 * KIB;
 
 /**
  * Largest message the runtime sends and clients accept: room for the chunk
@@ -41,7 +41,7 @@ export const RESPONSE_BYTES_MAX = 16 * MIB;
  * windows, so that the runtime never holds more of a load than a window
  * for a slow reader, and a cut load resumes from its last byte.
  */
-export const LOAD_WINDOW_BYTES = 4 * CHUNK_BYTES;
+export const LOAD_WINDOW_BYTES: number = 4 * CHUNK_BYTES;
 
 /**
  * The `chunks_sha256` of a save's trailer: the hex SHA-256 of the chunks'

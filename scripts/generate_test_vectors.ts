@@ -93,9 +93,10 @@ function renderCase(spec: CaseSpec) {
     });
   }
   const base = new Set(spec.base ?? []);
-  const messages = chunks.flatMap((chunk, index) => {
+  type Message = { chunk_sha256: string } | { data_bytes: number };
+  const messages = chunks.flatMap((chunk, index): Message[] => {
     if (base.has(index)) return [{ chunk_sha256: chunk.sha256 }];
-    const data = [];
+    const data: Message[] = [];
     for (let at = 0; at < chunk.size; at += DATA_MESSAGE_BYTES) {
       data.push({ data_bytes: Math.min(DATA_MESSAGE_BYTES, chunk.size - at) });
     }

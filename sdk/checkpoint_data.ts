@@ -13,7 +13,8 @@ import { setTimeout } from "node:timers/promises";
 import type * as grpc from "@grpc/grpc-js";
 import { PulseError } from "./pulse_error.ts";
 import type { Checkpoint } from "./resources.ts";
-import { CHUNK_BYTES, chunksSha256, type JsonObject, toStruct } from "./wire.ts";
+import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
+import { CHUNK_BYTES, chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 
 /**
  * Bytes to save: all at once (a `Uint8Array`, which a retried save can send

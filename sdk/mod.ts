@@ -62,4 +62,4 @@ export {
   type SaveCheckpointFileOptions,
   type SaveCheckpointOptions,
 } from "./runtime.ts";
-export type { JsonObject, JsonValue } from "./wire.ts";
+export type { JsonObject, JsonValue } from "@pulsecheckpoint/proto";

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import {
-  fromStruct,
-  fromTimestamp,
-  type JsonObject,
-  type StructMessage,
-  type TimestampMessage,
-} from "./wire.ts";
+import { fromStruct, fromTimestamp, type JsonObject } from "@pulsecheckpoint/proto";
+import type {
+  Checkpoint__Output,
+  Dataset__Output,
+  Worker__Output,
+} from "@pulsecheckpoint/proto/types";
 
 /** The state of a worker: `STALE` once no heartbeat came within the runtime's heartbeat timeout. */
 export type WorkerState = "ACTIVE" | "STALE" | "DEREGISTERED";
@@ -75,22 +74,19 @@ export interface PageOptions {
   pageToken?: string;
 }
 
-// deno-lint-ignore no-explicit-any
-type Message = any;
-
 /**
  * Converts a `pulse.v1.Worker` message.
  *
  * @param message the message as proto-loader decodes it
  * @returns the worker
  */
-export function toWorker(message: Message): Worker {
+export function toWorker(message: Worker__Output): Worker {
   return {
     workerId: message.worker_id,
-    metadata: fromStruct(message.metadata as StructMessage),
-    registeredAt: fromTimestamp(message.registered_at as TimestampMessage),
-    lastHeartbeat: fromTimestamp(message.last_heartbeat as TimestampMessage),
-    state: String(message.state).replace("WORKER_STATE_", "") as WorkerState,
+    metadata: fromStruct(message.metadata),
+    registeredAt: fromTimestamp(message.registered_at),
+    lastHeartbeat: fromTimestamp(message.last_heartbeat),
+    state: message.state.replace("WORKER_STATE_", "") as WorkerState,
   };
 }
 
@@ -100,7 +96,7 @@ export function toWorker(message: Message): Worker {
  * @param message the message as proto-loader decodes it
  * @returns the dataset
  */
-export function toDataset(message: Message): Dataset {
+export function toDataset(message: Dataset__Output): Dataset {
   return {
     name: message.name,
     path: message.path,
@@ -115,11 +111,11 @@ export function toDataset(message: Message): Dataset {
  * @param message the message as proto-loader decodes it
  * @returns the checkpoint
  */
-export function toCheckpoint(message: Message): Checkpoint {
+export function toCheckpoint(message: Checkpoint__Output): Checkpoint {
   return {
     checkpointId: message.checkpoint_id,
     workerId: message.worker_id,
-    sizeBytes: Number(message.size_bytes),
+    sizeBytes: message.size_bytes,
     sha256: message.sha256,
     metadata: fromStruct(message.metadata),
     idempotencyKey: message.idempotency_key,

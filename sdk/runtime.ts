@@ -52,7 +52,7 @@ import {
   loadPulsePackage,
   SERVICE_NAME,
   toStruct,
-} from "./wire.ts";
+} from "@pulsecheckpoint/proto";
 
 /** Largest message the client accepts or sends; the runtime's limit is the same. */
 const MESSAGE_BYTES_MAX = 16 * 1024 * 1024;

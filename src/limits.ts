@@ -21,7 +21,7 @@ export const DATASET_PATH_LENGTH_MAX = 2048;
 export const METADATA_BYTES_MAX = 64 * KIB;
 
 /** Size of every chunk but the last one of a checkpoint: part of the wire contract. */
-export { CHUNK_BYTES } from "@pulsecheckpoint/sdk/wire";
+export { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
 /**
  * Bytes hashed at a time before other calls get a turn: a chunk is hashed in
  * slices, so a save or load never holds a heartbeat back for more than one.

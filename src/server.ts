@@ -6,7 +6,7 @@
 import type { EventEmitter } from "node:events";
 import type { ServerHttp2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 import { Guard } from "./api/auth.ts";
 import { HealthService } from "./api/health_service.ts";
 import { createPulseService } from "./api/pulse_service.ts";

@@ -4,14 +4,9 @@
  * times every call, and sends every error through `toStatus`.
  */
 import type * as grpc from "@grpc/grpc-js";
-import {
-  chunksSha256,
-  fromStruct,
-  type StructMessage,
-  toStruct,
-  toTimestamp,
-} from "@pulsecheckpoint/sdk/wire";
-import type { JsonObject } from "@pulsecheckpoint/sdk/wire";
+import { fromStruct, type JsonObject, toStruct, toTimestamp } from "@pulsecheckpoint/proto";
+import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
+import type { Struct__Output as StructMessage } from "@pulsecheckpoint/proto/types";
 import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";

@@ -9,7 +9,7 @@
  * both before the descriptors are served.
  */
 import type { PackageDefinition } from "@grpc/proto-loader";
-import type { PackageDefinition as PulsePackage } from "@pulsecheckpoint/sdk/wire";
+import type { PackageDefinition as PulsePackage } from "@pulsecheckpoint/proto";
 import { ReflectionService } from "@grpc/reflection";
 import type * as grpc from "@grpc/grpc-js";
 import descriptor from "protobufjs/ext/descriptor/index.js";

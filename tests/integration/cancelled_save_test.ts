@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { toStruct } from "@pulsecheckpoint/sdk/wire";
+import { toStruct } from "@pulsecheckpoint/proto";
 import { randomBytes } from "../support/bytes.ts";
 import { rawClient } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, type Runtime } from "@pulsecheckpoint/sdk";
-import { toStruct } from "@pulsecheckpoint/sdk/wire";
+import { toStruct } from "@pulsecheckpoint/proto";
 import {
   GRPC_MESSAGE_BYTES_MAX,
   ID_LENGTH_MAX,

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError } from "@pulsecheckpoint/sdk";
-import { chunksSha256, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { toStruct } from "@pulsecheckpoint/proto";
+import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import { chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
-import { loadPulsePackage, toStruct } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, toStruct } from "@pulsecheckpoint/proto";
 import { REQUEST_METADATA_BYTES_MAX, REQUEST_METADATA_ENTRIES_MAX } from "../../src/limits.ts";
 import { randomBytes } from "../support/bytes.ts";
 import { type RawClient, rawClient } from "../support/raw_client.ts";

@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 
 /** PEM files of a test CA, a server certificate for localhost, and a client certificate. */
 export interface TestCertificates {

@@ -34,31 +34,51 @@ export interface NodeBuild {
  * @param scripts repository paths of scripts that import `@pulsecheckpoint/sdk`
  */
 export async function buildForNode(scripts: string[]): Promise<NodeBuild> {
-  const sdkConfig = JSON.parse(await Deno.readTextFile(`${ROOT}sdk/deno.json`));
-  const dependencies = npmDependencies(sdkConfig.imports);
-  const cache = await installPackages({
-    ...dependencies,
-    typescript: TYPESCRIPT,
-  });
+  const packages = await Promise.all(
+    PACKAGES.map(async (dir) => ({
+      dir,
+      config: JSON.parse(await Deno.readTextFile(`${ROOT}${dir}/deno.json`)) as PackageConfig,
+    })),
+  );
+  const dependencies = Object.assign({}, ...packages.map((p) => npmDependencies(p.config.imports)));
+  const cache = await installPackages({ ...dependencies, typescript: TYPESCRIPT });
   const dir = `${cache}/builds/${crypto.randomUUID()}`;
-  const sdkDir = `${dir}/node_modules/@pulsecheckpoint/sdk`;
-  await Deno.mkdir(sdkDir, { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     `${dir}/package.json`,
     JSON.stringify({ private: true, type: "module" }),
   );
-  const entryPoints = Object.values(sdkConfig.exports as Record<string, string>);
-  await tsc(cache, sdkDir, `${ROOT}sdk`, entryPoints.map((p) => `${ROOT}sdk/${p}`));
-  await Deno.writeTextFile(
-    `${sdkDir}/package.json`,
-    JSON.stringify(sdkPackageJson(sdkConfig, dependencies), null, 2),
-  );
+  // Each workspace package as JSR's npm layer publishes it; the SDK depends on
+  // the contract package by name, as on JSR.
+  const workspace = Object.fromEntries(packages.map((p) => [p.config.name, p.config.version]));
+  for (const { dir: source, config } of packages) {
+    const packageDir = `${dir}/node_modules/${config.name}`;
+    await Deno.mkdir(packageDir, { recursive: true });
+    const entryPoints = Object.values(config.exports).map((p) => `${ROOT}${source}/${p}`);
+    await tsc(cache, packageDir, `${ROOT}${source}`, entryPoints);
+    const own = { ...npmDependencies(config.imports), ...(source === "sdk" ? workspace : {}) };
+    delete own[config.name];
+    await Deno.writeTextFile(
+      `${packageDir}/package.json`,
+      JSON.stringify(packageJson(config, own), null, 2),
+    );
+  }
   await tsc(cache, `${dir}/app`, ROOT, scripts.map((p) => `${ROOT}${p}`));
   return {
     dir,
     script: (path) => `${dir}/app/${path.replace(/\.ts$/, ".js")}`,
     remove: () => Deno.remove(dir, { recursive: true }),
   };
+}
+
+/** The workspace packages, in build order: the contract first, then its client. */
+const PACKAGES = ["proto", "sdk"];
+
+interface PackageConfig {
+  name: string;
+  version: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
 }
 
 // "npm:@grpc/grpc-js@^1.14.7" -> { "@grpc/grpc-js": "^1.14.7" }
@@ -73,8 +93,8 @@ function npmDependencies(
   return dependencies;
 }
 
-function sdkPackageJson(
-  config: { name: string; version: string; exports: Record<string, string> },
+function packageJson(
+  config: PackageConfig,
   dependencies: Record<string, string>,
 ) {
   const exports: Record<string, { types: string; default: string }> = {};

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 import { randomBytes } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import { grpcRequests } from "./_helpers.ts";

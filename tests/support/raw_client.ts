@@ -4,7 +4,7 @@
  * benchmarks that time the runtime without the SDK's own work.
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/sdk/wire";
+import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 
 /** The service's methods by name, with untyped requests and responses. */
 // deno-lint-ignore no-explicit-any

@@ -1,0 +1,8 @@
+// Original file: pulse.proto
+
+
+export interface DeleteCheckpointResponse {
+}
+
+export interface DeleteCheckpointResponse__Output {
+}

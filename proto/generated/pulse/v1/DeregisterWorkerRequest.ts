@@ -1,0 +1,10 @@
+// Original file: pulse.proto
+
+
+export interface DeregisterWorkerRequest {
+  'worker_id'?: (string);
+}
+
+export interface DeregisterWorkerRequest__Output {
+  'worker_id': (string);
+}

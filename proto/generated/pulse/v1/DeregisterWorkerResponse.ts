@@ -1,0 +1,8 @@
+// Original file: pulse.proto
+
+
+export interface DeregisterWorkerResponse {
+}
+
+export interface DeregisterWorkerResponse__Output {
+}

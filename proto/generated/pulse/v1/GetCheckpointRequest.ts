@@ -1,0 +1,26 @@
+// Original file: pulse.proto
+
+
+export interface GetCheckpointRequest {
+  'worker_id'?: (string);
+  /**
+   * Empty for the worker's latest checkpoint.
+   */
+  'checkpoint_id'?: (string);
+  /**
+   * Also list the checkpoint's chunks (for a save that names them).
+   */
+  'include_chunks'?: (boolean);
+}
+
+export interface GetCheckpointRequest__Output {
+  'worker_id': (string);
+  /**
+   * Empty for the worker's latest checkpoint.
+   */
+  'checkpoint_id': (string);
+  /**
+   * Also list the checkpoint's chunks (for a save that names them).
+   */
+  'include_chunks': (boolean);
+}

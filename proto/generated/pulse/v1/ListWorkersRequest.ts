@@ -1,0 +1,12 @@
+// Original file: pulse.proto
+
+
+export interface ListWorkersRequest {
+  'page_size'?: (number);
+  'page_token'?: (string);
+}
+
+export interface ListWorkersRequest__Output {
+  'page_size': (number);
+  'page_token': (string);
+}

@@ -1,0 +1,280 @@
+// Original file: pulse.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { DeleteCheckpointRequest as _pulse_v1_DeleteCheckpointRequest, DeleteCheckpointRequest__Output as _pulse_v1_DeleteCheckpointRequest__Output } from '../../pulse/v1/DeleteCheckpointRequest.ts';
+import type { DeleteCheckpointResponse as _pulse_v1_DeleteCheckpointResponse, DeleteCheckpointResponse__Output as _pulse_v1_DeleteCheckpointResponse__Output } from '../../pulse/v1/DeleteCheckpointResponse.ts';
+import type { DeregisterWorkerRequest as _pulse_v1_DeregisterWorkerRequest, DeregisterWorkerRequest__Output as _pulse_v1_DeregisterWorkerRequest__Output } from '../../pulse/v1/DeregisterWorkerRequest.ts';
+import type { DeregisterWorkerResponse as _pulse_v1_DeregisterWorkerResponse, DeregisterWorkerResponse__Output as _pulse_v1_DeregisterWorkerResponse__Output } from '../../pulse/v1/DeregisterWorkerResponse.ts';
+import type { GetCheckpointRequest as _pulse_v1_GetCheckpointRequest, GetCheckpointRequest__Output as _pulse_v1_GetCheckpointRequest__Output } from '../../pulse/v1/GetCheckpointRequest.ts';
+import type { GetCheckpointResponse as _pulse_v1_GetCheckpointResponse, GetCheckpointResponse__Output as _pulse_v1_GetCheckpointResponse__Output } from '../../pulse/v1/GetCheckpointResponse.ts';
+import type { GetDatasetRequest as _pulse_v1_GetDatasetRequest, GetDatasetRequest__Output as _pulse_v1_GetDatasetRequest__Output } from '../../pulse/v1/GetDatasetRequest.ts';
+import type { GetDatasetResponse as _pulse_v1_GetDatasetResponse, GetDatasetResponse__Output as _pulse_v1_GetDatasetResponse__Output } from '../../pulse/v1/GetDatasetResponse.ts';
+import type { GetWorkerRequest as _pulse_v1_GetWorkerRequest, GetWorkerRequest__Output as _pulse_v1_GetWorkerRequest__Output } from '../../pulse/v1/GetWorkerRequest.ts';
+import type { GetWorkerResponse as _pulse_v1_GetWorkerResponse, GetWorkerResponse__Output as _pulse_v1_GetWorkerResponse__Output } from '../../pulse/v1/GetWorkerResponse.ts';
+import type { HeartbeatRequest as _pulse_v1_HeartbeatRequest, HeartbeatRequest__Output as _pulse_v1_HeartbeatRequest__Output } from '../../pulse/v1/HeartbeatRequest.ts';
+import type { HeartbeatResponse as _pulse_v1_HeartbeatResponse, HeartbeatResponse__Output as _pulse_v1_HeartbeatResponse__Output } from '../../pulse/v1/HeartbeatResponse.ts';
+import type { ListCheckpointsRequest as _pulse_v1_ListCheckpointsRequest, ListCheckpointsRequest__Output as _pulse_v1_ListCheckpointsRequest__Output } from '../../pulse/v1/ListCheckpointsRequest.ts';
+import type { ListCheckpointsResponse as _pulse_v1_ListCheckpointsResponse, ListCheckpointsResponse__Output as _pulse_v1_ListCheckpointsResponse__Output } from '../../pulse/v1/ListCheckpointsResponse.ts';
+import type { ListDatasetsRequest as _pulse_v1_ListDatasetsRequest, ListDatasetsRequest__Output as _pulse_v1_ListDatasetsRequest__Output } from '../../pulse/v1/ListDatasetsRequest.ts';
+import type { ListDatasetsResponse as _pulse_v1_ListDatasetsResponse, ListDatasetsResponse__Output as _pulse_v1_ListDatasetsResponse__Output } from '../../pulse/v1/ListDatasetsResponse.ts';
+import type { ListWorkersRequest as _pulse_v1_ListWorkersRequest, ListWorkersRequest__Output as _pulse_v1_ListWorkersRequest__Output } from '../../pulse/v1/ListWorkersRequest.ts';
+import type { ListWorkersResponse as _pulse_v1_ListWorkersResponse, ListWorkersResponse__Output as _pulse_v1_ListWorkersResponse__Output } from '../../pulse/v1/ListWorkersResponse.ts';
+import type { LoadCheckpointRequest as _pulse_v1_LoadCheckpointRequest, LoadCheckpointRequest__Output as _pulse_v1_LoadCheckpointRequest__Output } from '../../pulse/v1/LoadCheckpointRequest.ts';
+import type { LoadCheckpointResponse as _pulse_v1_LoadCheckpointResponse, LoadCheckpointResponse__Output as _pulse_v1_LoadCheckpointResponse__Output } from '../../pulse/v1/LoadCheckpointResponse.ts';
+import type { RegisterDatasetRequest as _pulse_v1_RegisterDatasetRequest, RegisterDatasetRequest__Output as _pulse_v1_RegisterDatasetRequest__Output } from '../../pulse/v1/RegisterDatasetRequest.ts';
+import type { RegisterDatasetResponse as _pulse_v1_RegisterDatasetResponse, RegisterDatasetResponse__Output as _pulse_v1_RegisterDatasetResponse__Output } from '../../pulse/v1/RegisterDatasetResponse.ts';
+import type { RegisterWorkerRequest as _pulse_v1_RegisterWorkerRequest, RegisterWorkerRequest__Output as _pulse_v1_RegisterWorkerRequest__Output } from '../../pulse/v1/RegisterWorkerRequest.ts';
+import type { RegisterWorkerResponse as _pulse_v1_RegisterWorkerResponse, RegisterWorkerResponse__Output as _pulse_v1_RegisterWorkerResponse__Output } from '../../pulse/v1/RegisterWorkerResponse.ts';
+import type { RunGcRequest as _pulse_v1_RunGcRequest, RunGcRequest__Output as _pulse_v1_RunGcRequest__Output } from '../../pulse/v1/RunGcRequest.ts';
+import type { RunGcResponse as _pulse_v1_RunGcResponse, RunGcResponse__Output as _pulse_v1_RunGcResponse__Output } from '../../pulse/v1/RunGcResponse.ts';
+import type { SaveCheckpointRequest as _pulse_v1_SaveCheckpointRequest, SaveCheckpointRequest__Output as _pulse_v1_SaveCheckpointRequest__Output } from '../../pulse/v1/SaveCheckpointRequest.ts';
+import type { SaveCheckpointResponse as _pulse_v1_SaveCheckpointResponse, SaveCheckpointResponse__Output as _pulse_v1_SaveCheckpointResponse__Output } from '../../pulse/v1/SaveCheckpointResponse.ts';
+
+export interface PulseRuntimeClient extends grpc.Client {
+  DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  deleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  deleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  deleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  deleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Marks a worker as gone; its checkpoints stay.
+   */
+  DeregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DeregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DeregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  DeregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Marks a worker as gone; its checkpoints stay.
+   */
+  deregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  deregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  deregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  deregisterWorker(argument: _pulse_v1_DeregisterWorkerRequest, callback: grpc.requestCallback<_pulse_v1_DeregisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetCheckpoint(argument: _pulse_v1_GetCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  GetCheckpoint(argument: _pulse_v1_GetCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  GetCheckpoint(argument: _pulse_v1_GetCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  GetCheckpoint(argument: _pulse_v1_GetCheckpointRequest, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  getCheckpoint(argument: _pulse_v1_GetCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  getCheckpoint(argument: _pulse_v1_GetCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  getCheckpoint(argument: _pulse_v1_GetCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  getCheckpoint(argument: _pulse_v1_GetCheckpointRequest, callback: grpc.requestCallback<_pulse_v1_GetCheckpointResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetDataset(argument: _pulse_v1_GetDatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _pulse_v1_GetDatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _pulse_v1_GetDatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  GetDataset(argument: _pulse_v1_GetDatasetRequest, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _pulse_v1_GetDatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _pulse_v1_GetDatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _pulse_v1_GetDatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  getDataset(argument: _pulse_v1_GetDatasetRequest, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  GetWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  GetWorker(argument: _pulse_v1_GetWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  GetWorker(argument: _pulse_v1_GetWorkerRequest, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  getWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  getWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  getWorker(argument: _pulse_v1_GetWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  getWorker(argument: _pulse_v1_GetWorkerRequest, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Records that a worker is alive.
+   */
+  Heartbeat(argument: _pulse_v1_HeartbeatRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  Heartbeat(argument: _pulse_v1_HeartbeatRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  Heartbeat(argument: _pulse_v1_HeartbeatRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  Heartbeat(argument: _pulse_v1_HeartbeatRequest, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Records that a worker is alive.
+   */
+  heartbeat(argument: _pulse_v1_HeartbeatRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  heartbeat(argument: _pulse_v1_HeartbeatRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  heartbeat(argument: _pulse_v1_HeartbeatRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  heartbeat(argument: _pulse_v1_HeartbeatRequest, callback: grpc.requestCallback<_pulse_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Lists a worker's checkpoints, newest first.
+   */
+  ListCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  ListCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  ListCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  ListCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Lists a worker's checkpoints, newest first.
+   */
+  listCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  listCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  listCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  listCheckpoints(argument: _pulse_v1_ListCheckpointsRequest, callback: grpc.requestCallback<_pulse_v1_ListCheckpointsResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListDatasets(argument: _pulse_v1_ListDatasetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  ListDatasets(argument: _pulse_v1_ListDatasetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  ListDatasets(argument: _pulse_v1_ListDatasetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  ListDatasets(argument: _pulse_v1_ListDatasetsRequest, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  listDatasets(argument: _pulse_v1_ListDatasetsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  listDatasets(argument: _pulse_v1_ListDatasetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  listDatasets(argument: _pulse_v1_ListDatasetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  listDatasets(argument: _pulse_v1_ListDatasetsRequest, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _pulse_v1_ListWorkersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  ListWorkers(argument: _pulse_v1_ListWorkersRequest, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _pulse_v1_ListWorkersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  listWorkers(argument: _pulse_v1_ListWorkersRequest, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Loads a checkpoint: the first message is the checkpoint, the rest carry data.
+   */
+  LoadCheckpoint(argument: _pulse_v1_LoadCheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_LoadCheckpointResponse__Output>;
+  LoadCheckpoint(argument: _pulse_v1_LoadCheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_LoadCheckpointResponse__Output>;
+  /**
+   * Loads a checkpoint: the first message is the checkpoint, the rest carry data.
+   */
+  loadCheckpoint(argument: _pulse_v1_LoadCheckpointRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_LoadCheckpointResponse__Output>;
+  loadCheckpoint(argument: _pulse_v1_LoadCheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_LoadCheckpointResponse__Output>;
+  
+  /**
+   * Registers a dataset, or updates the path and metadata of one already registered.
+   */
+  RegisterDataset(argument: _pulse_v1_RegisterDatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  RegisterDataset(argument: _pulse_v1_RegisterDatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  RegisterDataset(argument: _pulse_v1_RegisterDatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  RegisterDataset(argument: _pulse_v1_RegisterDatasetRequest, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Registers a dataset, or updates the path and metadata of one already registered.
+   */
+  registerDataset(argument: _pulse_v1_RegisterDatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  registerDataset(argument: _pulse_v1_RegisterDatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  registerDataset(argument: _pulse_v1_RegisterDatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  registerDataset(argument: _pulse_v1_RegisterDatasetRequest, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Registers a worker, or updates the metadata of one already registered.
+   */
+  RegisterWorker(argument: _pulse_v1_RegisterWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  RegisterWorker(argument: _pulse_v1_RegisterWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  RegisterWorker(argument: _pulse_v1_RegisterWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  RegisterWorker(argument: _pulse_v1_RegisterWorkerRequest, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Registers a worker, or updates the metadata of one already registered.
+   */
+  registerWorker(argument: _pulse_v1_RegisterWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  registerWorker(argument: _pulse_v1_RegisterWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  registerWorker(argument: _pulse_v1_RegisterWorkerRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  registerWorker(argument: _pulse_v1_RegisterWorkerRequest, callback: grpc.requestCallback<_pulse_v1_RegisterWorkerResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Deletes the chunks that no manifest references and that were written
+   * before the grace period (garbage collection); admin only.
+   */
+  RunGc(argument: _pulse_v1_RunGcRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  RunGc(argument: _pulse_v1_RunGcRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  RunGc(argument: _pulse_v1_RunGcRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  RunGc(argument: _pulse_v1_RunGcRequest, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Deletes the chunks that no manifest references and that were written
+   * before the grace period (garbage collection); admin only.
+   */
+  runGc(argument: _pulse_v1_RunGcRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  runGc(argument: _pulse_v1_RunGcRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  runGc(argument: _pulse_v1_RunGcRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  runGc(argument: _pulse_v1_RunGcRequest, callback: grpc.requestCallback<_pulse_v1_RunGcResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Saves a checkpoint: the first message is the header, the rest carry data.
+   */
+  SaveCheckpoint(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  SaveCheckpoint(metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  SaveCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  SaveCheckpoint(callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  /**
+   * Saves a checkpoint: the first message is the header, the rest carry data.
+   */
+  saveCheckpoint(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  saveCheckpoint(metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  saveCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  saveCheckpoint(callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
+  
+}
+
+export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation {
+  DeleteCheckpoint: grpc.handleUnaryCall<_pulse_v1_DeleteCheckpointRequest__Output, _pulse_v1_DeleteCheckpointResponse>;
+  
+  /**
+   * Marks a worker as gone; its checkpoints stay.
+   */
+  DeregisterWorker: grpc.handleUnaryCall<_pulse_v1_DeregisterWorkerRequest__Output, _pulse_v1_DeregisterWorkerResponse>;
+  
+  GetCheckpoint: grpc.handleUnaryCall<_pulse_v1_GetCheckpointRequest__Output, _pulse_v1_GetCheckpointResponse>;
+  
+  GetDataset: grpc.handleUnaryCall<_pulse_v1_GetDatasetRequest__Output, _pulse_v1_GetDatasetResponse>;
+  
+  GetWorker: grpc.handleUnaryCall<_pulse_v1_GetWorkerRequest__Output, _pulse_v1_GetWorkerResponse>;
+  
+  /**
+   * Records that a worker is alive.
+   */
+  Heartbeat: grpc.handleUnaryCall<_pulse_v1_HeartbeatRequest__Output, _pulse_v1_HeartbeatResponse>;
+  
+  /**
+   * Lists a worker's checkpoints, newest first.
+   */
+  ListCheckpoints: grpc.handleUnaryCall<_pulse_v1_ListCheckpointsRequest__Output, _pulse_v1_ListCheckpointsResponse>;
+  
+  ListDatasets: grpc.handleUnaryCall<_pulse_v1_ListDatasetsRequest__Output, _pulse_v1_ListDatasetsResponse>;
+  
+  ListWorkers: grpc.handleUnaryCall<_pulse_v1_ListWorkersRequest__Output, _pulse_v1_ListWorkersResponse>;
+  
+  /**
+   * Loads a checkpoint: the first message is the checkpoint, the rest carry data.
+   */
+  LoadCheckpoint: grpc.handleServerStreamingCall<_pulse_v1_LoadCheckpointRequest__Output, _pulse_v1_LoadCheckpointResponse>;
+  
+  /**
+   * Registers a dataset, or updates the path and metadata of one already registered.
+   */
+  RegisterDataset: grpc.handleUnaryCall<_pulse_v1_RegisterDatasetRequest__Output, _pulse_v1_RegisterDatasetResponse>;
+  
+  /**
+   * Registers a worker, or updates the metadata of one already registered.
+   */
+  RegisterWorker: grpc.handleUnaryCall<_pulse_v1_RegisterWorkerRequest__Output, _pulse_v1_RegisterWorkerResponse>;
+  
+  /**
+   * Deletes the chunks that no manifest references and that were written
+   * before the grace period (garbage collection); admin only.
+   */
+  RunGc: grpc.handleUnaryCall<_pulse_v1_RunGcRequest__Output, _pulse_v1_RunGcResponse>;
+  
+  /**
+   * Saves a checkpoint: the first message is the header, the rest carry data.
+   */
+  SaveCheckpoint: grpc.handleClientStreamingCall<_pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse>;
+  
+}
+
+export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
+  DeleteCheckpoint: MethodDefinition<_pulse_v1_DeleteCheckpointRequest, _pulse_v1_DeleteCheckpointResponse, _pulse_v1_DeleteCheckpointRequest__Output, _pulse_v1_DeleteCheckpointResponse__Output>
+  DeregisterWorker: MethodDefinition<_pulse_v1_DeregisterWorkerRequest, _pulse_v1_DeregisterWorkerResponse, _pulse_v1_DeregisterWorkerRequest__Output, _pulse_v1_DeregisterWorkerResponse__Output>
+  GetCheckpoint: MethodDefinition<_pulse_v1_GetCheckpointRequest, _pulse_v1_GetCheckpointResponse, _pulse_v1_GetCheckpointRequest__Output, _pulse_v1_GetCheckpointResponse__Output>
+  GetDataset: MethodDefinition<_pulse_v1_GetDatasetRequest, _pulse_v1_GetDatasetResponse, _pulse_v1_GetDatasetRequest__Output, _pulse_v1_GetDatasetResponse__Output>
+  GetWorker: MethodDefinition<_pulse_v1_GetWorkerRequest, _pulse_v1_GetWorkerResponse, _pulse_v1_GetWorkerRequest__Output, _pulse_v1_GetWorkerResponse__Output>
+  Heartbeat: MethodDefinition<_pulse_v1_HeartbeatRequest, _pulse_v1_HeartbeatResponse, _pulse_v1_HeartbeatRequest__Output, _pulse_v1_HeartbeatResponse__Output>
+  ListCheckpoints: MethodDefinition<_pulse_v1_ListCheckpointsRequest, _pulse_v1_ListCheckpointsResponse, _pulse_v1_ListCheckpointsRequest__Output, _pulse_v1_ListCheckpointsResponse__Output>
+  ListDatasets: MethodDefinition<_pulse_v1_ListDatasetsRequest, _pulse_v1_ListDatasetsResponse, _pulse_v1_ListDatasetsRequest__Output, _pulse_v1_ListDatasetsResponse__Output>
+  ListWorkers: MethodDefinition<_pulse_v1_ListWorkersRequest, _pulse_v1_ListWorkersResponse, _pulse_v1_ListWorkersRequest__Output, _pulse_v1_ListWorkersResponse__Output>
+  LoadCheckpoint: MethodDefinition<_pulse_v1_LoadCheckpointRequest, _pulse_v1_LoadCheckpointResponse, _pulse_v1_LoadCheckpointRequest__Output, _pulse_v1_LoadCheckpointResponse__Output>
+  RegisterDataset: MethodDefinition<_pulse_v1_RegisterDatasetRequest, _pulse_v1_RegisterDatasetResponse, _pulse_v1_RegisterDatasetRequest__Output, _pulse_v1_RegisterDatasetResponse__Output>
+  RegisterWorker: MethodDefinition<_pulse_v1_RegisterWorkerRequest, _pulse_v1_RegisterWorkerResponse, _pulse_v1_RegisterWorkerRequest__Output, _pulse_v1_RegisterWorkerResponse__Output>
+  RunGc: MethodDefinition<_pulse_v1_RunGcRequest, _pulse_v1_RunGcResponse, _pulse_v1_RunGcRequest__Output, _pulse_v1_RunGcResponse__Output>
+  SaveCheckpoint: MethodDefinition<_pulse_v1_SaveCheckpointRequest, _pulse_v1_SaveCheckpointResponse, _pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse__Output>
+}
