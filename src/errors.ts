@@ -7,16 +7,16 @@
 
 /** The closed set of failure kinds, named after the gRPC codes they become. */
 export type ErrorCode =
-  | "invalid_argument"
-  | "not_found"
-  | "already_exists"
-  | "failed_precondition"
-  | "aborted"
-  | "resource_exhausted"
-  | "unauthenticated"
-  | "permission_denied"
-  | "unavailable"
-  | "data_loss";
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "FAILED_PRECONDITION"
+  | "ABORTED"
+  | "RESOURCE_EXHAUSTED"
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "UNAVAILABLE"
+  | "DATA_LOSS";
 
 /** An expected failure with a code and a message safe to show to clients. */
 export class PulseError extends Error {

@@ -23,19 +23,19 @@ const encoder = new TextEncoder();
 export function validateId(action: string, field: string, value: string): void {
   if (value.length === 0) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${field} is empty`,
     );
   }
   if (value.length > ID_LENGTH_MAX) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${field} is ${value.length} characters, limit is ${ID_LENGTH_MAX}`,
     );
   }
   if (!ID_PATTERN.test(value)) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${field} ${
         JSON.stringify(value)
       } must be characters of [A-Za-z0-9._-] starting with a letter or digit`,
@@ -52,7 +52,7 @@ export function validateText(
 ): void {
   if (value.length > lengthMax) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${field} is ${value.length} characters, limit is ${lengthMax}`,
     );
   }
@@ -71,14 +71,14 @@ export function validateMetadata(
   const bytes = encoder.encode(JSON.stringify(metadata)).length;
   if (bytes > METADATA_BYTES_MAX) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${field} is ${bytes} bytes, limit is ${METADATA_BYTES_MAX}`,
     );
   }
   const nonFinite = nonFiniteNumber(metadata, field);
   if (nonFinite) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: ${nonFinite.path} is ${nonFinite.value}; metadata numbers must be finite`,
     );
   }
@@ -106,7 +106,7 @@ function nonFiniteNumber(
 export function pageSize(action: string, requested: number): number {
   if (requested > PAGE_SIZE_MAX) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: page_size is ${requested}, limit is ${PAGE_SIZE_MAX}`,
     );
   }
@@ -139,7 +139,7 @@ export function decodePageToken(
   }
   if (!key.startsWith(prefix)) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       `Cannot ${action}: page_token is not valid here`,
     );
   }

@@ -12,7 +12,7 @@ import {
 
 function invalid(message: RegExp) {
   return (error: unknown) =>
-    error instanceof PulseError && error.code === "invalid_argument" &&
+    error instanceof PulseError && error.code === "INVALID_ARGUMENT" &&
     message.test(error.message);
 }
 

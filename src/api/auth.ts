@@ -120,19 +120,19 @@ export class Guard {
     if (principal.role === "admin") return;
     if (!ROLE_METHODS[principal.role].has(method)) {
       throw new PulseError(
-        "permission_denied",
+        "PERMISSION_DENIED",
         `Cannot call ${method}: token ${principal.name} has role ${principal.role}`,
       );
     }
     if (method === "ListWorkers" && principal.workersGlob !== "*") {
       throw new PulseError(
-        "permission_denied",
+        "PERMISSION_DENIED",
         `Cannot call ListWorkers: token ${principal.name} may act only for workers ${principal.workersGlob}`,
       );
     }
     if (workerId !== undefined && !principal.workers.test(workerId)) {
       throw new PulseError(
-        "permission_denied",
+        "PERMISSION_DENIED",
         `Cannot call ${method} for worker ${workerId}: token ${principal.name} may act only for workers ${principal.workersGlob}`,
       );
     }
@@ -144,7 +144,7 @@ export class Guard {
     const match = typeof header === "string" ? /^Bearer (\S+)$/i.exec(header) : null;
     if (match === null) {
       throw new PulseError(
-        "unauthenticated",
+        "UNAUTHENTICATED",
         'Cannot authenticate: no "authorization: Bearer <token>" metadata',
       );
     }
@@ -155,7 +155,7 @@ export class Guard {
       if (timingSafeEqual(hash, token.hash)) found = token.principal;
     }
     if (found === undefined) {
-      throw new PulseError("unauthenticated", "Cannot authenticate: unknown token");
+      throw new PulseError("UNAUTHENTICATED", "Cannot authenticate: unknown token");
     }
     return found;
   }
@@ -175,14 +175,14 @@ function checkMetadataSize(metadata: grpc.Metadata): void {
   );
   if (entries.length > REQUEST_METADATA_ENTRIES_MAX) {
     throw new PulseError(
-      "resource_exhausted",
+      "RESOURCE_EXHAUSTED",
       `Cannot accept call: request metadata has ${entries.length} entries, limit is ${REQUEST_METADATA_ENTRIES_MAX}`,
     );
   }
   const bytes = entries.reduce((sum, [key, value]) => sum + key.length + value.length, 0);
   if (bytes > REQUEST_METADATA_BYTES_MAX) {
     throw new PulseError(
-      "resource_exhausted",
+      "RESOURCE_EXHAUSTED",
       `Cannot accept call: request metadata is ${bytes} bytes, limit is ${REQUEST_METADATA_BYTES_MAX}`,
     );
   }

@@ -286,7 +286,7 @@ async function saveCheckpoint(
   const nextMessage = () =>
     iterator.next().catch((error) => {
       throw new PulseError(
-        "aborted",
+        "ABORTED",
         `Cannot save checkpoint: the call ended before its last message (${
           (error as Error).message
         })`,
@@ -296,7 +296,7 @@ async function saveCheckpoint(
   const header = first.done ? undefined : first.value.header;
   if (header === undefined || first.value.payload !== "header") {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       "Cannot save checkpoint: the first message must carry the header",
     );
   }
@@ -314,13 +314,13 @@ async function saveCheckpoint(
       if (next.done) {
         if (trailer !== undefined || !expectTrailer) return;
         throw new PulseError(
-          "aborted",
+          "ABORTED",
           `Cannot save checkpoint: the stream ended after ${received} bytes without a trailer (the client was cancelled or left before it finished); nothing was committed`,
         );
       }
       if (trailer !== undefined) {
         throw new PulseError(
-          "invalid_argument",
+          "INVALID_ARGUMENT",
           `Cannot save checkpoint: message ${index} follows the trailer; the trailer must be the last message`,
         );
       }
@@ -334,7 +334,7 @@ async function saveCheckpoint(
       }
       if (next.value.payload !== "data") {
         throw new PulseError(
-          "invalid_argument",
+          "INVALID_ARGUMENT",
           `Cannot save checkpoint: message ${index} carries a header; only the first may`,
         );
       }
@@ -352,27 +352,27 @@ async function saveCheckpoint(
       beforeCommit: (saved: { sizeBytes: number; sha256: string; chunks: ChunkRef[] }) => {
         if (call.cancelled) {
           throw new PulseError(
-            "aborted",
+            "ABORTED",
             "Cannot save checkpoint: the client cancelled the call before it completed",
           );
         }
         if (trailer === undefined) return;
         if (trailer.size_bytes !== saved.sizeBytes) {
           throw new PulseError(
-            "invalid_argument",
+            "INVALID_ARGUMENT",
             `Cannot save checkpoint: trailer.size_bytes is ${trailer.size_bytes} but ${saved.sizeBytes} bytes arrived; nothing was committed`,
           );
         }
         if (trailer.sha256 !== "" && trailer.sha256 !== saved.sha256) {
           throw new PulseError(
-            "data_loss",
+            "DATA_LOSS",
             `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${trailer.sha256}; nothing was committed`,
           );
         }
         const chunks = chunksSha256(saved.chunks.map((chunk) => chunk.sha256));
         if (trailer.chunks_sha256 !== "" && trailer.chunks_sha256 !== chunks) {
           throw new PulseError(
-            "data_loss",
+            "DATA_LOSS",
             `Cannot save checkpoint: the chunks that arrived hash to ${chunks}, not to trailer.chunks_sha256 ${trailer.chunks_sha256}; nothing was committed`,
           );
         }
@@ -441,7 +441,7 @@ function send(
 ): Promise<void> {
   if (call.cancelled || call.destroyed) {
     return Promise.reject(
-      new PulseError("aborted", "Cannot load checkpoint: the client left"),
+      new PulseError("ABORTED", "Cannot load checkpoint: the client left"),
     );
   }
   if (call.write(message)) return Promise.resolve();
@@ -453,7 +453,7 @@ function send(
     const onClose = () => {
       call.off("drain", onDrain);
       reject(
-        new PulseError("aborted", "Cannot load checkpoint: the client left"),
+        new PulseError("ABORTED", "Cannot load checkpoint: the client left"),
       );
     };
     call.once("drain", onDrain);

@@ -4,21 +4,8 @@
  * the client gets INTERNAL without details.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type ErrorCode, PulseError } from "../errors.ts";
+import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
-
-const CODES: Record<ErrorCode, grpc.status> = {
-  invalid_argument: grpc.status.INVALID_ARGUMENT,
-  not_found: grpc.status.NOT_FOUND,
-  already_exists: grpc.status.ALREADY_EXISTS,
-  failed_precondition: grpc.status.FAILED_PRECONDITION,
-  aborted: grpc.status.ABORTED,
-  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
-  unauthenticated: grpc.status.UNAUTHENTICATED,
-  permission_denied: grpc.status.PERMISSION_DENIED,
-  unavailable: grpc.status.UNAVAILABLE,
-  data_loss: grpc.status.DATA_LOSS,
-};
 
 /** A status to send: the shape grpc-js callbacks and stream errors accept. */
 export interface StatusError {
@@ -31,7 +18,7 @@ export interface StatusError {
 export function toStatus(error: unknown, method: string): StatusError {
   if (error instanceof PulseError) {
     return {
-      code: CODES[error.code],
+      code: grpc.status[error.code], // a code is the name of its status
       details: error.message,
       message: error.message,
     };

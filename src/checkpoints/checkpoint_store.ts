@@ -150,13 +150,13 @@ export class CheckpointStore {
     const ofWorker = this.#savesByWorker.get(workerId) ?? 0;
     if (ofWorker >= this.#options.savesPerWorkerMax) {
       throw new PulseError(
-        "resource_exhausted",
+        "RESOURCE_EXHAUSTED",
         `Cannot save checkpoint: worker ${workerId} has ${ofWorker} saves in progress, limit is ${this.#options.savesPerWorkerMax}`,
       );
     }
     if (this.#saves >= this.#options.savesMax) {
       throw new PulseError(
-        "resource_exhausted",
+        "RESOURCE_EXHAUSTED",
         `Cannot save checkpoint: ${this.#saves} saves are in progress, limit is ${this.#options.savesMax}`,
       );
     }
@@ -280,7 +280,7 @@ export class CheckpointStore {
       const last = refs.at(-1);
       if (last !== undefined && last.size < CHUNK_BYTES) {
         throw new PulseError(
-          "invalid_argument",
+          "INVALID_ARGUMENT",
           `Cannot save checkpoint: bytes follow chunk ${
             refs.length - 1
           }, which is shorter than ${CHUNK_BYTES} bytes; only the last chunk may be`,
@@ -288,7 +288,7 @@ export class CheckpointStore {
       }
       if (sizeBytes + more > this.#options.checkpointBytesMax) {
         throw new PulseError(
-          "resource_exhausted",
+          "RESOURCE_EXHAUSTED",
           `Cannot save checkpoint: it is larger than ${this.#options.checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
         );
       }
@@ -364,7 +364,7 @@ export class CheckpointStore {
     const bytes = await this.#store.get(chunkKeyOf(sha256));
     if (bytes === undefined || bytes.length !== size) {
       throw new PulseError(
-        "data_loss",
+        "DATA_LOSS",
         `Cannot save checkpoint: chunk ${sha256} of base checkpoint ${base.checkpointId} ${
           bytes === undefined ? "is missing" : `is ${bytes.length} bytes, expected ${size}`
         }; save without a base`,
@@ -388,7 +388,7 @@ export class CheckpointStore {
     const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
     if (range.offset > manifest.size_bytes) {
       throw new PulseError(
-        "invalid_argument",
+        "INVALID_ARGUMENT",
         `Cannot load checkpoint ${manifest.checkpoint_id}: offset ${range.offset} is beyond its size ${manifest.size_bytes}`,
       );
     }
@@ -451,7 +451,7 @@ export class CheckpointStore {
         problem,
       });
       throw new PulseError(
-        "data_loss",
+        "DATA_LOSS",
         `Cannot load checkpoint ${manifest.checkpoint_id}: chunk ${index} (${ref.sha256}) ${problem}`,
       );
     }
@@ -529,7 +529,7 @@ export class CheckpointStore {
       const manifest = latest && await this.#readManifest(latest.key);
       if (!manifest) {
         throw new PulseError(
-          "not_found",
+          "NOT_FOUND",
           `Cannot ${action}: worker ${workerId} has no checkpoint`,
         );
       }
@@ -537,7 +537,7 @@ export class CheckpointStore {
     }
     if (!isCheckpointId(checkpointId)) {
       throw new PulseError(
-        "invalid_argument",
+        "INVALID_ARGUMENT",
         `Cannot ${action}: checkpoint_id ${
           JSON.stringify(checkpointId)
         } is not "chk_" followed by a 26-character ULID`,
@@ -548,7 +548,7 @@ export class CheckpointStore {
     );
     if (manifest === undefined) {
       throw new PulseError(
-        "not_found",
+        "NOT_FOUND",
         `Cannot ${action}: checkpoint ${checkpointId} of worker ${workerId} does not exist`,
       );
     }
@@ -613,7 +613,7 @@ function namedChunkSize({ sha256 }: NamedChunk, base: Base | undefined, offset: 
   const size = base?.chunkSizes.get(sha256);
   if (size === undefined) {
     throw new PulseError(
-      "invalid_argument",
+      "INVALID_ARGUMENT",
       base === undefined
         ? `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} names a chunk, but the header has no base_checkpoint_id`
         : `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} is not a chunk of base checkpoint ${base.checkpointId}`,

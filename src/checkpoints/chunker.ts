@@ -77,7 +77,7 @@ export async function* chunks(
       if (!(piece instanceof Uint8Array)) {
         if (buffer !== undefined) {
           throw new PulseError(
-            "invalid_argument",
+            "INVALID_ARGUMENT",
             `Cannot save checkpoint: chunk_sha256 ${piece.sha256} follows ${filled} bytes of a chunk; a named chunk must start at a chunk boundary (every ${buffers.chunkBytes} bytes of data)`,
           );
         }

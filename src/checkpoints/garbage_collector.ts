@@ -256,7 +256,7 @@ export class GarbageCollector {
   #checkStopping(): void {
     if (this.#stopping.signal.aborted) {
       throw new PulseError(
-        "aborted",
+        "ABORTED",
         "Cannot collect garbage: the runtime is shutting down",
       );
     }

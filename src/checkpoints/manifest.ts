@@ -52,7 +52,7 @@ export function decodeManifest(key: string, bytes: Uint8Array): Manifest {
   const problem = manifestProblem(value);
   if (problem !== undefined) {
     throw new PulseError(
-      "data_loss",
+      "DATA_LOSS",
       `Cannot read manifest ${key}: ${problem}`,
     );
   }

@@ -187,7 +187,7 @@ export class Retention {
       await this.#checkpoints.delete(workerId, checkpointId);
     } catch (error) {
       // Deleted meanwhile by a client: what retention wanted anyway.
-      if (error instanceof PulseError && error.code === "not_found") return false;
+      if (error instanceof PulseError && error.code === "NOT_FOUND") return false;
       throw error;
     }
     retentionDeletedTotal.inc();
@@ -218,7 +218,7 @@ export class Retention {
       // Renumbering would change which checkpoints are kept for the long
       // term: stop, and let an operator look (deleting the ledger resets it).
       throw new PulseError(
-        "data_loss",
+        "DATA_LOSS",
         `Cannot apply retention to worker ${workerId}: ${key} is not a valid ledger`,
       );
     }

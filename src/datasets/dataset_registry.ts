@@ -51,7 +51,7 @@ export class DatasetRegistry {
     validateId("register dataset", "name", name);
     if (path.length === 0) {
       throw new PulseError(
-        "invalid_argument",
+        "INVALID_ARGUMENT",
         "Cannot register dataset: path is empty",
       );
     }
@@ -74,7 +74,7 @@ export class DatasetRegistry {
     const record = await this.#read(name);
     if (record === undefined) {
       throw new PulseError(
-        "not_found",
+        "NOT_FOUND",
         `Cannot get dataset: dataset ${name} is not registered`,
       );
     }

@@ -163,7 +163,7 @@ export class FsStore implements ObjectStore {
     const code = (error as { code?: unknown }).code;
     if (code !== "ENOSPC" && code !== "EDQUOT") return error;
     return new PulseError(
-      "resource_exhausted",
+      "RESOURCE_EXHAUSTED",
       `Cannot write ${key}: the disk of ${this.description} is full (${(error as Error).message})`,
     );
   }

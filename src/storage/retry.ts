@@ -213,7 +213,7 @@ function failure(
   const where = `Cannot ${request.operation} ${request.key}`;
   if (isRetryable(error)) {
     return new PulseError(
-      "unavailable",
+      "UNAVAILABLE",
       `${where}: S3 request failed after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${
         describeFailure(error)
       }`,
@@ -222,7 +222,7 @@ function failure(
   }
   if (httpStatus(error) !== undefined) {
     return new PulseError(
-      "unavailable",
+      "UNAVAILABLE",
       `${where}: S3 rejected the request: ${describeFailure(error)}`,
       { cause: error },
     );

@@ -115,7 +115,7 @@ export class S3Store implements ObjectStore {
   ): Promise<S3Store> {
     if (config["storage.bucket"] === "") {
       throw new PulseError(
-        "failed_precondition",
+        "FAILED_PRECONDITION",
         "Cannot open S3 store: storage.bucket is empty",
       );
     }
@@ -236,7 +236,7 @@ export class S3Store implements ObjectStore {
       if (continuationToken === undefined) return infos;
     }
     throw new PulseError(
-      "unavailable",
+      "UNAVAILABLE",
       `Cannot list ${this.#objectKey(prefix)}: S3 returned ${LIST_PAGES_MAX} ` +
         `truncated pages holding only ${infos.length} of ${limit} keys`,
     );
@@ -408,7 +408,7 @@ export class S3Store implements ObjectStore {
     if (exists) return;
     if (!create) {
       throw new PulseError(
-        "failed_precondition",
+        "FAILED_PRECONDITION",
         `${this.#openContext()}: the bucket does not exist; ` +
           "create it, or set storage.create_bucket = true",
       );
@@ -473,7 +473,7 @@ export class S3Store implements ObjectStore {
     // Every start-up failure names the endpoint and the bucket, whoever
     // raised it (the credential providers throw plain errors).
     if (!(error instanceof PulseError)) {
-      return new PulseError("unavailable", `${this.#openContext()}: ${(error as Error).message}`, {
+      return new PulseError("UNAVAILABLE", `${this.#openContext()}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -482,7 +482,7 @@ export class S3Store implements ObjectStore {
     const status = httpStatus(cause);
     const answered = status !== undefined && status < 500 && status !== 429;
     return new PulseError(
-      answered ? "failed_precondition" : "unavailable",
+      answered ? "FAILED_PRECONDITION" : "UNAVAILABLE",
       `${this.#openContext()}: ${error.message}`,
       { cause },
     );
@@ -511,7 +511,7 @@ function rangeOf(
     served.end < wantedEnd || served.end - served.start + 1 !== body.length
   ) {
     throw new PulseError(
-      "unavailable",
+      "UNAVAILABLE",
       `Cannot GetObject ${objectKey}: asked for bytes ${range.offset}-` +
         `${range.offset + range.length - 1}, the server sent ${contentRange}`,
     );

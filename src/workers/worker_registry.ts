@@ -115,7 +115,7 @@ export class WorkerRegistry {
     const record = this.#require("record heartbeat", workerId);
     if (record.deregistered) {
       throw new PulseError(
-        "failed_precondition",
+        "FAILED_PRECONDITION",
         `Cannot record heartbeat: worker ${workerId} is deregistered; register it again`,
       );
     }
@@ -188,7 +188,7 @@ export class WorkerRegistry {
     const record = this.#records.get(workerId);
     if (record === undefined) {
       throw new PulseError(
-        "not_found",
+        "NOT_FOUND",
         `Cannot ${action}: worker ${workerId} is not registered`,
       );
     }

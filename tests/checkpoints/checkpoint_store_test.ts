@@ -63,7 +63,7 @@ class FaultyStore implements ObjectStore {
   async putIfAbsent(key: string, data: Uint8Array) {
     const index = this.chunkWrites++;
     if (index === this.failChunkWrite) {
-      throw new PulseError("unavailable", "injected fault");
+      throw new PulseError("UNAVAILABLE", "injected fault");
     }
     if (this.hold) {
       await new Promise<void>((resolve) => this.held.push(resolve));
@@ -137,7 +137,7 @@ Deno.test("save() writes no manifest when a chunk write fails", async () => {
   s.store.failChunkWrite = 1;
   await assert.rejects(
     s.checkpoints.save(header, inPieces(pattern(3 * CHUNK_BYTES, 3))),
-    (error: unknown) => error instanceof PulseError && error.code === "unavailable",
+    (error: unknown) => error instanceof PulseError && error.code === "UNAVAILABLE",
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
 });
@@ -248,10 +248,10 @@ Deno.test("delete() removes a checkpoint from get, load and list", async () => {
     a.checkpointId,
   );
   await assert.rejects(s.checkpoints.get("w1", b.checkpointId), {
-    code: "not_found",
+    code: "NOT_FOUND",
   });
   await assert.rejects(s.checkpoints.delete("w1", b.checkpointId), {
-    code: "not_found",
+    code: "NOT_FOUND",
   });
 });
 
@@ -275,7 +275,7 @@ Deno.test("load() fails with data_loss naming the checkpoint before yielding a f
   await assert.rejects(
     data.next(),
     (error: unknown) =>
-      error instanceof PulseError && error.code === "data_loss" &&
+      error instanceof PulseError && error.code === "DATA_LOSS" &&
       error.message ===
         `Cannot load checkpoint ${saved.checkpointId}: chunk 1 (${
           manifest.chunks[1].sha256
@@ -304,7 +304,7 @@ Deno.test("load() with a range yields exactly those bytes, across chunk boundari
   await assert.rejects(
     s.checkpoints.load("w1", saved.checkpointId, { offset: bytes.length + 1, length: 0 }),
     (error: unknown) =>
-      error instanceof PulseError && error.code === "invalid_argument" &&
+      error instanceof PulseError && error.code === "INVALID_ARGUMENT" &&
       error.message.endsWith(`offset ${bytes.length + 1} is beyond its size ${bytes.length}`),
   );
 });
@@ -314,7 +314,7 @@ Deno.test("save() refuses a checkpoint above checkpointBytesMax, writing no mani
   await assert.rejects(
     s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES + 1))),
     (error: unknown) =>
-      error instanceof PulseError && error.code === "resource_exhausted" &&
+      error instanceof PulseError && error.code === "RESOURCE_EXHAUSTED" &&
       error.message ===
         `Cannot save checkpoint: it is larger than ${
           64 * CHUNK_BYTES
@@ -337,7 +337,7 @@ Deno.test("save() refuses saves beyond the per-worker and total limits, and free
   await assert.rejects(
     s.checkpoints.save(header, inPieces(pattern(10, 2))),
     {
-      code: "resource_exhausted",
+      code: "RESOURCE_EXHAUSTED",
       message: "Cannot save checkpoint: worker w1 has 4 saves in progress, limit is 4",
     },
   );
@@ -350,7 +350,7 @@ Deno.test("save() refuses saves beyond the per-worker and total limits, and free
   await assert.rejects(
     s.checkpoints.save({ ...header, workerId: "w9" }, inPieces(pattern(10, 4))),
     {
-      code: "resource_exhausted",
+      code: "RESOURCE_EXHAUSTED",
       message: "Cannot save checkpoint: 8 saves are in progress, limit is 8",
     },
   );

@@ -74,7 +74,7 @@ Deno.test("chunks() refuses a named chunk within a chunk of bytes, and gives its
   await assert.rejects(
     iterator.next(),
     (error) =>
-      error instanceof PulseError && error.code === "invalid_argument" &&
+      error instanceof PulseError && error.code === "INVALID_ARGUMENT" &&
       error.message ===
         "Cannot save checkpoint: chunk_sha256 b follows 3 bytes of a chunk; a named chunk must start at a chunk boundary (every 8 bytes of data)",
   );

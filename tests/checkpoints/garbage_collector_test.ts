@@ -307,7 +307,7 @@ Deno.test("an unreadable manifest stops the run before any chunk is deleted", as
 
   await assert.rejects(s.collector.collect({ graceMs: 0 }), (error) => {
     assert.ok(error instanceof PulseError);
-    assert.equal(error.code, "data_loss");
+    assert.equal(error.code, "DATA_LOSS");
     assert.match(
       error.message,
       /^Cannot collect garbage: Cannot read manifest checkpoints\/w1\/broken\.json: .*; no chunk was deleted$/,
@@ -325,7 +325,7 @@ Deno.test("stop() cuts a run short and later runs are refused", async () => {
   await gate.reached;
   const stopping = s.collector.stop();
   gate.open();
-  await assert.rejects(running, (error) => error instanceof PulseError && error.code === "aborted");
+  await assert.rejects(running, (error) => error instanceof PulseError && error.code === "ABORTED");
   await stopping;
   await assert.rejects(s.collector.collect(), /shutting down/);
 });

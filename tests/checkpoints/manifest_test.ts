@@ -43,7 +43,7 @@ Deno.test("decodeManifest() reports a damaged manifest as data_loss naming the p
       assert.throws(
         () => decodeManifest("checkpoints/w1/K.json", bytes),
         (error: unknown) =>
-          error instanceof PulseError && error.code === "data_loss" &&
+          error instanceof PulseError && error.code === "DATA_LOSS" &&
           error.message.startsWith(
             "Cannot read manifest checkpoints/w1/K.json: ",
           ),

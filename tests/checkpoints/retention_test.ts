@@ -155,7 +155,7 @@ Deno.test("a broken ledger stops retention for the worker without failing its sa
   await assert.rejects(
     s.retention.apply("w1"),
     (error) =>
-      error instanceof PulseError && error.code === "data_loss" &&
+      error instanceof PulseError && error.code === "DATA_LOSS" &&
       error.message ===
         "Cannot apply retention to worker w1: retention/w1.json is not a valid ledger",
   );

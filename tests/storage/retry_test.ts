@@ -105,7 +105,7 @@ Deno.test("withRetry() does not retry 403, 404 or 412, and throws unavailable wi
     await rejects(
       withRetry({ operation: "TestNoRetry", key: "a/b" }, call, POLICY, clock),
       (thrown: unknown) => {
-        strictEqual(thrown instanceof PulseError && thrown.code, "unavailable");
+        strictEqual(thrown instanceof PulseError && thrown.code, "UNAVAILABLE");
         strictEqual((thrown as Error).cause, error);
         strictEqual(
           (thrown as Error).message.startsWith("Cannot TestNoRetry a/b: S3 rejected the request: "),
@@ -141,7 +141,7 @@ Deno.test("withRetry() throws unavailable after max_attempts, naming operation, 
       maxAttempts: 3,
     }, clock),
     (thrown: unknown) => {
-      strictEqual(thrown instanceof PulseError && thrown.code, "unavailable");
+      strictEqual(thrown instanceof PulseError && thrown.code, "UNAVAILABLE");
       strictEqual(
         (thrown as Error).message,
         "Cannot TestExhausted chunks/ab/abcd: S3 request failed after 3 attempts: 503 SlowDown: Please reduce your request rate.",
@@ -177,7 +177,7 @@ Deno.test("withRetry() lets errors that are no S3 answer nor network failure pas
     (thrown: unknown) => thrown === bug,
   );
   strictEqual(calls(), 1);
-  const domain = new PulseError("data_loss", "Cannot load: hash mismatch");
+  const domain = new PulseError("DATA_LOSS", "Cannot load: hash mismatch");
   await rejects(
     withRetry(
       { operation: "TestBug", key: "k" },
@@ -273,7 +273,7 @@ Deno.test("isRetryable() tells transient failures from answers", () => {
     [s3Error(412, "PreconditionFailed"), false],
     // The SDK flags throttling that arrives with a 400.
     [Object.assign(s3Error(400, "Throttling"), { $retryable: { throttling: true } }), true],
-    [networkError("ECONNRESET", "aborted"), true],
+    [networkError("ECONNRESET", "ABORTED"), true],
     [networkError("EPIPE", "write EPIPE"), true],
     [Object.assign(new Error("the request socket timed out"), { name: "TimeoutError" }), true],
     [
@@ -281,7 +281,7 @@ Deno.test("isRetryable() tells transient failures from answers", () => {
       true,
     ],
     [new TypeError("x is undefined"), false],
-    [new PulseError("unavailable", "Cannot put: down"), false],
+    [new PulseError("UNAVAILABLE", "Cannot put: down"), false],
     ["a string", false],
     [undefined, false],
   ];

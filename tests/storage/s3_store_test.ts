@@ -321,7 +321,7 @@ for (const server of SERVERS) {
       await rejects(S3Store.open(config), (error: unknown) => {
         strictEqual(
           error instanceof PulseError && error.code,
-          "failed_precondition",
+          "FAILED_PRECONDITION",
         );
         match(
           (error as Error).message,
@@ -366,7 +366,7 @@ Deno.test("S3Store on s3rver: open() with rejected credentials fails with failed
     await rejects(S3Store.open(s3Config(target, "")), (error: unknown) => {
       strictEqual(
         error instanceof PulseError && error.code,
-        "failed_precondition",
+        "FAILED_PRECONDITION",
       );
       match(
         (error as Error).message,
@@ -394,7 +394,7 @@ Deno.test("S3Store: open() of an endpoint where nothing listens fails with unava
     release: () => Promise.resolve(),
   };
   await rejects(S3Store.open(s3Config(target, "")), (error: unknown) => {
-    strictEqual(error instanceof PulseError && error.code, "unavailable");
+    strictEqual(error instanceof PulseError && error.code, "UNAVAILABLE");
     match(
       (error as Error).message,
       new RegExp(
@@ -512,7 +512,7 @@ Deno.test("S3Store through a fault proxy: put() throws unavailable when the stor
     await rejects(
       store.put("objects/lost", pattern(10, 1)),
       (error: unknown) => {
-        strictEqual(error instanceof PulseError && error.code, "unavailable");
+        strictEqual(error instanceof PulseError && error.code, "UNAVAILABLE");
         match(
           (error as Error).message,
           /^Cannot PutObject objects\/lost: S3 request failed after 3 attempts: /,
@@ -550,7 +550,7 @@ Deno.test("S3Store through a fault proxy: an attempt slower than the request tim
   try {
     proxy.rates = { delay: 1 };
     await rejects(store.get("objects/slow"), (error: unknown) => {
-      strictEqual(error instanceof PulseError && error.code, "unavailable");
+      strictEqual(error instanceof PulseError && error.code, "UNAVAILABLE");
       match(
         (error as Error).message,
         /^Cannot GetObject objects\/slow: S3 request failed after 2 attempts: .*TimeoutError|ETIMEDOUT/,
