@@ -33,8 +33,6 @@ export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
 export const CHUNK_BUFFERS_MAX = 4096;
 /** Most chunks fetched ahead per load (`storage.reads_ahead`). */
 export const CHUNK_READS_AHEAD_MAX = 32;
-/** Size of the data messages the runtime sends on load. */
-export const LOAD_MESSAGE_BYTES = 1 * MIB;
 /** Largest gRPC message the runtime accepts or sends. */
 export const GRPC_MESSAGE_BYTES_MAX = 16 * MIB;
 /** Smallest HTTP/2 receive window (`server.receive_window_bytes`): the protocol's default. */

@@ -6,20 +6,21 @@
  * npm cache at start and so needs read access outside the runtime's directory.
  */
 import * as grpc from "@grpc/grpc-js";
+import type {
+  HealthCheckRequest__Output,
+  HealthCheckResponse,
+  HealthHandlers,
+} from "@pulsecheckpoint/proto/types";
 
 /** A status of the health protocol. */
 export type ServingStatus = "SERVING" | "NOT_SERVING";
 
-interface HealthCheckRequest {
-  service: string;
-}
+type WatchCall = grpc.ServerWritableStream<HealthCheckRequest__Output, HealthCheckResponse>;
 
 /** Statuses by service name ("" is the whole server) and their handlers. */
 export class HealthService {
   #statuses = new Map<string, ServingStatus>();
-  #watchers = new Set<
-    { service: string; call: grpc.ServerWritableStream<HealthCheckRequest, unknown> }
-  >();
+  #watchers = new Set<{ service: string; call: WatchCall }>();
 
   /** @param services the services served, all SERVING at first */
   constructor(services: string[]) {
@@ -41,12 +42,9 @@ export class HealthService {
   }
 
   /** The handlers of `grpc.health.v1.Health`. */
-  handlers(): grpc.UntypedServiceImplementation {
+  handlers(): HealthHandlers {
     return {
-      Check: (
-        call: grpc.ServerUnaryCall<HealthCheckRequest, unknown>,
-        callback: grpc.sendUnaryData<unknown>,
-      ) => {
+      Check: (call, callback) => {
         const status = this.#statuses.get(call.request.service);
         if (status === undefined) {
           callback({
@@ -57,7 +55,7 @@ export class HealthService {
         }
         callback(null, { status });
       },
-      Watch: (call: grpc.ServerWritableStream<HealthCheckRequest, unknown>) => {
+      Watch: (call) => {
         const service = call.request.service;
         const watcher = { service, call };
         call.write({ status: this.#statuses.get(service) ?? "SERVICE_UNKNOWN" });
