@@ -16,22 +16,10 @@ from ._connection import TlsOptions, call_metadata, connection_of
 from ._errors import PulseError, from_rpc_error, status_code_of
 from ._generated import pulse_pb2 as pb
 from ._generated import pulse_pb2_grpc
+from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, LOAD_WINDOW_BYTES, REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX
 from ._retry import RetryPolicy
 from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
 from ._wire import Metadata, from_struct, from_timestamp, to_struct
-
-#: Size of the data messages a save sends, and of the pieces read from a file.
-MESSAGE_BYTES = 1024 * 1024
-#: Size of every chunk of a checkpoint but the last: the runtime cuts saved bytes
-#: at multiples of it, and a save cuts them the same way to hash each chunk and,
-#: when incremental, to name the chunks its base already has.
-CHUNK_BYTES = 8 * 1024 * 1024
-#: Largest gRPC message the client sends or accepts; the runtime's limit is the same.
-MESSAGE_BYTES_MAX = 16 * 1024 * 1024
-#: Bytes asked for by each LoadCheckpoint call: a load is a series of windows
-#: (as proto/pulse.proto advises), which bounds the runtime's send buffers and
-#: lets a load interrupted by UNAVAILABLE resume where it stopped.
-LOAD_WINDOW_BYTES = 32 * 1024 * 1024
 
 _T = TypeVar("_T")
 _Response = TypeVar("_Response")
@@ -92,7 +80,8 @@ class Runtime:
                 for none. Saves and loads stream for as long as they take.
             retry: how UNAVAILABLE is retried; ``RetryPolicy()`` when absent.
             channel_options: gRPC channel arguments, added to (and overriding) the
-                SDK's: maximum message sizes of 16 MiB.
+                SDK's: the largest message sent is the largest the runtime
+                accepts, the largest received 16 MiB.
 
         Raises:
             ValueError: an address that is not ``grpc://host:port`` or
@@ -106,9 +95,12 @@ class Runtime:
         self._retry = retry if retry is not None else RetryPolicy()
         self._closed = False
         options: dict[str, Any] = {
-            # Data messages are 1 MiB; the margin lets metadata and headers pass.
-            "grpc.max_send_message_length": MESSAGE_BYTES_MAX,
-            "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
+            # The largest message the client sends is the largest the runtime
+            # accepts (a data message and its framing): a bigger one fails here,
+            # before it is sent.
+            "grpc.max_send_message_length": REQUEST_BYTES_MAX,
+            # The largest the runtime sends: the chunk list of the largest checkpoint.
+            "grpc.max_receive_message_length": RESPONSE_BYTES_MAX,
             **connection.options,
         }
         options.update(dict(channel_options))
@@ -394,7 +386,7 @@ class Runtime:
 
         def pieces() -> Iterator[bytes | memoryview]:
             while True:
-                piece = fileobj.read(MESSAGE_BYTES)
+                piece = fileobj.read(DATA_MESSAGE_BYTES)
                 if piece is None:
                     raise BlockingIOError("Cannot save checkpoint: the file object has no data ready (non-blocking)")
                 if not isinstance(piece, (bytes, bytearray)):
@@ -800,7 +792,7 @@ def _save_requests(
 ) -> Generator[pb.SaveCheckpointRequest, None, None]:
     """The messages of a save after its header: the pieces' bytes cut into chunks of
     :data:`CHUNK_BYTES` as the runtime cuts them, each hashed once with SHA-256 and
-    sent in data messages of at most :data:`MESSAGE_BYTES`, or named by a
+    sent in data messages of at most :data:`DATA_MESSAGE_BYTES`, or named by a
     ``chunk_sha256`` message when ``named`` (the base's chunks) has its hash; then
     the trailer with the size and the SHA-256 of the chunk list.
 
@@ -854,13 +846,13 @@ def _save_requests(
 
 
 def _data_requests(segment: bytes | memoryview) -> Iterator[pb.SaveCheckpointRequest]:
-    """Data messages of at most :data:`MESSAGE_BYTES` holding ``segment``."""
-    if isinstance(segment, bytes) and len(segment) <= MESSAGE_BYTES:
+    """Data messages of at most :data:`DATA_MESSAGE_BYTES` holding ``segment``."""
+    if isinstance(segment, bytes) and len(segment) <= DATA_MESSAGE_BYTES:
         yield pb.SaveCheckpointRequest(data=segment)  # a whole piece: nothing to slice
         return
     view = memoryview(segment)
-    for offset in range(0, view.nbytes, MESSAGE_BYTES):
-        yield pb.SaveCheckpointRequest(data=view[offset : offset + MESSAGE_BYTES].tobytes())
+    for offset in range(0, view.nbytes, DATA_MESSAGE_BYTES):
+        yield pb.SaveCheckpointRequest(data=view[offset : offset + DATA_MESSAGE_BYTES].tobytes())
 
 
 def _chunks_sha256(chunk_sha256s: list[str]) -> str:
