@@ -19,11 +19,13 @@ Example::
     rt.close()
 """
 
+from ._checkpoint_load import BinaryWriter
+from ._checkpoint_save import BinaryReader
 from ._connection import Pem, TlsOptions
 from ._errors import PulseError
 from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, REQUEST_BYTES_MAX
 from ._retry import RetryPolicy
-from ._runtime import BinaryReader, BinaryWriter, Runtime
+from ._runtime import Runtime
 from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
 from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import pulse._runtime
+import pulse._checkpoint_load
 from pulse import MESSAGE_BYTES, Runtime
 
 MIB = 1024 * 1024
@@ -208,17 +208,17 @@ def test_a_load_is_a_series_of_windows_that_add_up_to_the_checkpoint(
     """With 3 MiB + 1 windows (aligned to neither messages nor chunks), 20 MiB
     load in 7 LoadCheckpoint calls, each from where the previous one ended."""
     window = 3 * MIB + 1
-    monkeypatch.setattr(pulse._runtime, "LOAD_WINDOW_BYTES", window)
+    monkeypatch.setattr(pulse._checkpoint_load, "LOAD_WINDOW_BYTES", window)
     data = pattern_bytes(20 * MIB, seed=21)
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=data)
-    real = rt._stub.LoadCheckpoint
+    real = rt._channel.stub.LoadCheckpoint
     requests: list[tuple[str, int, int]] = []
 
     def recorded(request: Any, *args: Any, **kwargs: Any) -> Any:
         requests.append((request.checkpoint_id, request.offset, request.length))
         return real(request, *args, **kwargs)
 
-    rt._stub.LoadCheckpoint = recorded
+    rt._channel.stub.LoadCheckpoint = recorded
     assert rt.load_checkpoint(worker_id) == data
 
     # The first window asks for the latest; the others for the checkpoint it named.
