@@ -3,7 +3,8 @@ hashed once, and the SaveCheckpoint request stream (a header, data messages or
 the names of chunks an incremental save's base holds, then a trailer), with its
 attempts and retries.
 
-The twin of the TypeScript SDK's ``sdk/checkpoint_save.ts``.
+The twin of the TypeScript SDK's ``sdk/checkpoint_save.ts``; both suites check
+theirs against the vectors of ``proto/testdata/chunking.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from typing import NamedTuple, Protocol, Union
 
 import grpc
@@ -27,6 +29,10 @@ Segment = Union[bytes, memoryview]
 
 _ACTION = "save checkpoint"
 
+# Chunks are cut into data messages of DATA_MESSAGE_BYTES; a chunk holds a whole
+# number of them, so that message and chunk boundaries of the stream agree.
+assert CHUNK_BYTES % DATA_MESSAGE_BYTES == 0
+
 
 class BinaryReader(Protocol):
     """What :meth:`Runtime.save_checkpoint_stream` reads from: a binary file object."""
@@ -34,6 +40,20 @@ class BinaryReader(Protocol):
     def read(self, size: int, /) -> bytes | None:
         """Returns at most ``size`` bytes; ``b""`` at the end."""
         ...
+
+
+@dataclass(frozen=True)
+class ChunkEnd:
+    """The end of a chunk of the bytes being saved: where it was and its hash."""
+
+    #: Its position among the chunks, from 0.
+    index: int
+    #: Where it starts in the bytes.
+    offset: int
+    #: Its length: :data:`CHUNK_BYTES`, or less for the last chunk.
+    size: int
+    #: Its hex SHA-256.
+    sha256: str
 
 
 class SaveBase(NamedTuple):
@@ -52,70 +72,82 @@ def chunks_sha256(chunk_sha256s: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def save_requests(pieces: Iterable[Segment], named: frozenset[str]) -> Generator[pb.SaveCheckpointRequest, None, None]:
-    """The messages of a save after its header: the pieces' bytes cut into chunks of
-    :data:`CHUNK_BYTES` as the runtime cuts them, each hashed once with SHA-256 and
-    sent in data messages of at most :data:`DATA_MESSAGE_BYTES`, or named by a
-    ``chunk_sha256`` message when ``named`` (the base's chunks) has its hash; then
-    the trailer with the size and the SHA-256 of the chunk list.
+def cut_chunks(pieces: Iterable[Segment]) -> Iterator[list[Segment] | ChunkEnd]:
+    """The pieces' bytes cut into chunks of :data:`CHUNK_BYTES` (the last one
+    shorter), as the runtime cuts them, and each chunk into what its data
+    messages carry: :data:`DATA_MESSAGE_BYTES`, the last of a chunk shorter.
+    Yields each message's bytes as a list of segments (the pieces themselves, or
+    views of them: never copies), and after the last one of each chunk its
+    :class:`ChunkEnd`. Each byte is hashed once.
+    """
+    index = chunk_start = chunk_filled = 0
+    chunk_hash = hashlib.sha256()
+    message: list[Segment] = []
+    message_bytes = 0
+    for piece in pieces:
+        length = len(piece) if isinstance(piece, bytes) else piece.nbytes
+        at = 0
+        while at < length:
+            take = min(length - at, DATA_MESSAGE_BYTES - message_bytes)
+            segment = piece if take == length else memoryview(piece)[at : at + take]
+            at += take
+            chunk_hash.update(segment)
+            message.append(segment)
+            message_bytes += take
+            if message_bytes < DATA_MESSAGE_BYTES:
+                continue
+            yield message
+            chunk_filled += message_bytes
+            message, message_bytes = [], 0
+            if chunk_filled == CHUNK_BYTES:
+                yield ChunkEnd(index, chunk_start, chunk_filled, chunk_hash.hexdigest())
+                index, chunk_start, chunk_filled = index + 1, chunk_start + chunk_filled, 0
+                chunk_hash = hashlib.sha256()
+    if message:
+        yield message
+        chunk_filled += message_bytes
+    if chunk_filled:
+        yield ChunkEnd(index, chunk_start, chunk_filled, chunk_hash.hexdigest())
 
-    Chunks are views of the pieces, never copies. With nothing to name, each
-    piece is sent as soon as it is hashed; otherwise a chunk is held until its
-    hash says whether to send it or name it.
+
+def save_requests(pieces: Iterable[Segment], named: frozenset[str]) -> Generator[pb.SaveCheckpointRequest, None, None]:
+    """The messages of a save after its header: the chunks of the pieces' bytes
+    (see :func:`cut_chunks`), each sent in data messages, or named by a
+    ``chunk_sha256`` message when ``named`` (the base's chunks) has its hash;
+    then the trailer with the size and the SHA-256 of the chunk list, which the
+    runtime checks the chunks against, so that no byte is hashed twice.
+
+    With nothing to name, each data message is sent as soon as its bytes are
+    there; otherwise a chunk's views are held until its hash says whether to
+    send it or name it.
     """
     chunk_sha256s: list[str] = []
     size_bytes = 0
-    chunk_hash = hashlib.sha256()
-    chunk_filled = 0  # bytes of the current chunk so far
-    held: list[Segment] = []  # the current chunk's segments, when it may be named
-
-    def end_chunk() -> Iterator[pb.SaveCheckpointRequest]:
-        nonlocal chunk_hash, chunk_filled
-        sha256 = chunk_hash.hexdigest()
-        chunk_sha256s.append(sha256)
-        chunk_hash = hashlib.sha256()
-        chunk_filled = 0
-        if not named:
-            return
-        if sha256 in named:
-            yield pb.SaveCheckpointRequest(chunk_sha256=sha256)
-        else:
-            for segment in held:
-                yield from _data_requests(segment)
-        held.clear()
-
-    for piece in pieces:
-        length = len(piece) if isinstance(piece, bytes) else piece.nbytes
-        offset = 0
-        while offset < length:
-            take = min(length - offset, CHUNK_BYTES - chunk_filled)
-            segment = piece if take == length else memoryview(piece)[offset : offset + take]
-            offset += take
-            chunk_hash.update(segment)
-            chunk_filled += take
-            size_bytes += take
+    held: list[list[Segment]] = []  # the current chunk's data messages, when it may be named
+    for item in cut_chunks(pieces):
+        if not isinstance(item, ChunkEnd):
             if named:
-                held.append(segment)
+                held.append(item)
             else:
-                yield from _data_requests(segment)
-            if chunk_filled == CHUNK_BYTES:
-                yield from end_chunk()
-    if chunk_filled:
-        yield from end_chunk()
-    # The last message: without it the runtime commits nothing. The runtime
-    # checks the chunks against it, so no byte is hashed twice.
+                yield _data_request(item)
+            continue
+        chunk_sha256s.append(item.sha256)
+        size_bytes += item.size
+        if item.sha256 in named:
+            yield pb.SaveCheckpointRequest(chunk_sha256=item.sha256)
+        else:
+            yield from (_data_request(segments) for segments in held)
+        held.clear()
+    # The last message: without it the runtime commits nothing.
     trailer = pb.SaveCheckpointTrailer(size_bytes=size_bytes, chunks_sha256=chunks_sha256(chunk_sha256s))
     yield pb.SaveCheckpointRequest(trailer=trailer)
 
 
-def _data_requests(segment: Segment) -> Iterator[pb.SaveCheckpointRequest]:
-    """Data messages of at most :data:`DATA_MESSAGE_BYTES` holding ``segment``."""
-    if isinstance(segment, bytes) and len(segment) <= DATA_MESSAGE_BYTES:
-        yield pb.SaveCheckpointRequest(data=segment)  # a whole piece: nothing to slice
-        return
-    view = memoryview(segment)
-    for offset in range(0, view.nbytes, DATA_MESSAGE_BYTES):
-        yield pb.SaveCheckpointRequest(data=view[offset : offset + DATA_MESSAGE_BYTES].tobytes())
+def _data_request(segments: list[Segment]) -> pb.SaveCheckpointRequest:
+    """One data message of ``segments``; a message field takes ``bytes``, so views are copied here, once."""
+    if len(segments) == 1 and isinstance(segments[0], bytes):
+        return pb.SaveCheckpointRequest(data=segments[0])  # a whole piece: nothing to copy
+    return pb.SaveCheckpointRequest(data=b"".join(segments))
 
 
 def save_header(worker_id: str, metadata: Metadata | None, idempotency_key: str | None) -> pb.SaveCheckpointHeader:
