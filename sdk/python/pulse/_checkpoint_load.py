@@ -1,7 +1,10 @@
-"""Loads: a checkpoint read in windows of LOAD_WINDOW_BYTES (LoadCheckpoint's
-``offset`` and ``length``), resumed where it stopped when a window is cut by
-UNAVAILABLE, checked against the checkpoint's size and SHA-256, and written
-to the caller's file or buffer.
+"""Loads: a checkpoint's chunk list asked for first (GetCheckpoint, which also
+pins "the latest" to one checkpoint id), then its bytes in windows of
+LOAD_WINDOW_BYTES (LoadCheckpoint's ``offset`` and ``length``), resumed where
+they stopped when a window is cut by UNAVAILABLE. Each chunk is held until it
+is whole and matches its size and SHA-256, and only then handed to the
+caller's file or buffer; the whole is checked against the checkpoint's
+SHA-256 at the end.
 
 The twin of the TypeScript SDK's ``sdk/checkpoint_load.ts``.
 """
@@ -9,7 +12,7 @@ The twin of the TypeScript SDK's ``sdk/checkpoint_load.ts``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import grpc
@@ -17,7 +20,7 @@ import grpc
 from ._channel import Channel
 from ._errors import PulseError, from_rpc_error
 from ._generated import pulse_pb2 as pb
-from ._protocol import LOAD_WINDOW_BYTES
+from ._protocol import CHUNK_BYTES, LOAD_WINDOW_BYTES
 from ._types import Checkpoint, checkpoint_of
 
 _ACTION = "load checkpoint"
@@ -48,28 +51,36 @@ def write_all(fileobj: BinaryWriter) -> Callable[[bytes], None]:
 
 
 def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Callable[[bytes], object]) -> Checkpoint:
-    """Loads a checkpoint window by window, passing each data message to
-    ``write``, and checks its size and SHA-256 at the end.
+    """Loads a checkpoint (the worker's latest when ``checkpoint_id`` is
+    ``None``) window by window, passing its bytes to ``write`` one verified
+    chunk at a time, in the pieces they arrived in (at most a data message).
 
-    The first window names the checkpoint (the latest, when no id is given);
-    every later one asks for that same checkpoint from the next offset. On
-    UNAVAILABLE the window is asked for again from the first byte not yet
-    received; the retry policy counts attempts since the last progress.
+    On UNAVAILABLE a window is asked for again from the first byte not yet
+    received (the bytes of the chunk under way stay held); the retry policy
+    counts attempts since the last progress.
 
     Raises:
-        PulseError: the load failed; DATA_LOSS when the bytes do not match the checkpoint.
+        PulseError: the load failed; DATA_LOSS when the bytes or the chunk list
+            do not match the checkpoint (no byte of a failing chunk is written).
     """
-    progress = _LoadProgress(worker_id, checkpoint_id or "", write)
+    request = pb.GetCheckpointRequest(worker_id=worker_id, checkpoint_id=checkpoint_id or "", include_chunks=True)
+    listed = channel.unary(_ACTION, "GetCheckpoint", request)
+    chunks = _VerifiedChunks(listed.checkpoint, listed.chunk_sha256s, write)
     attempts = channel.attempts()
-    while not progress.done:
-        request = progress.next_request()
-        call = channel.start(_ACTION, lambda: channel.stub.LoadCheckpoint(request, metadata=channel.metadata))
-        received_before = progress.offset
+    while not chunks.done:
+        window = pb.LoadCheckpointRequest(
+            worker_id=worker_id,
+            checkpoint_id=listed.checkpoint.checkpoint_id,
+            offset=chunks.received,
+            length=LOAD_WINDOW_BYTES,
+        )
+        call = channel.start(_ACTION, lambda: channel.stub.LoadCheckpoint(window, metadata=channel.metadata))
+        received_before = chunks.received
         try:
-            progress.receive(call)
+            _receive_window(call, chunks)
         except grpc.RpcError as error:
             channel.check_open(_ACTION)
-            if progress.offset > received_before:
+            if chunks.received > received_before:
                 attempts.progressed()
             if not attempts.retry(error):
                 raise from_rpc_error(error) from None
@@ -77,90 +88,131 @@ def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Cal
         finally:
             call.cancel()  # a no-op once the call has ended
         attempts.progressed()
-    return progress.finish()
+    return chunks.finish()
 
 
-class _LoadProgress:
-    """The state of a windowed load: which checkpoint, how far, and the hash so far."""
+def _receive_window(call: Iterator[pb.LoadCheckpointResponse], chunks: _VerifiedChunks) -> None:
+    """Reads one window: the checkpoint's description, which must be the listed
+    one, then data messages, which must bring at least one byte."""
+    start = chunks.received
+    described = False
+    for message in call:
+        kind = message.WhichOneof("payload")
+        if not described:
+            if kind != "checkpoint":
+                raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer did not start with it")
+            chunks.check_described(message.checkpoint, start)
+            described = True
+        elif kind == "data":
+            chunks.add(message.data)
+        else:
+            raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime sent a second description")
+    if not described:
+        raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer was empty")
+    if chunks.received == start and not chunks.done:
+        raise chunks.data_loss(
+            f"the runtime sent no bytes from offset {start}, in {chunks.chunk_under_way}, of its {chunks.size_bytes}"
+        )
 
-    def __init__(self, worker_id: str, checkpoint_id: str, write: Callable[[bytes], object]) -> None:
-        self._worker_id = worker_id
-        self._checkpoint_id = checkpoint_id
+
+class _VerifiedChunks:
+    """The bytes of a checkpoint on their way to the caller: each chunk is held
+    (at most :data:`CHUNK_BYTES`) until all its bytes are there and match its
+    size and SHA-256 in the checkpoint's chunk list, then written."""
+
+    def __init__(self, listed: pb.Checkpoint, chunk_sha256s: Sequence[str], write: Callable[[bytes], object]) -> None:
+        """Raises PulseError DATA_LOSS when the list has not one hash for each chunk of the size."""
+        self._listed = listed
+        self._chunk_sha256s = list(chunk_sha256s)
         self._write = write
-        self._described: pb.Checkpoint | None = None
-        self._digest = hashlib.sha256()
-        #: Bytes received (and written) so far: where the next window starts.
-        self.offset = 0
+        self._held: list[bytes] = []
+        self._chunk_hash = hashlib.sha256()
+        self._whole_hash = hashlib.sha256()
+        self._index = 0
+        #: Bytes received so far (held or written): where the next window starts.
+        self.received = 0
+        expected = -(-self.size_bytes // CHUNK_BYTES)
+        if len(self._chunk_sha256s) != expected:
+            raise self.data_loss(
+                f"the runtime lists {len(self._chunk_sha256s)} chunks, "
+                f"its {self.size_bytes} bytes make {expected} of at most {CHUNK_BYTES}"
+            )
+
+    @property
+    def size_bytes(self) -> int:
+        """The size of the checkpoint."""
+        return int(self._listed.size_bytes)
 
     @property
     def done(self) -> bool:
-        """Whether every byte of the checkpoint has been received."""
-        return self._described is not None and self.offset >= self._described.size_bytes
+        """Whether every byte has been received, and so checked and written."""
+        return self.received == self.size_bytes
 
-    def next_request(self) -> pb.LoadCheckpointRequest:
-        """The request of the next window."""
-        return pb.LoadCheckpointRequest(
-            worker_id=self._worker_id,
-            checkpoint_id=self._checkpoint_id,
-            offset=self.offset,
-            length=LOAD_WINDOW_BYTES,
-        )
+    @property
+    def chunk_under_way(self) -> str:
+        """Which chunk the next byte belongs to, e.g. ``"chunk 2 of 3"``."""
+        return f"chunk {self._index} of {len(self._chunk_sha256s)}"
 
-    def receive(self, call: Iterator[pb.LoadCheckpointResponse]) -> None:
-        """Reads one window: the checkpoint's description, then data messages."""
-        first = True
-        received = 0
-        for message in call:
-            kind = message.WhichOneof("payload")
-            if first:
-                if kind != "checkpoint":
-                    raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer did not start with it")
-                self._describe(message.checkpoint)
-                first = False
-                continue
-            if kind != "data":
-                raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime sent a second description")
-            received += len(message.data)
-            self.offset += len(message.data)
-            self._digest.update(message.data)
-            self._write(message.data)
-        if first:
-            raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer was empty")
-        if received == 0 and not self.done:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {self._checkpoint_id}: the runtime sent no bytes from offset {self.offset}",
+    def check_described(self, described: pb.Checkpoint, offset: int) -> None:
+        """Raises PulseError DATA_LOSS if a window describes another checkpoint than the listed one."""
+        seen = (described.checkpoint_id, described.size_bytes, described.sha256)
+        if seen != (self._listed.checkpoint_id, self._listed.size_bytes, self._listed.sha256):
+            raise self.data_loss(
+                f"the window from offset {offset} describes {seen[0]} of {seen[1]} bytes with SHA-256 {seen[2]}, "
+                f"not the listed {self._listed.size_bytes} bytes with SHA-256 {self._listed.sha256}"
             )
 
-    def _describe(self, described: pb.Checkpoint) -> None:
-        if self._described is None:
-            self._described = described
-            self._checkpoint_id = described.checkpoint_id
-            return
-        if (described.checkpoint_id, described.size_bytes, described.sha256) != (
-            self._described.checkpoint_id,
-            self._described.size_bytes,
-            self._described.sha256,
-        ):
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {self._checkpoint_id}: it changed between two windows of the load",
+    def add(self, data: bytes) -> None:
+        """Takes the bytes of a data message; writes each chunk they complete once it matches its hash.
+
+        Raises:
+            PulseError: DATA_LOSS for bytes beyond the size, or a chunk that fails its hash.
+        """
+        if self.received + len(data) > self.size_bytes:
+            raise self.data_loss(
+                f"{self.received + len(data) - self.size_bytes} bytes arrived beyond its {self.size_bytes}, "
+                f"after chunk {len(self._chunk_sha256s) - 1}, its last"
             )
+        while data:
+            room = min(self.size_bytes, (self._index + 1) * CHUNK_BYTES) - self.received
+            part, data = (data, b"") if len(data) <= room else (data[:room], data[room:])
+            self._held.append(part)
+            self._chunk_hash.update(part)
+            self.received += len(part)
+            if len(part) == room:
+                self._release()
+
+    def _release(self) -> None:
+        """Writes the chunk held, which is whole, if it matches its hash in the list."""
+        sha256 = self._chunk_hash.hexdigest()
+        if sha256 != self._chunk_sha256s[self._index]:
+            raise self.data_loss(
+                f"{self.chunk_under_way} (from byte {self._index * CHUNK_BYTES}) has SHA-256 {sha256}, "
+                f"the chunk list says {self._chunk_sha256s[self._index]}"
+            )
+        for part in self._held:
+            self._whole_hash.update(part)
+            self._write(part)
+        self._held.clear()
+        self._chunk_hash = hashlib.sha256()
+        self._index += 1
 
     def finish(self) -> Checkpoint:
-        """The checkpoint, once its size and SHA-256 are checked."""
-        described = self._described
-        assert described is not None
-        if self.offset != described.size_bytes:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {described.checkpoint_id}: received {self.offset} bytes, "
-                f"expected {described.size_bytes}",
+        """The checkpoint, once the whole of it is checked against its SHA-256.
+
+        Raises:
+            PulseError: DATA_LOSS when the chunks, each as listed, do not make the checkpoint's bytes.
+        """
+        # Bytes beyond the size are refused as they come, and loads go on until the size.
+        assert self.done and self._index == len(self._chunk_sha256s) and not self._held
+        sha256 = self._whole_hash.hexdigest()
+        if sha256 != self._listed.sha256:
+            raise self.data_loss(
+                f"its {len(self._chunk_sha256s)} chunks matched the chunk list, but the whole has SHA-256 "
+                f"{sha256}, the checkpoint says {self._listed.sha256}"
             )
-        if self._digest.hexdigest() != described.sha256:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {described.checkpoint_id}: the bytes received have SHA-256 "
-                f"{self._digest.hexdigest()}, expected {described.sha256}",
-            )
-        return checkpoint_of(described)
+        return checkpoint_of(self._listed)
+
+    def data_loss(self, reason: str) -> PulseError:
+        """The DATA_LOSS error of this checkpoint, for ``reason``."""
+        return PulseError("DATA_LOSS", f"Cannot load checkpoint {self._listed.checkpoint_id}: {reason}")

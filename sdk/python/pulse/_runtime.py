@@ -351,9 +351,11 @@ class Runtime:
         """Loads a checkpoint's bytes into memory. For large checkpoints use
         :meth:`load_checkpoint_to`, which writes them to a file as they arrive.
 
-        The bytes come in windows of 32 MiB; a window cut off by UNAVAILABLE
-        is resumed where it stopped. They are checked against the checkpoint's
-        size and SHA-256.
+        The checkpoint's chunk list comes first (one GetCheckpoint call, which
+        also fixes which checkpoint "the latest" is), then its bytes in windows
+        of 32 MiB; a window cut off by UNAVAILABLE is resumed where it stopped.
+        Each 8 MiB chunk is checked against its size and SHA-256 in the list,
+        and the whole against the checkpoint's SHA-256.
 
         Args:
             worker_id: the worker.
@@ -364,8 +366,8 @@ class Runtime:
 
         Raises:
             PulseError: NOT_FOUND when there is no such checkpoint (or none at
-                all), INVALID_ARGUMENT for a malformed id, DATA_LOSS when stored
-                bytes fail their hash.
+                all), INVALID_ARGUMENT for a malformed id, DATA_LOSS when the
+                bytes (or the chunk list) do not match the checkpoint.
         """
         buffer = io.BytesIO()
         load(self._channel, worker_id, checkpoint_id, buffer.write)
@@ -378,14 +380,18 @@ class Runtime:
         fileobj: BinaryWriter,
         checkpoint_id: str | None = None,
     ) -> Checkpoint:
-        """Loads a checkpoint into a binary file object, writing each 1 MiB piece as
-        it arrives: memory use does not grow with the size of the checkpoint.
+        """Loads a checkpoint into a binary file object, one 8 MiB chunk at a time:
+        each chunk is held until all its bytes are there and match its size and
+        SHA-256 (from the checkpoint's chunk list), then written in pieces of at
+        most 1 MiB. Memory use does not grow with the size of the checkpoint,
+        and no byte of a chunk that fails its check is written.
 
-        The bytes come in windows of 32 MiB; a window cut off by UNAVAILABLE is
-        resumed where it stopped, so nothing is written twice. They are checked
-        against the checkpoint's size and SHA-256 as they pass; if the check
-        fails, or the load fails midway, ``fileobj`` holds a partial copy:
-        discard it.
+        The bytes come in windows of 32 MiB, all of one checkpoint (the latest
+        is fixed when the load starts); a window cut off by UNAVAILABLE is
+        resumed where it stopped, so nothing is written twice. At the end the
+        whole is checked against the checkpoint's SHA-256. If a check fails, or
+        the load fails midway, ``fileobj`` holds the chunks that passed before:
+        a partial copy, to discard.
 
         Args:
             worker_id: the worker.
