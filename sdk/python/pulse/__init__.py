@@ -19,15 +19,26 @@ Example::
     rt.close()
 """
 
+from ._checkpoint_load import BinaryWriter
+from ._checkpoint_save import BinaryReader
 from ._connection import Pem, TlsOptions
 from ._errors import PulseError
+from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, REQUEST_BYTES_MAX
 from ._retry import RetryPolicy
-from ._runtime import CHUNK_BYTES, MESSAGE_BYTES, MESSAGE_BYTES_MAX, BinaryReader, BinaryWriter, Runtime
+from ._runtime import Runtime
 from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
 from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 
 #: The version of this SDK.
 __version__ = "0.1.0"
+
+# The wire constants come from _protocol, generated from proto/protocol.ts;
+# these two keep the names that earlier versions of the SDK exported.
+
+#: Size of the data messages of saves and loads, and of the pieces read from a file.
+MESSAGE_BYTES = DATA_MESSAGE_BYTES
+#: Largest gRPC message the client sends: the largest the runtime accepts.
+MESSAGE_BYTES_MAX = REQUEST_BYTES_MAX
 
 __all__ = [
     "CHUNK_BYTES",

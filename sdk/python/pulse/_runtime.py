@@ -1,56 +1,35 @@
-"""The client of a PulseCheckpoint Runtime: :class:`Runtime`."""
+"""The client of a PulseCheckpoint Runtime: :class:`Runtime`, thin methods over
+the channel (``_channel.py``), saves (``_checkpoint_save.py``) and loads
+(``_checkpoint_load.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import threading
-import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol, Sequence, TypeVar
+from typing import Any, Sequence, TypeVar
 
-import grpc
-
-from ._connection import TlsOptions, call_metadata, connection_of
-from ._errors import PulseError, from_rpc_error, status_code_of
+from ._channel import Channel
+from ._checkpoint_load import BinaryWriter, load, write_all
+from ._checkpoint_save import BinaryReader, buffer_pieces, file_pieces, save, save_header
+from ._connection import TlsOptions
 from ._generated import pulse_pb2 as pb
-from ._generated import pulse_pb2_grpc
 from ._retry import RetryPolicy
-from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
-from ._wire import Metadata, from_struct, from_timestamp, to_struct
-
-#: Size of the data messages a save sends, and of the pieces read from a file.
-MESSAGE_BYTES = 1024 * 1024
-#: Size of every chunk of a checkpoint but the last: the runtime cuts saved bytes
-#: at multiples of it, and a save cuts them the same way to hash each chunk and,
-#: when incremental, to name the chunks its base already has.
-CHUNK_BYTES = 8 * 1024 * 1024
-#: Largest gRPC message the client sends or accepts; the runtime's limit is the same.
-MESSAGE_BYTES_MAX = 16 * 1024 * 1024
-#: Bytes asked for by each LoadCheckpoint call: a load is a series of windows
-#: (as proto/pulse.proto advises), which bounds the runtime's send buffers and
-#: lets a load interrupted by UNAVAILABLE resume where it stopped.
-LOAD_WINDOW_BYTES = 32 * 1024 * 1024
+from ._types import (
+    Checkpoint,
+    Dataset,
+    GcReport,
+    Heartbeat,
+    Worker,
+    checkpoint_of,
+    dataset_of,
+    gc_report_of,
+    heartbeat_of,
+    worker_of,
+)
+from ._wire import Metadata, to_struct
 
 _T = TypeVar("_T")
-_Response = TypeVar("_Response")
-
-
-class BinaryReader(Protocol):
-    """What :meth:`Runtime.save_checkpoint_stream` reads from: a binary file object."""
-
-    def read(self, size: int, /) -> bytes | None:
-        """Returns at most ``size`` bytes; ``b""`` at the end."""
-        ...
-
-
-class BinaryWriter(Protocol):
-    """What :meth:`Runtime.load_checkpoint_to` writes to: a binary file object."""
-
-    def write(self, data: bytes, /) -> int | None:
-        """Writes ``data``; returns how many bytes were written."""
-        ...
 
 
 class Runtime:
@@ -92,34 +71,23 @@ class Runtime:
                 for none. Saves and loads stream for as long as they take.
             retry: how UNAVAILABLE is retried; ``RetryPolicy()`` when absent.
             channel_options: gRPC channel arguments, added to (and overriding) the
-                SDK's: maximum message sizes of 16 MiB.
+                SDK's: the largest message sent is the largest the runtime
+                accepts, the largest received 16 MiB.
 
         Raises:
             ValueError: an address that is not ``grpc://host:port`` or
                 ``grpcs://host:port``, ``tls`` with a plaintext address, a token
                 that cannot be a header value.
         """
-        connection = connection_of(address, tls)
-        self._metadata = call_metadata(token)
         self._address = address
-        self._timeout = timeout
-        self._retry = retry if retry is not None else RetryPolicy()
-        self._closed = False
-        options: dict[str, Any] = {
-            # Data messages are 1 MiB; the margin lets metadata and headers pass.
-            "grpc.max_send_message_length": MESSAGE_BYTES_MAX,
-            "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
-            **connection.options,
-        }
-        options.update(dict(channel_options))
-        if connection.credentials is None:
-            self._channel = grpc.insecure_channel(connection.target, options=list(options.items()))
-        else:
-            self._channel = grpc.secure_channel(
-                connection.target, connection.credentials, options=list(options.items())
-            )
-        # The generated stub is untyped; the request and response types come from pulse_pb2.pyi.
-        self._stub: Any = pulse_pb2_grpc.PulseRuntimeStub(self._channel)  # type: ignore[no-untyped-call]
+        self._channel = Channel(
+            address,
+            token=token,
+            tls=tls,
+            timeout=timeout,
+            retry=retry if retry is not None else RetryPolicy(),
+            channel_options=channel_options,
+        )
 
     @property
     def address(self) -> str:
@@ -129,11 +97,11 @@ class Runtime:
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._closed
+        return self._channel.closed
 
     def __repr__(self) -> str:
         """``Runtime('<address>')``, with ``closed`` when it is."""
-        return f"Runtime({self._address!r}{', closed' if self._closed else ''})"
+        return f"Runtime({self._address!r}{', closed' if self._channel.closed else ''})"
 
     def __enter__(self) -> Runtime:
         """Returns this runtime."""
@@ -151,8 +119,6 @@ class Runtime:
     def close(self) -> None:
         """Closes the channel. Calls in flight end with PulseError CANCELLED, and so
         does every later call. Closing twice is harmless."""
-        self._closed = True
-        # gRPC cancels every call in flight on the channel.
         self._channel.close()
 
     # Workers
@@ -172,7 +138,7 @@ class Runtime:
             TypeError, ValueError: metadata that is not JSON.
         """
         request = pb.RegisterWorkerRequest(worker_id=worker_id, metadata=to_struct(metadata))
-        return _to_worker(self._unary("register worker", self._stub.RegisterWorker, request).worker)
+        return worker_of(self._channel.unary("register worker", "RegisterWorker", request).worker)
 
     def heartbeat(self, worker_id: str) -> Heartbeat:
         """Tells the runtime that a worker is alive.
@@ -187,11 +153,7 @@ class Runtime:
             PulseError: NOT_FOUND for an unknown worker, FAILED_PRECONDITION for
                 a deregistered one (register it again first).
         """
-        response = self._unary("heartbeat", self._stub.Heartbeat, pb.HeartbeatRequest(worker_id=worker_id))
-        return Heartbeat(
-            server_time=from_timestamp(response.server_time),
-            heartbeat_interval_ms=response.heartbeat_interval_ms,
-        )
+        return heartbeat_of(self._channel.unary("heartbeat", "Heartbeat", pb.HeartbeatRequest(worker_id=worker_id)))
 
     def deregister_worker(self, worker_id: str) -> None:
         """Marks a worker as gone (graceful leave); its checkpoints stay.
@@ -202,7 +164,8 @@ class Runtime:
         Raises:
             PulseError: NOT_FOUND for an unknown worker.
         """
-        self._unary("deregister worker", self._stub.DeregisterWorker, pb.DeregisterWorkerRequest(worker_id=worker_id))
+        request = pb.DeregisterWorkerRequest(worker_id=worker_id)
+        self._channel.unary("deregister worker", "DeregisterWorker", request)
 
     def get_worker(self, worker_id: str) -> Worker:
         """Describes a worker.
@@ -216,8 +179,8 @@ class Runtime:
         Raises:
             PulseError: NOT_FOUND for an unknown worker.
         """
-        response = self._unary("get worker", self._stub.GetWorker, pb.GetWorkerRequest(worker_id=worker_id))
-        return _to_worker(response.worker)
+        response = self._channel.unary("get worker", "GetWorker", pb.GetWorkerRequest(worker_id=worker_id))
+        return worker_of(response.worker)
 
     def list_workers(self, *, page_size: int = 0) -> Iterator[Worker]:
         """Lists all workers, ordered by id.
@@ -237,8 +200,8 @@ class Runtime:
 
         def fetch(token: str) -> tuple[list[Worker], str]:
             request = pb.ListWorkersRequest(page_size=page_size, page_token=token)
-            response = self._unary("list workers", self._stub.ListWorkers, request)
-            return [_to_worker(worker) for worker in response.workers], response.next_page_token
+            response = self._channel.unary("list workers", "ListWorkers", request)
+            return [worker_of(worker) for worker in response.workers], response.next_page_token
 
         return _all_pages(fetch)
 
@@ -260,7 +223,7 @@ class Runtime:
             TypeError, ValueError: metadata that is not JSON.
         """
         request = pb.RegisterDatasetRequest(name=name, path=path, metadata=to_struct(metadata))
-        return _to_dataset(self._unary("register dataset", self._stub.RegisterDataset, request).dataset)
+        return dataset_of(self._channel.unary("register dataset", "RegisterDataset", request).dataset)
 
     def get_dataset(self, name: str) -> Dataset:
         """Describes a dataset.
@@ -274,8 +237,8 @@ class Runtime:
         Raises:
             PulseError: NOT_FOUND for an unknown dataset.
         """
-        response = self._unary("get dataset", self._stub.GetDataset, pb.GetDatasetRequest(name=name))
-        return _to_dataset(response.dataset)
+        response = self._channel.unary("get dataset", "GetDataset", pb.GetDatasetRequest(name=name))
+        return dataset_of(response.dataset)
 
     def list_datasets(self, *, page_size: int = 0) -> Iterator[Dataset]:
         """Lists all datasets, ordered by name.
@@ -295,8 +258,8 @@ class Runtime:
 
         def fetch(token: str) -> tuple[list[Dataset], str]:
             request = pb.ListDatasetsRequest(page_size=page_size, page_token=token)
-            response = self._unary("list datasets", self._stub.ListDatasets, request)
-            return [_to_dataset(dataset) for dataset in response.datasets], response.next_page_token
+            response = self._channel.unary("list datasets", "ListDatasets", request)
+            return [dataset_of(dataset) for dataset in response.datasets], response.next_page_token
 
         return _all_pages(fetch)
 
@@ -340,19 +303,9 @@ class Runtime:
                 unavailable after retries.
             TypeError, ValueError: metadata that is not JSON.
         """
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"Cannot save checkpoint: data is {type(data).__name__}, expected bytes")
-        view = memoryview(data)
-        if view.format != "B" or view.ndim != 1:
-            view = view.cast("B")
-
-        def pieces() -> Iterator[bytes | memoryview]:
-            # One piece: the save cuts views of it, never a copy of it whole.
-            if view.nbytes:
-                yield view
-
-        header = _save_header(worker_id, metadata, idempotency_key)
-        return self._save(header, pieces, restart=lambda: True, incremental=incremental).checkpoint_id
+        pieces = buffer_pieces(data)
+        header = save_header(worker_id, metadata, idempotency_key)
+        return save(self._channel, header, pieces, lambda: True, incremental=incremental).checkpoint_id
 
     def save_checkpoint_stream(
         self,
@@ -390,39 +343,19 @@ class Runtime:
             TypeError: ``fileobj`` is not binary.
             OSError: reading ``fileobj`` failed; the save is cancelled and makes no checkpoint.
         """
-        start = _position_of(fileobj)
-
-        def pieces() -> Iterator[bytes | memoryview]:
-            while True:
-                piece = fileobj.read(MESSAGE_BYTES)
-                if piece is None:
-                    raise BlockingIOError("Cannot save checkpoint: the file object has no data ready (non-blocking)")
-                if not isinstance(piece, (bytes, bytearray)):
-                    raise TypeError(
-                        f"Cannot save checkpoint: fileobj.read() returned {type(piece).__name__}; "
-                        "open it in binary mode"
-                    )
-                if not piece:
-                    return
-                # A bytearray is copied: the reader may reuse it once it reads again.
-                yield piece if isinstance(piece, bytes) else bytes(piece)
-
-        def restart() -> bool:
-            if start is None:
-                return False
-            getattr(fileobj, "seek")(start)
-            return True
-
-        header = _save_header(worker_id, metadata, idempotency_key)
-        return self._save(header, pieces, restart, incremental=incremental).checkpoint_id
+        pieces, rewind = file_pieces(fileobj)
+        header = save_header(worker_id, metadata, idempotency_key)
+        return save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
 
     def load_checkpoint(self, worker_id: str, checkpoint_id: str | None = None) -> bytes:
         """Loads a checkpoint's bytes into memory. For large checkpoints use
         :meth:`load_checkpoint_to`, which writes them to a file as they arrive.
 
-        The bytes come in windows of 32 MiB; a window cut off by UNAVAILABLE
-        is resumed where it stopped. They are checked against the checkpoint's
-        size and SHA-256.
+        The checkpoint's chunk list comes first (one GetCheckpoint call, which
+        also fixes which checkpoint "the latest" is), then its bytes in windows
+        of 32 MiB; a window cut off by UNAVAILABLE is resumed where it stopped.
+        Each 8 MiB chunk is checked against its size and SHA-256 in the list,
+        and the whole against the checkpoint's SHA-256.
 
         Args:
             worker_id: the worker.
@@ -433,11 +366,11 @@ class Runtime:
 
         Raises:
             PulseError: NOT_FOUND when there is no such checkpoint (or none at
-                all), INVALID_ARGUMENT for a malformed id, DATA_LOSS when stored
-                bytes fail their hash.
+                all), INVALID_ARGUMENT for a malformed id, DATA_LOSS when the
+                bytes (or the chunk list) do not match the checkpoint.
         """
         buffer = io.BytesIO()
-        self._load(worker_id, checkpoint_id, buffer.write)
+        load(self._channel, worker_id, checkpoint_id, buffer.write)
         # getvalue() of a BytesIO written from the start shares its buffer: no copy.
         return buffer.getvalue()
 
@@ -447,14 +380,18 @@ class Runtime:
         fileobj: BinaryWriter,
         checkpoint_id: str | None = None,
     ) -> Checkpoint:
-        """Loads a checkpoint into a binary file object, writing each 1 MiB piece as
-        it arrives: memory use does not grow with the size of the checkpoint.
+        """Loads a checkpoint into a binary file object, one 8 MiB chunk at a time:
+        each chunk is held until all its bytes are there and match its size and
+        SHA-256 (from the checkpoint's chunk list), then written in pieces of at
+        most 1 MiB. Memory use does not grow with the size of the checkpoint,
+        and no byte of a chunk that fails its check is written.
 
-        The bytes come in windows of 32 MiB; a window cut off by UNAVAILABLE is
-        resumed where it stopped, so nothing is written twice. They are checked
-        against the checkpoint's size and SHA-256 as they pass; if the check
-        fails, or the load fails midway, ``fileobj`` holds a partial copy:
-        discard it.
+        The bytes come in windows of 32 MiB, all of one checkpoint (the latest
+        is fixed when the load starts); a window cut off by UNAVAILABLE is
+        resumed where it stopped, so nothing is written twice. At the end the
+        whole is checked against the checkpoint's SHA-256. If a check fails, or
+        the load fails midway, ``fileobj`` holds the chunks that passed before:
+        a partial copy, to discard.
 
         Args:
             worker_id: the worker.
@@ -468,7 +405,7 @@ class Runtime:
             PulseError: as for :meth:`load_checkpoint`.
             OSError: writing ``fileobj`` failed; the load is cancelled.
         """
-        return self._load(worker_id, checkpoint_id, lambda data: _write_all(fileobj, data))
+        return load(self._channel, worker_id, checkpoint_id, write_all(fileobj))
 
     def get_checkpoint(self, worker_id: str, checkpoint_id: str | None = None) -> Checkpoint:
         """Describes a checkpoint.
@@ -484,7 +421,7 @@ class Runtime:
             PulseError: NOT_FOUND when there is no such checkpoint, INVALID_ARGUMENT for a malformed id.
         """
         request = pb.GetCheckpointRequest(worker_id=worker_id, checkpoint_id=checkpoint_id or "")
-        return _to_checkpoint(self._unary("get checkpoint", self._stub.GetCheckpoint, request).checkpoint)
+        return checkpoint_of(self._channel.unary("get checkpoint", "GetCheckpoint", request).checkpoint)
 
     def list_checkpoints(self, worker_id: str, *, page_size: int = 0) -> Iterator[Checkpoint]:
         """Lists all checkpoints of a worker, newest first.
@@ -506,8 +443,8 @@ class Runtime:
 
         def fetch(token: str) -> tuple[list[Checkpoint], str]:
             request = pb.ListCheckpointsRequest(worker_id=worker_id, page_size=page_size, page_token=token)
-            response = self._unary("list checkpoints", self._stub.ListCheckpoints, request)
-            return [_to_checkpoint(checkpoint) for checkpoint in response.checkpoints], response.next_page_token
+            response = self._channel.unary("list checkpoints", "ListCheckpoints", request)
+            return [checkpoint_of(checkpoint) for checkpoint in response.checkpoints], response.next_page_token
 
         return _all_pages(fetch)
 
@@ -524,9 +461,8 @@ class Runtime:
                 for a malformed id.
         """
         request = pb.DeleteCheckpointRequest(worker_id=worker_id, checkpoint_id=checkpoint_id)
-        self._unary(
-            "delete checkpoint", self._stub.DeleteCheckpoint, request, gone_after_retry=pb.DeleteCheckpointResponse
-        )
+        gone = pb.DeleteCheckpointResponse
+        self._channel.unary("delete checkpoint", "DeleteCheckpoint", request, gone_after_retry=gone)
 
     # Maintenance
 
@@ -552,410 +488,7 @@ class Runtime:
         request = pb.RunGcRequest(dry_run=dry_run)
         if grace_ms is not None:
             request.grace_ms = grace_ms
-        response = self._unary("run garbage collection", self._stub.RunGc, request)
-        return GcReport(
-            dry_run=response.dry_run,
-            grace_ms=response.grace_ms,
-            manifests_scanned=response.manifests_scanned,
-            chunks_scanned=response.chunks_scanned,
-            bytes_scanned=response.bytes_scanned,
-            chunks_referenced=response.chunks_referenced,
-            chunks_protected=response.chunks_protected,
-            chunks_deleted=response.chunks_deleted,
-            bytes_reclaimed=response.bytes_reclaimed,
-            duration_ms=response.duration_ms,
-        )
-
-    # Calls
-
-    def _unary(
-        self,
-        action: str,
-        method: Callable[..., _Response],
-        request: object,
-        *,
-        gone_after_retry: Callable[[], _Response] | None = None,
-    ) -> _Response:
-        """Calls a unary method, retrying UNAVAILABLE as the retry policy says.
-
-        For a delete, NOT_FOUND after a retry means that an earlier attempt
-        deleted the thing and its answer was lost: that is success, and
-        ``gone_after_retry()`` is the answer.
-        """
-        attempt = 1
-        while True:
-            self._check_open(action)
-            try:
-                return method(request, timeout=self._timeout, metadata=self._metadata)
-            except grpc.RpcError as error:
-                code = status_code_of(error)
-                if self._closed:
-                    raise self._closed_error(action) from None
-                if code == grpc.StatusCode.NOT_FOUND and gone_after_retry is not None and attempt > 1:
-                    return gone_after_retry()
-                if code == grpc.StatusCode.UNAVAILABLE and attempt < self._retry.max_attempts:
-                    self._retry.wait(attempt)
-                    attempt += 1
-                    continue
-                raise from_rpc_error(error) from None
-            except ValueError:
-                # grpc raises ValueError for a call on a channel closed meanwhile.
-                if self._closed:
-                    raise self._closed_error(action) from None
-                raise
-
-    def _save(
-        self,
-        header: pb.SaveCheckpointHeader,
-        pieces: Callable[[], Iterator[bytes | memoryview]],
-        restart: Callable[[], bool],
-        *,
-        incremental: bool = False,
-    ) -> Checkpoint:
-        """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent as
-        data messages, or named when the base has them), then the trailer; on
-        UNAVAILABLE, again from ``restart()`` (when it allows) with the same header
-        and base. An incremental save's base is the worker's latest checkpoint."""
-        action = "save checkpoint"
-        base = self._latest_chunks(header.worker_id) if incremental else None
-        if base is not None:
-            header.base_checkpoint_id = base.checkpoint_id
-        named = base.chunk_sha256s if base is not None else frozenset()
-        attempt = 1
-        while True:
-            self._check_open(action)
-            feed = _SaveFeed(header, pieces(), named)
-            try:
-                call = self._stub.SaveCheckpoint.future(feed, metadata=self._metadata)
-            except ValueError:
-                if self._closed:
-                    raise self._closed_error(action) from None
-                raise
-            feed.attach(call)
-            try:
-                response = call.result()
-                return _to_checkpoint(response.checkpoint)
-            except (grpc.RpcError, grpc.FutureCancelledError) as error:
-                feed.close()
-                if feed.error is not None:
-                    raise feed.error from None
-                if self._closed:
-                    raise self._closed_error(action) from None
-                if not isinstance(error, grpc.RpcError):
-                    raise PulseError("CANCELLED", "Cannot save checkpoint: the call was cancelled") from None
-                if (
-                    status_code_of(error) == grpc.StatusCode.UNAVAILABLE
-                    and attempt < self._retry.max_attempts
-                    and restart()
-                ):
-                    self._retry.wait(attempt)
-                    attempt += 1
-                    continue
-                raise from_rpc_error(error) from None
-            except BaseException:
-                # Interrupted (KeyboardInterrupt, ...): end the call before the
-                # feed, so the runtime never sees a complete-looking stream.
-                call.cancel()
-                raise
-            finally:
-                feed.close()
-
-    def _latest_chunks(self, worker_id: str) -> _SaveBase | None:
-        """The worker's latest checkpoint and its chunks, for an incremental save;
-        ``None`` when it has no checkpoint, or one without chunks (nothing to name)."""
-        request = pb.GetCheckpointRequest(worker_id=worker_id, include_chunks=True)
-        try:
-            response = self._unary("save checkpoint", self._stub.GetCheckpoint, request)
-        except PulseError as error:
-            if error.code == "NOT_FOUND":
-                return None
-            raise
-        if not response.chunk_sha256s:
-            return None
-        return _SaveBase(response.checkpoint.checkpoint_id, frozenset(response.chunk_sha256s))
-
-    def _load(self, worker_id: str, checkpoint_id: str | None, write: Callable[[bytes], object]) -> Checkpoint:
-        """Loads a checkpoint window by window, passing each data message to
-        ``write``, and checks its size and SHA-256 at the end.
-
-        The first window names the checkpoint (the latest, when no id is given);
-        every later one asks for that same checkpoint from the next offset. On
-        UNAVAILABLE the window is asked for again from the first byte not yet
-        received; the retry policy counts attempts since the last progress.
-        """
-        action = "load checkpoint"
-        progress = _LoadProgress(worker_id, checkpoint_id or "", write)
-        failures = 0
-        while not progress.done:
-            self._check_open(action)
-            request = progress.next_request()
-            try:
-                call = self._stub.LoadCheckpoint(request, metadata=self._metadata)
-            except ValueError:
-                if self._closed:
-                    raise self._closed_error(action) from None
-                raise
-            received_before = progress.offset
-            try:
-                progress.receive(call)
-            except grpc.RpcError as error:
-                if self._closed:
-                    raise self._closed_error(action) from None
-                if progress.offset > received_before:
-                    failures = 0
-                failures += 1
-                if status_code_of(error) == grpc.StatusCode.UNAVAILABLE and failures < self._retry.max_attempts:
-                    self._retry.wait(failures)
-                    continue
-                raise from_rpc_error(error) from None
-            finally:
-                call.cancel()  # a no-op once the call has ended
-            failures = 0
-        return progress.finish()
-
-    def _check_open(self, action: str) -> None:
-        if self._closed:
-            raise self._closed_error(action)
-
-    def _closed_error(self, action: str) -> PulseError:
-        return PulseError("CANCELLED", f"Cannot {action}: the Runtime is closed")
-
-
-class _SaveBase(NamedTuple):
-    """A checkpoint whose chunks a save names by SHA-256 instead of sending them."""
-
-    checkpoint_id: str
-    chunk_sha256s: frozenset[str]
-
-
-class _SaveFeed:
-    """The request stream of a save: the header, then the data's chunks (see
-    :func:`_save_requests`), then the trailer.
-
-    gRPC reads it on a thread of its own. A lock keeps that thread from reading
-    the source once :meth:`close` has returned, so that after a save returns the
-    caller's file is theirs again, and a retry can rewind it. When the source
-    fails, the call is cancelled (never ended normally, which would commit a
-    truncated checkpoint) and the error is kept for the caller.
-    """
-
-    def __init__(
-        self,
-        header: pb.SaveCheckpointHeader,
-        pieces: Iterator[bytes | memoryview],
-        named: frozenset[str],
-    ) -> None:
-        self._header: pb.SaveCheckpointHeader | None = header
-        self._pieces = pieces
-        self._requests = _save_requests(pieces, named)
-        self._lock = threading.Lock()
-        self._closed = False
-        self._call: grpc.Future | None = None
-        self._attached = threading.Event()
-        #: What the source raised, if it did.
-        self.error: BaseException | None = None
-
-    def attach(self, call: grpc.Future) -> None:
-        """Gives the feed the call it feeds, so that it can cancel it."""
-        self._call = call
-        self._attached.set()
-
-    def close(self) -> None:
-        """Stops reading the source; waits for a read in progress to end."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                # Closing the generators lets go of the chunk they hold (views
-                # of the caller's buffer among them).
-                self._requests.close()
-                close = getattr(self._pieces, "close", None)
-                if callable(close):
-                    close()
-
-    def __iter__(self) -> _SaveFeed:
-        return self
-
-    def __next__(self) -> pb.SaveCheckpointRequest:
-        with self._lock:
-            if self._closed:
-                raise StopIteration
-            if self._header is not None:
-                header, self._header = self._header, None
-                return pb.SaveCheckpointRequest(header=header)
-            try:
-                return next(self._requests)
-            except StopIteration:
-                raise  # after the trailer: the end of the stream
-            except BaseException as error:
-                self.error = error
-                self._closed = True
-        self._attached.wait()
-        assert self._call is not None
-        self._call.cancel()
-        raise StopIteration
-
-
-def _save_requests(
-    pieces: Iterator[bytes | memoryview], named: frozenset[str]
-) -> Generator[pb.SaveCheckpointRequest, None, None]:
-    """The messages of a save after its header: the pieces' bytes cut into chunks of
-    :data:`CHUNK_BYTES` as the runtime cuts them, each hashed once with SHA-256 and
-    sent in data messages of at most :data:`MESSAGE_BYTES`, or named by a
-    ``chunk_sha256`` message when ``named`` (the base's chunks) has its hash; then
-    the trailer with the size and the SHA-256 of the chunk list.
-
-    Chunks are views of the pieces, never copies. With nothing to name, each
-    piece is sent as soon as it is hashed; otherwise a chunk is held until its
-    hash says whether to send it or name it.
-    """
-    chunk_sha256s: list[str] = []
-    size_bytes = 0
-    chunk_hash = hashlib.sha256()
-    chunk_filled = 0  # bytes of the current chunk so far
-    held: list[bytes | memoryview] = []  # the current chunk's segments, when it may be named
-
-    def end_chunk() -> Iterator[pb.SaveCheckpointRequest]:
-        nonlocal chunk_hash, chunk_filled
-        sha256 = chunk_hash.hexdigest()
-        chunk_sha256s.append(sha256)
-        chunk_hash = hashlib.sha256()
-        chunk_filled = 0
-        if not named:
-            return
-        if sha256 in named:
-            yield pb.SaveCheckpointRequest(chunk_sha256=sha256)
-        else:
-            for segment in held:
-                yield from _data_requests(segment)
-        held.clear()
-
-    for piece in pieces:
-        length = len(piece) if isinstance(piece, bytes) else piece.nbytes
-        offset = 0
-        while offset < length:
-            take = min(length - offset, CHUNK_BYTES - chunk_filled)
-            segment = piece if take == length else memoryview(piece)[offset : offset + take]
-            offset += take
-            chunk_hash.update(segment)
-            chunk_filled += take
-            size_bytes += take
-            if named:
-                held.append(segment)
-            else:
-                yield from _data_requests(segment)
-            if chunk_filled == CHUNK_BYTES:
-                yield from end_chunk()
-    if chunk_filled:
-        yield from end_chunk()
-    # The last message: without it the runtime commits nothing. The runtime
-    # checks the chunks against it, so no byte is hashed twice.
-    trailer = pb.SaveCheckpointTrailer(size_bytes=size_bytes, chunks_sha256=_chunks_sha256(chunk_sha256s))
-    yield pb.SaveCheckpointRequest(trailer=trailer)
-
-
-def _data_requests(segment: bytes | memoryview) -> Iterator[pb.SaveCheckpointRequest]:
-    """Data messages of at most :data:`MESSAGE_BYTES` holding ``segment``."""
-    if isinstance(segment, bytes) and len(segment) <= MESSAGE_BYTES:
-        yield pb.SaveCheckpointRequest(data=segment)  # a whole piece: nothing to slice
-        return
-    view = memoryview(segment)
-    for offset in range(0, view.nbytes, MESSAGE_BYTES):
-        yield pb.SaveCheckpointRequest(data=view[offset : offset + MESSAGE_BYTES].tobytes())
-
-
-def _chunks_sha256(chunk_sha256s: list[str]) -> str:
-    """The ``chunks_sha256`` of a save's trailer: the hex SHA-256 of the chunks'
-    hex SHA-256s in order, each followed by a line feed."""
-    digest = hashlib.sha256()
-    for sha256 in chunk_sha256s:
-        digest.update(f"{sha256}\n".encode("ascii"))
-    return digest.hexdigest()
-
-
-class _LoadProgress:
-    """The state of a windowed load: which checkpoint, how far, and the hash so far."""
-
-    def __init__(self, worker_id: str, checkpoint_id: str, write: Callable[[bytes], object]) -> None:
-        self._worker_id = worker_id
-        self._checkpoint_id = checkpoint_id
-        self._write = write
-        self._described: pb.Checkpoint | None = None
-        self._digest = hashlib.sha256()
-        #: Bytes received (and written) so far: where the next window starts.
-        self.offset = 0
-
-    @property
-    def done(self) -> bool:
-        """Whether every byte of the checkpoint has been received."""
-        return self._described is not None and self.offset >= self._described.size_bytes
-
-    def next_request(self) -> pb.LoadCheckpointRequest:
-        """The request of the next window."""
-        return pb.LoadCheckpointRequest(
-            worker_id=self._worker_id,
-            checkpoint_id=self._checkpoint_id,
-            offset=self.offset,
-            length=LOAD_WINDOW_BYTES,
-        )
-
-    def receive(self, call: Iterator[pb.LoadCheckpointResponse]) -> None:
-        """Reads one window: the checkpoint's description, then data messages."""
-        first = True
-        received = 0
-        for message in call:
-            kind = message.WhichOneof("payload")
-            if first:
-                if kind != "checkpoint":
-                    raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer did not start with it")
-                self._describe(message.checkpoint)
-                first = False
-                continue
-            if kind != "data":
-                raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime sent a second description")
-            received += len(message.data)
-            self.offset += len(message.data)
-            self._digest.update(message.data)
-            self._write(message.data)
-        if first:
-            raise PulseError("INTERNAL", "Cannot load checkpoint: the runtime's answer was empty")
-        if received == 0 and not self.done:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {self._checkpoint_id}: the runtime sent no bytes from offset {self.offset}",
-            )
-
-    def _describe(self, described: pb.Checkpoint) -> None:
-        if self._described is None:
-            self._described = described
-            self._checkpoint_id = described.checkpoint_id
-            return
-        if (described.checkpoint_id, described.size_bytes, described.sha256) != (
-            self._described.checkpoint_id,
-            self._described.size_bytes,
-            self._described.sha256,
-        ):
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {self._checkpoint_id}: it changed between two windows of the load",
-            )
-
-    def finish(self) -> Checkpoint:
-        """The checkpoint, once its size and SHA-256 are checked."""
-        described = self._described
-        assert described is not None
-        if self.offset != described.size_bytes:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {described.checkpoint_id}: received {self.offset} bytes, "
-                f"expected {described.size_bytes}",
-            )
-        if self._digest.hexdigest() != described.sha256:
-            raise PulseError(
-                "DATA_LOSS",
-                f"Cannot load checkpoint {described.checkpoint_id}: the bytes received have SHA-256 "
-                f"{self._digest.hexdigest()}, expected {described.sha256}",
-            )
-        return _to_checkpoint(described)
+        return gc_report_of(self._channel.unary("run garbage collection", "RunGc", request))
 
 
 def _all_pages(fetch: Callable[[str], tuple[list[_T], str]]) -> Iterator[_T]:
@@ -972,76 +505,3 @@ def _all_pages(fetch: Callable[[str], tuple[list[_T], str]]) -> Iterator[_T]:
             page, next_token = fetch(next_token)
 
     return rest()
-
-
-def _save_header(worker_id: str, metadata: Metadata | None, idempotency_key: str | None) -> pb.SaveCheckpointHeader:
-    """The header of a save, with a new random idempotency key unless one is given."""
-    return pb.SaveCheckpointHeader(
-        worker_id=worker_id,
-        metadata=to_struct(metadata),
-        idempotency_key=idempotency_key or str(uuid.uuid4()),
-        # The feed ends every save with a trailer; a stream cut before it commits nothing.
-        expect_trailer=True,
-    )
-
-
-def _position_of(fileobj: object) -> int | None:
-    """Where a seekable file object is, or ``None`` if it cannot seek."""
-    seekable = getattr(fileobj, "seekable", None)
-    tell = getattr(fileobj, "tell", None)
-    if not callable(seekable) or not callable(tell):
-        return None
-    try:
-        if not seekable():
-            return None
-        position = tell()
-    except OSError:
-        return None
-    return position if isinstance(position, int) else None
-
-
-def _write_all(fileobj: BinaryWriter, data: bytes) -> None:
-    """Writes all of ``data``, also to raw files, whose writes may be partial.
-    A ``write`` that returns ``None`` is taken to have written everything."""
-    remaining = data
-    while remaining:
-        written = fileobj.write(remaining)
-        if written is None or written >= len(remaining):
-            return
-        remaining = remaining[written:]
-
-
-def _to_worker(message: pb.Worker) -> Worker:
-    try:
-        state_name = pb.WorkerState.Name(message.state).removeprefix("WORKER_STATE_")
-    except ValueError:  # a state added after this SDK was made
-        state_name = "UNSPECIFIED"
-    state = WorkerState(state_name) if state_name in WorkerState.__members__ else WorkerState.UNSPECIFIED
-    return Worker(
-        worker_id=message.worker_id,
-        metadata=from_struct(message.metadata),
-        registered_at=from_timestamp(message.registered_at),
-        last_heartbeat=from_timestamp(message.last_heartbeat),
-        state=state,
-    )
-
-
-def _to_dataset(message: pb.Dataset) -> Dataset:
-    return Dataset(
-        name=message.name,
-        path=message.path,
-        metadata=from_struct(message.metadata),
-        registered_at=from_timestamp(message.registered_at),
-    )
-
-
-def _to_checkpoint(message: pb.Checkpoint) -> Checkpoint:
-    return Checkpoint(
-        checkpoint_id=message.checkpoint_id,
-        worker_id=message.worker_id,
-        size_bytes=message.size_bytes,
-        sha256=message.sha256,
-        metadata=from_struct(message.metadata),
-        created_at=from_timestamp(message.created_at),
-        idempotency_key=message.idempotency_key,
-    )

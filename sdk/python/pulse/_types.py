@@ -1,4 +1,5 @@
-"""What the runtime returns: workers, datasets, checkpoints, heartbeats, as frozen dataclasses."""
+"""What the runtime returns: workers, datasets, checkpoints, heartbeats, as frozen
+dataclasses, and how they are made from the wire messages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from ._wire import JsonObject
+from ._generated import pulse_pb2 as pb
+from ._wire import JsonObject, from_struct, from_timestamp
 
 
 class WorkerState(str, enum.Enum):
@@ -110,3 +112,66 @@ class GcReport:
     bytes_reclaimed: int
     #: How long the run took, in milliseconds.
     duration_ms: int
+
+
+def worker_of(message: pb.Worker) -> Worker:
+    """The :class:`Worker` of a wire message; a state this SDK does not know is UNSPECIFIED."""
+    try:
+        state_name = pb.WorkerState.Name(message.state).removeprefix("WORKER_STATE_")
+    except ValueError:  # a state added after this SDK was made
+        state_name = "UNSPECIFIED"
+    state = WorkerState(state_name) if state_name in WorkerState.__members__ else WorkerState.UNSPECIFIED
+    return Worker(
+        worker_id=message.worker_id,
+        metadata=from_struct(message.metadata),
+        registered_at=from_timestamp(message.registered_at),
+        last_heartbeat=from_timestamp(message.last_heartbeat),
+        state=state,
+    )
+
+
+def dataset_of(message: pb.Dataset) -> Dataset:
+    """The :class:`Dataset` of a wire message."""
+    return Dataset(
+        name=message.name,
+        path=message.path,
+        metadata=from_struct(message.metadata),
+        registered_at=from_timestamp(message.registered_at),
+    )
+
+
+def checkpoint_of(message: pb.Checkpoint) -> Checkpoint:
+    """The :class:`Checkpoint` of a wire message."""
+    return Checkpoint(
+        checkpoint_id=message.checkpoint_id,
+        worker_id=message.worker_id,
+        size_bytes=message.size_bytes,
+        sha256=message.sha256,
+        metadata=from_struct(message.metadata),
+        created_at=from_timestamp(message.created_at),
+        idempotency_key=message.idempotency_key,
+    )
+
+
+def heartbeat_of(message: pb.HeartbeatResponse) -> Heartbeat:
+    """The :class:`Heartbeat` of the runtime's answer to one."""
+    return Heartbeat(
+        server_time=from_timestamp(message.server_time),
+        heartbeat_interval_ms=message.heartbeat_interval_ms,
+    )
+
+
+def gc_report_of(message: pb.RunGcResponse) -> GcReport:
+    """The :class:`GcReport` of the runtime's answer to a garbage collection."""
+    return GcReport(
+        dry_run=message.dry_run,
+        grace_ms=message.grace_ms,
+        manifests_scanned=message.manifests_scanned,
+        chunks_scanned=message.chunks_scanned,
+        bytes_scanned=message.bytes_scanned,
+        chunks_referenced=message.chunks_referenced,
+        chunks_protected=message.chunks_protected,
+        chunks_deleted=message.chunks_deleted,
+        bytes_reclaimed=message.bytes_reclaimed,
+        duration_ms=message.duration_ms,
+    )

@@ -6,6 +6,20 @@ made by the grpcio-tools version pinned in requirements-dev.txt, and this script
 refuses to run with another one, because the generated code (and the grpcio and
 protobuf versions it demands at import time) depends on that version.
 
+That version is old on purpose (grpcio-tools 1.62.3: protoc 25.1, protobuf
+gencode 4.25.1). Gencode of protobuf 5.27 and later calls
+``runtime_version.ValidateProtobufRuntimeVersion``, which protobuf 4.25 lacks
+and which refuses any runtime older than the gencode (5.27 also gencode of
+another major, 5.28 of another major but the one before); grpcio-tools 1.63
+and later also make stubs that refuse a grpcio older than themselves. The
+4.25.1 gencode checks neither, and uses only
+``descriptor_pool.AddSerializedFile`` and ``internal.builder``'s
+``BuildMessageAndEnumDescriptors`` and ``BuildTopDescriptorsAndMessages``,
+which protobuf 4.25 through 7.x all have (7.x keeps a shim for the
+``_options`` that old gencode resets). So the package works with protobuf
+4.25.1 to 7.x and grpcio 1.60 and newer; scripts/test_dependency_range.sh runs
+the suite at both ends of that range.
+
 Usage, from anywhere:
 
     python sdk/python/scripts/generate_stubs.py            # into pulse/_generated/
@@ -16,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
 import tempfile
 from importlib import metadata, resources

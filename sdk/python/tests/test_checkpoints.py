@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import pulse._runtime
+import pulse._checkpoint_load
 from pulse import MESSAGE_BYTES, Runtime
 
 MIB = 1024 * 1024
@@ -206,23 +206,29 @@ def test_a_load_is_a_series_of_windows_that_add_up_to_the_checkpoint(
     rt: Runtime, worker_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With 3 MiB + 1 windows (aligned to neither messages nor chunks), 20 MiB
-    load in 7 LoadCheckpoint calls, each from where the previous one ended."""
+    load in 7 LoadCheckpoint calls, each from where the previous one ended, all
+    of the checkpoint that GetCheckpoint named as the latest."""
     window = 3 * MIB + 1
-    monkeypatch.setattr(pulse._runtime, "LOAD_WINDOW_BYTES", window)
+    monkeypatch.setattr(pulse._checkpoint_load, "LOAD_WINDOW_BYTES", window)
     data = pattern_bytes(20 * MIB, seed=21)
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=data)
-    real = rt._stub.LoadCheckpoint
-    requests: list[tuple[str, int, int]] = []
+    real_get, real_load = rt._channel.stub.GetCheckpoint, rt._channel.stub.LoadCheckpoint
+    requests: list[tuple[str, str, int, int]] = []
 
-    def recorded(request: Any, *args: Any, **kwargs: Any) -> Any:
-        requests.append((request.checkpoint_id, request.offset, request.length))
-        return real(request, *args, **kwargs)
+    def recorded_get(request: Any, *args: Any, **kwargs: Any) -> Any:
+        requests.append(("get", request.checkpoint_id, request.include_chunks, 0))
+        return real_get(request, *args, **kwargs)
 
-    rt._stub.LoadCheckpoint = recorded
+    def recorded_load(request: Any, *args: Any, **kwargs: Any) -> Any:
+        requests.append(("load", request.checkpoint_id, request.offset, request.length))
+        return real_load(request, *args, **kwargs)
+
+    rt._channel.stub.GetCheckpoint = recorded_get
+    rt._channel.stub.LoadCheckpoint = recorded_load
     assert rt.load_checkpoint(worker_id) == data
 
-    # The first window asks for the latest; the others for the checkpoint it named.
-    assert requests == [("", 0, window)] + [(checkpoint_id, n * window, window) for n in range(1, 7)]
+    # The latest is asked for with its chunks; every window then loads that checkpoint.
+    assert requests == [("get", "", True, 0)] + [("load", checkpoint_id, n * window, window) for n in range(7)]
 
 
 def test_gc_reclaims_the_chunks_of_deleted_checkpoints_only(rt: Runtime, worker_id: str) -> None:

@@ -12,7 +12,7 @@ import uuid
 import grpc
 import pytest
 
-from pulse import PulseError, Runtime
+from pulse import MESSAGE_BYTES_MAX, PulseError, Runtime
 
 
 def unknown_worker() -> str:
@@ -107,6 +107,16 @@ def test_metadata_over_the_limit_is_invalid_argument(rt: Runtime, worker_id: str
         rt.save_checkpoint(worker_id=worker_id, data=b"x", metadata={"blob": "x" * 70_000})
     assert caught.value.code == "INVALID_ARGUMENT"
     assert "65536" in caught.value.message
+
+
+def test_a_header_over_the_largest_message_is_refused_before_sending(rt: Runtime, worker_id: str) -> None:
+    """Metadata far over its limit makes a header bigger than MESSAGE_BYTES_MAX,
+    the largest message the runtime accepts: the client refuses to send it."""
+    with pytest.raises(PulseError) as caught:
+        rt.save_checkpoint(worker_id=worker_id, data=b"x", metadata={"blob": "x" * (MESSAGE_BYTES_MAX + 1)})
+    assert caught.value.code == "RESOURCE_EXHAUSTED"
+    assert str(MESSAGE_BYTES_MAX) in caught.value.message
+    assert list(rt.list_checkpoints(worker_id)) == []
 
 
 def test_data_that_is_not_bytes_is_a_type_error(rt: Runtime, worker_id: str) -> None:

@@ -1,10 +1,14 @@
 """The checked-in stubs in pulse/_generated/ are what scripts/generate_stubs.py
 makes from proto/pulse.proto now: regenerated into a temporary directory, every
-file must be identical. Fix a failure with `python sdk/python/scripts/generate_stubs.py`."""
+file must be identical. Fix a failure with `python sdk/python/scripts/generate_stubs.py`.
+
+They must also stay importable across the dependency range of pyproject.toml:
+no runtime version checks, and a protobuf floor no older than the gencode."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -50,3 +54,27 @@ def test_the_stubs_describe_the_service_of_the_proto() -> None:
     service = pulse_pb2.DESCRIPTOR.services_by_name["PulseRuntime"]
     assert service.full_name == "pulse.v1.PulseRuntime"
     assert {"RegisterWorker", "SaveCheckpoint", "LoadCheckpoint", "ListCheckpoints"} <= set(service.methods_by_name)
+
+
+def test_the_stubs_check_no_runtime_versions() -> None:
+    """Gencode that validates the protobuf runtime (protobuf 5.27 and later) fails
+    to import on protobuf 4.25, and gRPC stubs that check the grpcio version
+    (grpcio-tools 1.63 and later) refuse any grpcio older than them: either
+    would break the floors that pyproject.toml promises."""
+    pb2 = (GENERATED_DIR / "pulse_pb2.py").read_text(encoding="utf-8")
+    grpc_stubs = (GENERATED_DIR / "pulse_pb2_grpc.py").read_text(encoding="utf-8")
+    assert "runtime_version" not in pb2
+    assert "GRPC_GENERATED_VERSION" not in grpc_stubs
+    assert "_registered_method" not in grpc_stubs
+
+
+def test_the_protobuf_floor_is_the_gencode_version() -> None:
+    """Protobuf never supports gencode newer than its runtime, so the floor in
+    pyproject.toml must be at least the version the stubs were generated for;
+    it is exactly that one, the oldest the stubs allow."""
+    pb2 = (GENERATED_DIR / "pulse_pb2.py").read_text(encoding="utf-8")
+    pyproject = (SDK_DIR / "pyproject.toml").read_text(encoding="utf-8")
+    gencode = re.search(r"^# Protobuf Python Version: (\S+)$", pb2, re.M)
+    floor = re.search(r'"protobuf>=([^,"]+)', pyproject)
+    assert gencode is not None and floor is not None
+    assert floor.group(1) == gencode.group(1)

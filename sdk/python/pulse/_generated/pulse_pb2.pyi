@@ -1,13 +1,10 @@
-import datetime
-
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -34,7 +31,7 @@ class Worker(_message.Message):
     registered_at: _timestamp_pb2.Timestamp
     last_heartbeat: _timestamp_pb2.Timestamp
     state: WorkerState
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[WorkerState, str]] = ...) -> None: ...
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_heartbeat: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[WorkerState, str]] = ...) -> None: ...
 
 class Dataset(_message.Message):
     __slots__ = ("name", "path", "metadata", "registered_at")
@@ -46,7 +43,7 @@ class Dataset(_message.Message):
     path: str
     metadata: _struct_pb2.Struct
     registered_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
     __slots__ = ("checkpoint_id", "worker_id", "size_bytes", "sha256", "metadata", "created_at", "idempotency_key")
@@ -64,7 +61,7 @@ class Checkpoint(_message.Message):
     metadata: _struct_pb2.Struct
     created_at: _timestamp_pb2.Timestamp
     idempotency_key: str
-    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id", "metadata")
@@ -92,7 +89,7 @@ class HeartbeatResponse(_message.Message):
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     server_time: _timestamp_pb2.Timestamp
     heartbeat_interval_ms: int
-    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, server_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat_interval_ms: _Optional[int] = ...) -> None: ...
 
 class DeregisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id",)
@@ -188,7 +185,7 @@ class SaveCheckpointHeader(_message.Message):
     idempotency_key: str
     expect_trailer: bool
     base_checkpoint_id: str
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: _Optional[bool] = ..., base_checkpoint_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
     __slots__ = ("size_bytes", "sha256", "chunks_sha256")
@@ -246,7 +243,7 @@ class GetCheckpointRequest(_message.Message):
     worker_id: str
     checkpoint_id: str
     include_chunks: bool
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: _Optional[bool] = ...) -> None: ...
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: bool = ...) -> None: ...
 
 class GetCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint", "chunk_sha256s")
@@ -292,7 +289,7 @@ class RunGcRequest(_message.Message):
     GRACE_MS_FIELD_NUMBER: _ClassVar[int]
     dry_run: bool
     grace_ms: int
-    def __init__(self, dry_run: _Optional[bool] = ..., grace_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ...) -> None: ...
 
 class RunGcResponse(_message.Message):
     __slots__ = ("dry_run", "grace_ms", "manifests_scanned", "chunks_scanned", "bytes_scanned", "chunks_referenced", "chunks_protected", "chunks_deleted", "bytes_reclaimed", "duration_ms")
@@ -316,4 +313,4 @@ class RunGcResponse(_message.Message):
     chunks_deleted: int
     bytes_reclaimed: int
     duration_ms: int
-    def __init__(self, dry_run: _Optional[bool] = ..., grace_ms: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., chunks_referenced: _Optional[int] = ..., chunks_protected: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., bytes_reclaimed: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., chunks_referenced: _Optional[int] = ..., chunks_protected: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., bytes_reclaimed: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
