@@ -23,6 +23,12 @@ export const CHUNK_BYTES = 8 * MIB;
 export const DATA_MESSAGE_BYTES = 1 * MIB;
 
 /**
+ * Largest metadata object of a worker, dataset or checkpoint, measured as its
+ * JSON encoding in UTF-8.
+ */
+export const METADATA_BYTES_MAX = 64 * KIB;
+
+/**
  * Largest message the runtime accepts. One limit serves every call: a data
  * message and its framing, and headers whose metadata (64 KiB of JSON at
  * most) fits many times over. Kept small because grpc-js buffers a message

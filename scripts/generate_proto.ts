@@ -75,7 +75,8 @@ function snakeCaseFields(namespace: NamespaceJson): void {
  * which re-exports every type under its message name.
  */
 export async function renderTypes(): Promise<Map<string, string>> {
-  const out = await Deno.makeTempDir({ prefix: "pulse-proto-types-" });
+  // Inside proto/, which `deno task proto` may write, and removed below.
+  const out = await Deno.makeTempDir({ dir: PROTO_DIR, prefix: ".types-" });
   try {
     const { success, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -173,6 +174,7 @@ export function renderPythonProtocol(): string {
   const constants: [string, string][] = [
     ["CHUNK_BYTES", "Size of every chunk of a checkpoint but the last."],
     ["DATA_MESSAGE_BYTES", "Size of the data messages of saves and loads."],
+    ["METADATA_BYTES_MAX", "Largest metadata object, measured as its JSON encoding in UTF-8."],
     ["REQUEST_BYTES_MAX", "Largest message the runtime accepts."],
     ["RESPONSE_BYTES_MAX", "Largest message the runtime sends and clients accept."],
     ["LOAD_WINDOW_BYTES", "Bytes a client asks for with one LoadCheckpoint call."],

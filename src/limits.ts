@@ -17,11 +17,9 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 256;
 /** Longest dataset path (a URI). */
 export const DATASET_PATH_LENGTH_MAX = 2048;
-/** Largest metadata object, measured as its JSON encoding in UTF-8. */
-export const METADATA_BYTES_MAX = 64 * KIB;
 
 /** Size of every chunk but the last one of a checkpoint: part of the wire contract. */
-export { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
+export { CHUNK_BYTES, METADATA_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 /**
  * Bytes hashed at a time before other calls get a turn: a chunk is hashed in
  * slices, so a save or load never holds a heartbeat back for more than one.

@@ -4,6 +4,8 @@
 CHUNK_BYTES = 8388608
 #: Size of the data messages of saves and loads.
 DATA_MESSAGE_BYTES = 1048576
+#: Largest metadata object, measured as its JSON encoding in UTF-8.
+METADATA_BYTES_MAX = 65536
 #: Largest message the runtime accepts.
 REQUEST_BYTES_MAX = 1114112
 #: Largest message the runtime sends and clients accept.
