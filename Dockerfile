@@ -15,12 +15,14 @@ FROM denoland/deno:${DENO_VERSION} AS build
 WORKDIR /src
 
 # Dependencies first, so that a change to the sources does not download them
-# again. The workspace member's deno.json is needed to resolve the workspace.
+# again. The workspace members' deno.json are needed to resolve the workspace.
 COPY deno.json deno.lock ./
+COPY proto/deno.json proto/deno.json
 COPY sdk/deno.json sdk/deno.json
 RUN deno install --frozen
 
 COPY main.ts config.toml ./
+COPY proto/ proto/
 COPY src/ src/
 COPY sdk/ sdk/
 RUN deno task compile \
@@ -44,6 +46,12 @@ COPY --from=build --chown=pulse:pulse /out/ /app/
 # The runtime reads ./config.toml from its working directory; the embedded
 # store (storage.backend = "fs", path = "./data") writes to /app/data.
 VOLUME ["/app/data"]
+
+# A container is reached from outside itself: listen on every interface. That
+# needs [[auth.tokens]] (e.g. PULSE_AUTH_TOKENS from a secret), or
+# PULSE_AUTH_ALLOW_ANONYMOUS=true where every caller may act as admin.
+ENV PULSE_GRPC_ADDR=0.0.0.0:50051 \
+    PULSE_METRICS_ADDR=0.0.0.0:9090
 
 USER 10001:10001
 EXPOSE 50051 9090

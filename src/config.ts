@@ -13,6 +13,7 @@ import {
   RECEIVE_WINDOW_BYTES_MAX,
   RECEIVE_WINDOW_BYTES_MIN,
 } from "./limits.ts";
+import { isLoopback, parseAddress } from "./address.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 /** Where objects are stored. */
@@ -68,13 +69,11 @@ function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
   return (raw) => values.includes(raw as T) ? raw as T : { allowed: `one of ${values.join(", ")}` };
 }
 
-/** `host:port`, where port 0 asks the system for a free one. */
+/** `host:port` or `[v6]:port`, where port 0 asks the system for a free one. */
 function address(raw: unknown): string | { allowed: string } {
-  const allowed = { allowed: "host:port with a port from 0 to 65535" };
-  if (typeof raw !== "string") return allowed;
-  const match = /^(.+):(\d{1,5})$/.exec(raw);
-  if (!match || Number(match[2]) > 65535) return allowed;
-  return raw;
+  return typeof raw === "string" && parseAddress(raw) !== undefined ? raw : {
+    allowed: "host:port or [ipv6]:port, with an IP address or DNS name and a port from 0 to 65535",
+  };
 }
 
 /** Roles of tokens: admin may do everything, worker acts for its workers, reader reads. */
@@ -84,32 +83,59 @@ export type Role = typeof ROLES[number];
 
 /** A bearer token, configured by its SHA-256, never in clear. */
 export interface AuthToken {
-  /** Names the token in logs and errors. */
+  /** Names the token in logs and errors; unique. */
   name: string;
-  /** Lowercase hex SHA-256 of the token. */
+  /** Lowercase hex SHA-256 of the token; unique. */
   sha256: string;
   role: Role;
   /** Glob (`*` matches any run of characters) of the worker ids it may act for. */
   workers: string;
+  /** Glob of the dataset names it may register and read. */
+  datasets: string;
 }
 
 function authTokens(raw: unknown): AuthToken[] | { allowed: string } {
   const allowed = {
     allowed:
-      'tables with name, sha256 (64 hex digits), role (admin, worker or reader) and optional workers glob, e.g. [[auth.tokens]] name = "team-a" sha256 = "..." role = "worker" workers = "team-a-*"',
+      'tables with name, sha256 (64 hex digits), role (admin, worker or reader) and optional workers and datasets globs, e.g. [[auth.tokens]] name = "team-a" sha256 = "..." role = "worker" workers = "team-a-*" (in PULSE_AUTH_TOKENS: the same as a JSON array of objects)',
   };
+  // From the environment (where secret stores put them), a JSON array.
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return allowed;
+    }
+  }
   if (!Array.isArray(raw)) return allowed;
   const tokens: AuthToken[] = [];
   for (const entry of raw) {
-    const { name, sha256, role, workers = "*", ...rest } = entry ?? {};
+    const { name, sha256, role, workers = "*", datasets = "*", ...rest } = entry ?? {};
     if (
       typeof name !== "string" || name === "" || typeof sha256 !== "string" ||
       !/^[0-9a-fA-F]{64}$/.test(sha256) || !ROLES.includes(role) || typeof workers !== "string" ||
-      Object.keys(rest).length > 0
+      typeof datasets !== "string" || Object.keys(rest).length > 0
     ) return allowed;
-    tokens.push({ name, sha256: sha256.toLowerCase(), role, workers });
+    tokens.push({ name, sha256: sha256.toLowerCase(), role, workers, datasets });
   }
   return tokens;
+}
+
+// Two tokens of one name would be told apart in no log or error, and two of
+// one hash would make one secret act with either token's rights.
+function checkTokensUnique(tokens: AuthToken[]): void {
+  tokens.forEach((token, index) => {
+    const other = tokens.findIndex((t) => t.name === token.name || t.sha256 === token.sha256);
+    if (other === index) return;
+    const same = tokens[other]!.name === token.name ? `the name "${token.name}"` : "one sha256";
+    throw new ConfigError(
+      `Invalid configuration: auth.tokens "${tokens[other]!.name}" (entry ${
+        other + 1
+      }) and "${token.name}" (entry ${
+        index + 1
+      }) have ${same}; every token needs a name and a secret of its own`,
+    );
+  });
 }
 
 // The type of a setting comes from its parser, not from its default.
@@ -121,14 +147,14 @@ function setting<T>(spec: Setting<T> & { default: NoInfer<T> }): Setting<T> {
 export const SETTINGS = {
   "server.grpc_addr": setting({
     parse: address,
-    default: "0.0.0.0:50051",
+    default: "127.0.0.1:50051",
     env: "PULSE_GRPC_ADDR",
     flag: "grpc-addr",
     help: "gRPC listen address",
   }),
   "server.metrics_addr": setting({
     parse: address,
-    default: "0.0.0.0:9090",
+    default: "127.0.0.1:9090",
     env: "PULSE_METRICS_ADDR",
     flag: "metrics-addr",
     help: "HTTP listen address of /metrics, /healthz and /readyz",
@@ -173,10 +199,18 @@ export const SETTINGS = {
     flag: "tls-client-ca",
     help: "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)",
   }),
+  "auth.allow_anonymous": setting({
+    parse: boolean,
+    default: false,
+    env: "PULSE_AUTH_ALLOW_ANONYMOUS",
+    help: "serve gRPC beyond loopback without tokens: everyone who can reach it acts as admin",
+  }),
   "auth.tokens": setting<AuthToken[]>({
     parse: authTokens,
     default: [],
-    help: "[[auth.tokens]] tables: name, sha256 (hex of the token), role, workers (glob)",
+    env: "PULSE_AUTH_TOKENS",
+    help:
+      "[[auth.tokens]] tables: name, sha256 (hex of the token), role, workers and datasets (globs)",
   }),
   "limits.checkpoint_bytes_max": setting({
     parse: integer(1, Number.MAX_SAFE_INTEGER),
@@ -339,6 +373,8 @@ export interface ConfigSources {
   file?: string;
   /** Reads an environment variable. */
   env: (name: string) => string | undefined;
+  /** Names every variable of the environment, so that a misspelled PULSE_* one is refused. */
+  envNames?: () => string[];
   /** Values given as flags, by flag name (without `--`). */
   flags: Record<string, string | undefined>;
 }
@@ -375,6 +411,7 @@ export function loadConfig(sources: ConfigSources): Config {
   ) {
     apply(name, raw, file ?? DEFAULT_CONFIG_FILE);
   }
+  checkEnvNames(sources.envNames?.() ?? []);
   for (const [name, spec] of settingEntries()) {
     const raw = spec.env === undefined ? undefined : sources.env(spec.env);
     if (raw !== undefined) apply(name, raw, spec.env!);
@@ -384,7 +421,74 @@ export function loadConfig(sources: ConfigSources): Config {
     if (raw !== undefined) apply(name, raw, `--${spec.flag}`);
   }
   checkTls(config as Config);
+  checkTokensUnique((config as Config)["auth.tokens"]);
+  checkAnonymous(config as Config);
   return config as Config;
+}
+
+/**
+ * PULSE_* variables that are no setting but are read all the same: the
+ * config file's path, and the admin commands' address and token (often set
+ * in the same shell).
+ */
+const OTHER_VARIABLES = ["PULSE_CONFIG", "PULSE_ADDR", "PULSE_TOKEN"];
+
+// A misspelled variable would otherwise be ignored without a word, and the
+// setting it meant left at its default.
+function checkEnvNames(names: string[]): void {
+  const known = [
+    ...OTHER_VARIABLES,
+    ...settingEntries().flatMap(([, spec]) => spec.env === undefined ? [] : [spec.env]),
+  ];
+  for (const name of names) {
+    if (!name.startsWith("PULSE_") || known.includes(name)) continue;
+    const nearest = known.reduce((best, candidate) =>
+      editDistance(name, candidate) < editDistance(name, best) ? candidate : best
+    );
+    const hint = editDistance(name, nearest) <= 3 ? `; did you mean ${nearest}?` : "";
+    throw new ConfigError(
+      `Invalid configuration: unknown environment variable ${name}${hint} (README.md lists every setting)`,
+    );
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Why a path the configuration names is out of the runtime's reach: its Deno
+ * permissions, fixed when the executable is built, do not cover it.
+ */
+export function outsidePermissions(access: "read" | "write", path: string): string {
+  return `the runtime has no permission to ${access} it (Deno's --allow-${access}); ` +
+    `the executable and the container may ${access} only ${
+      access === "read" ? "their working directory" : "./data"
+    }: move it there, or run from source with --allow-${access}=${path} (docs/operations.md, "Permissions")`;
+}
+
+// Without tokens every caller is admin: that is safe on loopback only,
+// unless the operator says otherwise.
+function checkAnonymous(config: Config): void {
+  const grpcAddr = config["server.grpc_addr"];
+  if (
+    config["auth.tokens"].length > 0 || config["auth.allow_anonymous"] || isLoopback(grpcAddr)
+  ) return;
+  throw new ConfigError(
+    `Invalid configuration: server.grpc_addr ${grpcAddr} is beyond loopback and no [[auth.tokens]] are configured, so anyone who can reach it would act as admin; configure tokens (SECURITY.md), listen on 127.0.0.1, or set auth.allow_anonymous = true (PULSE_AUTH_ALLOW_ANONYMOUS=true)`,
+  );
 }
 
 function checkTls(config: Config): void {
@@ -418,15 +522,19 @@ function readConfigFile(
   } catch (error) {
     if (!required && error instanceof Deno.errors.NotFound) return [];
     throw new ConfigError(
-      `Cannot read config file ${path}: ${(error as Error).message}`,
+      error instanceof Deno.errors.NotCapable
+        ? `Cannot read config file ${path}: ${outsidePermissions("read", path)}`
+        : `Cannot read config file ${path}: ${(error as Error).message}`,
     );
   }
   let document: Record<string, unknown>;
   try {
     document = parseToml(source);
   } catch (error) {
-    const reason = (error as Error).message.split("\n")[0];
-    throw new ConfigError(`Cannot parse config file ${path}: ${reason}`);
+    const { line, column } = error as { line?: number; column?: number };
+    const reason = (error as Error).message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+    const where = line === undefined ? "" : ` line ${line}, column ${column}:`;
+    throw new ConfigError(`Cannot parse config file ${path}:${where} ${reason}`);
   }
   const pairs: [SettingName, unknown][] = [];
   for (const [section, table] of Object.entries(document)) {

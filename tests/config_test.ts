@@ -109,6 +109,75 @@ Deno.test("the shipped config.toml runs the embedded fs store in ./data", () => 
   const config = loadConfig({ file, env: env({}), flags: {} });
   assert.equal(config["storage.backend"], "fs");
   assert.equal(config["storage.path"], "./data");
-  assert.equal(config["server.grpc_addr"], "0.0.0.0:50051");
-  assert.equal(config["server.metrics_addr"], "0.0.0.0:9090");
+  assert.equal(config["server.grpc_addr"], "127.0.0.1:50051");
+  assert.equal(config["server.metrics_addr"], "127.0.0.1:9090");
+  assert.equal(config["storage.endpoint"], "", "the S3 section works for AWS as it is");
+  assert.equal(config["storage.force_path_style"], false);
+});
+
+const SHA_A = "a".repeat(64);
+const SHA_B = "b".repeat(64);
+
+Deno.test("loadConfig() refuses two tokens of one name or one sha256, naming both", async (t) => {
+  const file = await Deno.makeTempFile({ suffix: ".toml" });
+  try {
+    const cases: [string, RegExp][] = [
+      [
+        `[[auth.tokens]]\nname = "ci"\nsha256 = "${SHA_A}"\nrole = "worker"\n` +
+        `[[auth.tokens]]\nname = "ci"\nsha256 = "${SHA_B}"\nrole = "admin"\n`,
+        /^Invalid configuration: auth\.tokens "ci" \(entry 1\) and "ci" \(entry 2\) have the name "ci"; every token needs a name and a secret of its own$/,
+      ],
+      [
+        `[[auth.tokens]]\nname = "team-a"\nsha256 = "${SHA_A}"\nrole = "worker"\n` +
+        `[[auth.tokens]]\nname = "ops"\nsha256 = "${SHA_A.toUpperCase()}"\nrole = "admin"\n`,
+        /^Invalid configuration: auth\.tokens "team-a" \(entry 1\) and "ops" \(entry 2\) have one sha256;/,
+      ],
+    ];
+    for (const [toml, message] of cases) {
+      await t.step(message.source.slice(0, 60), async () => {
+        await Deno.writeTextFile(file, toml);
+        assert.throws(() => loadConfig({ file, env: env({}), flags: {} }), {
+          name: "ConfigError",
+          message,
+        });
+      });
+    }
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("loadConfig() takes tokens from PULSE_AUTH_TOKENS as a JSON array", () => {
+  const tokens = [{ name: "team-a", sha256: SHA_A, role: "worker", workers: "a-*" }];
+  const config = loadConfig({
+    file: "/dev/null",
+    env: env({ PULSE_AUTH_TOKENS: JSON.stringify(tokens) }),
+    flags: {},
+  });
+  assert.deepEqual(config["auth.tokens"], [{ ...tokens[0], datasets: "*" }]);
+  assert.throws(
+    () => loadConfig({ file: "/dev/null", env: env({ PULSE_AUTH_TOKENS: "[{" }), flags: {} }),
+    { name: "ConfigError", message: /auth\.tokens = "\[\{" \(from PULSE_AUTH_TOKENS\)/ },
+  );
+});
+
+Deno.test("loadConfig() refuses to serve everyone as admin beyond loopback unless told to", () => {
+  const load = (vars: Record<string, string>) =>
+    loadConfig({ file: "/dev/null", env: env(vars), flags: {} });
+  assert.equal(load({})["server.grpc_addr"], "127.0.0.1:50051", "loopback by default");
+  assert.throws(() => load({ PULSE_GRPC_ADDR: "0.0.0.0:50051" }), {
+    name: "ConfigError",
+    message: /server\.grpc_addr 0\.0\.0\.0:50051 is beyond loopback and no \[\[auth\.tokens\]\]/,
+  });
+  assert.equal(
+    load({ PULSE_GRPC_ADDR: "0.0.0.0:50051", PULSE_AUTH_ALLOW_ANONYMOUS: "true" })[
+      "auth.allow_anonymous"
+    ],
+    true,
+  );
+  const tokens = JSON.stringify([{ name: "a", sha256: SHA_A, role: "admin" }]);
+  assert.equal(
+    load({ PULSE_GRPC_ADDR: "[::]:50051", PULSE_AUTH_TOKENS: tokens })["server.grpc_addr"],
+    "[::]:50051",
+  );
 });

@@ -2,12 +2,14 @@
  * Who may call what. Bearer tokens in the `authorization` metadata are
  * checked by a server interceptor, before any message of the call is read,
  * so an unauthenticated upload is refused at once; the same interceptor
- * bounds request metadata. Handlers then check each call's worker id against
- * the token's role and `workers` glob with `Guard.check`.
+ * bounds request metadata. Handlers then check what each call names (a
+ * worker id, a dataset name) against the token's role and globs with
+ * `Guard.check`, which finds the caller again from the token the call
+ * carries: a token's name identifies nothing.
  *
- * Tokens are configured by their SHA-256 and compared in constant time; only
- * their names ever reach logs. With no tokens configured, authentication is
- * off and every call acts as admin.
+ * Tokens are configured by their SHA-256 (unique, as are their names) and
+ * compared in constant time; only their names ever reach logs. With no
+ * tokens configured, authentication is off and every call acts as admin.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
@@ -16,11 +18,15 @@ import { PulseError } from "../errors.ts";
 import { REQUEST_METADATA_BYTES_MAX, REQUEST_METADATA_ENTRIES_MAX } from "../limits.ts";
 import { toStatus } from "./status.ts";
 
-/** Methods anyone may call: health checks come from probes without tokens. */
-const PUBLIC_SERVICES = ["/grpc.health.v1.Health/"];
+/**
+ * Services anyone may call: health checks come from probes without tokens,
+ * and reflection serves only the contract, which is public (so that
+ * `grpcurl list` and `grpcurl ... Health/Check` work as they are).
+ */
+const PUBLIC_SERVICES = ["/grpc.health.v1.Health/", "/grpc.reflection."];
 
-/** The metadata entry that carries the authenticated token's name to handlers. */
-const PRINCIPAL_KEY = "x-pulse-principal";
+/** The service whose methods roles and globs govern. */
+const PULSE_SERVICE_PREFIX = "/pulse.v1.PulseRuntime/";
 
 /** What each role may call in pulse.v1.PulseRuntime; admin may call everything. */
 const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
@@ -50,19 +56,44 @@ const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
   ]),
 };
 
-interface Principal {
+/** Methods whose request names a dataset in `name`. */
+const DATASET_METHODS: ReadonlySet<string> = new Set(["RegisterDataset", "GetDataset"]);
+
+/** Who a call acts as: a configured token, or everyone while authentication is off. */
+export interface Principal {
+  /** The token's name, for messages and logs. */
   name: string;
   role: Role;
-  workers: RegExp;
-  /** The glob as configured, for messages. */
-  workersGlob: string;
+  /**
+   * What tells this caller from every other: the token's SHA-256 (unique in
+   * the configuration); undefined while authentication is off.
+   */
+  tokenSha256: string | undefined;
+  workers: Scope;
+  datasets: Scope;
 }
 
+/** A glob of names a token may act for. */
+interface Scope {
+  glob: string;
+  pattern: RegExp;
+}
+
+/** What a call acts on, as far as rights go. */
+export interface CallTarget {
+  /** The worker the request names, if any. */
+  worker_id?: string;
+  /** The dataset the request names (RegisterDataset, GetDataset). */
+  name?: string;
+}
+
+const EVERYTHING: Scope = { glob: "*", pattern: /^/ };
 const ANONYMOUS_ADMIN: Principal = {
   name: "anonymous",
   role: "admin",
-  workers: /^/,
-  workersGlob: "*",
+  tokenSha256: undefined,
+  workers: EVERYTHING,
+  datasets: EVERYTHING,
 };
 
 /** Authenticates calls and checks their rights. */
@@ -75,8 +106,9 @@ export class Guard {
       principal: {
         name: token.name,
         role: token.role,
-        workers: globToRegExp(token.workers),
-        workersGlob: token.workers,
+        tokenSha256: token.sha256,
+        workers: scopeOf(token.workers),
+        datasets: scopeOf(token.datasets),
       },
     }));
   }
@@ -86,7 +118,11 @@ export class Guard {
     return this.#tokens.length > 0;
   }
 
-  /** The interceptor that authenticates every call and bounds its metadata. */
+  /**
+   * The interceptor that authenticates every call and checks that its role
+   * may call the method, before any message of it is read, and bounds its
+   * metadata.
+   */
   interceptor(): grpc.ServerInterceptor {
     return (method, call) =>
       new grpc.ServerInterceptingCall(call, {
@@ -95,9 +131,12 @@ export class Guard {
             onReceiveMetadata: (metadata, next) => {
               try {
                 checkMetadataSize(metadata);
-                metadata.remove(PRINCIPAL_KEY); // only this interceptor may set it
-                if (!PUBLIC_SERVICES.some((prefix) => method.path.startsWith(prefix))) {
-                  metadata.set(PRINCIPAL_KEY, this.#authenticate(metadata).name);
+                if (method.path.startsWith(PULSE_SERVICE_PREFIX)) {
+                  // The role is checked before any message is read: a token
+                  // that may not save cannot even open a save.
+                  this.check(metadata, method.path.slice(PULSE_SERVICE_PREFIX.length));
+                } else if (!PUBLIC_SERVICES.some((prefix) => method.path.startsWith(prefix))) {
+                  this.authenticate(metadata);
                 }
               } catch (error) {
                 const status = toStatus(error, method.path);
@@ -111,34 +150,44 @@ export class Guard {
   }
 
   /**
-   * Checks that the call's token may call `method` for `workerId` (when the
-   * method concerns one worker).
-   * @throws {PulseError} permission_denied
+   * Checks that the call's token may call `method` for what the request
+   * names, and returns who the call acts as. The caller is found from the
+   * token the call carries, never from a name.
+   * @throws {PulseError} UNAUTHENTICATED, PERMISSION_DENIED
    */
-  check(metadata: grpc.Metadata, method: string, workerId?: string): void {
-    const principal = this.#principalOf(metadata);
-    if (principal.role === "admin") return;
+  check(metadata: grpc.Metadata, method: string, target: CallTarget = {}): Principal {
+    const principal = this.authenticate(metadata);
+    if (principal.role === "admin") return principal;
+    const deny = (reason: string) =>
+      new PulseError("PERMISSION_DENIED", `Cannot call ${method}${reason}`);
     if (!ROLE_METHODS[principal.role].has(method)) {
-      throw new PulseError(
-        "PERMISSION_DENIED",
-        `Cannot call ${method}: token ${principal.name} has role ${principal.role}`,
+      throw deny(`: token ${principal.name} has role ${principal.role}`);
+    }
+    const listing = { ListWorkers: principal.workers, ListDatasets: principal.datasets }[method];
+    if (listing !== undefined && listing.glob !== "*") {
+      const what = method === "ListWorkers" ? "workers" : "datasets";
+      throw deny(`: token ${principal.name} may act only for ${what} ${listing.glob}`);
+    }
+    const { worker_id: workerId } = target;
+    if (workerId !== undefined && !principal.workers.pattern.test(workerId)) {
+      throw deny(
+        ` for worker ${workerId}: token ${principal.name} may act only for workers ${principal.workers.glob}`,
       );
     }
-    if (method === "ListWorkers" && principal.workersGlob !== "*") {
-      throw new PulseError(
-        "PERMISSION_DENIED",
-        `Cannot call ListWorkers: token ${principal.name} may act only for workers ${principal.workersGlob}`,
+    const dataset = DATASET_METHODS.has(method) ? target.name : undefined;
+    if (dataset !== undefined && !principal.datasets.pattern.test(dataset)) {
+      throw deny(
+        ` for dataset ${dataset}: token ${principal.name} may act only for datasets ${principal.datasets.glob}`,
       );
     }
-    if (workerId !== undefined && !principal.workers.test(workerId)) {
-      throw new PulseError(
-        "PERMISSION_DENIED",
-        `Cannot call ${method} for worker ${workerId}: token ${principal.name} may act only for workers ${principal.workersGlob}`,
-      );
-    }
+    return principal;
   }
 
-  #authenticate(metadata: grpc.Metadata): Principal {
+  /**
+   * The principal of the bearer token in `metadata`.
+   * @throws {PulseError} UNAUTHENTICATED for a missing or unknown token
+   */
+  authenticate(metadata: grpc.Metadata): Principal {
     if (!this.enabled) return ANONYMOUS_ADMIN;
     const header = metadata.get("authorization")[0];
     const match = typeof header === "string" ? /^Bearer (\S+)$/i.exec(header) : null;
@@ -159,14 +208,10 @@ export class Guard {
     }
     return found;
   }
+}
 
-  #principalOf(metadata: grpc.Metadata): Principal {
-    if (!this.enabled) return ANONYMOUS_ADMIN;
-    const name = metadata.get(PRINCIPAL_KEY)[0];
-    const token = this.#tokens.find((token) => token.principal.name === name);
-    if (token === undefined) throw new Error("a call reached a handler unauthenticated");
-    return token.principal;
-  }
+function scopeOf(glob: string): Scope {
+  return { glob, pattern: globToRegExp(glob) };
 }
 
 function checkMetadataSize(metadata: grpc.Metadata): void {

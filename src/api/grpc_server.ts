@@ -10,6 +10,7 @@ import { HEALTH_SERVICE_NAME, loadPulsePackage, SERVICE_NAME } from "@pulsecheck
 import { REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 import type { Config } from "../config.ts";
 import { CONNECTION_WINDOW_STREAMS } from "../limits.ts";
+import { listenProblem } from "../address.ts";
 import { log } from "../log.ts";
 import type { Guard } from "./auth.ts";
 import { HealthService } from "./health_service.ts";
@@ -67,8 +68,9 @@ function bind(
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => {
-      if (error) reject(new Error(`Cannot listen on ${address}: ${error.message}`));
-      else resolve(port);
+      if (error) {
+        reject(new Error(`Cannot listen on server.grpc_addr ${address}: ${listenProblem(error)}`));
+      } else resolve(port);
     });
   });
 }
@@ -112,13 +114,18 @@ async function credentialsOf(config: Config): Promise<grpc.ServerCredentials> {
       throw new Error(`Cannot read ${setting} ${config[setting]}: ${(error as Error).message}`);
     }
   };
+  const certChain = await read("server.tls_cert");
   const clientCa = config["server.tls_client_ca"] === ""
-    ? null
+    ? undefined
     : await read("server.tls_client_ca");
   return grpc.ServerCredentials.createSsl(
-    clientCa,
-    [{ cert_chain: await read("server.tls_cert"), private_key: await read("server.tls_key") }],
-    clientCa !== null, // with a client CA, a client certificate is required and verified
+    // Roots only verify client certificates, which are asked for only with a
+    // client CA. Without one, grpc-js would load the roots of
+    // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH (outside the runtime's read permission
+    // on many hosts) for nothing: give it the unused certificate instead.
+    clientCa ?? certChain,
+    [{ cert_chain: certChain, private_key: await read("server.tls_key") }],
+    clientCa !== undefined, // with a client CA, a client certificate is required and verified
   );
 }
 

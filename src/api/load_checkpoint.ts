@@ -44,7 +44,7 @@ export function loadCheckpointHandler(
 async function load(guard: Guard, checkpoints: CheckpointStore, call: LoadCall): Promise<void> {
   const started = performance.now();
   const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
-  guard.check(call.metadata, "LoadCheckpoint", workerId);
+  guard.check(call.metadata, "LoadCheckpoint", { worker_id: workerId });
   const { checkpoint, data } = await checkpoints.load(workerId, checkpointId, { offset, length });
   await send(call, { checkpoint: checkpointMessage(checkpoint) });
   let sent = 0;

@@ -13,7 +13,7 @@ import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { log } from "../log.ts";
 import type { WorkerRegistry } from "../workers/worker_registry.ts";
-import type { Guard } from "./auth.ts";
+import type { CallTarget, Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
 import { checkpointMessage, datasetMessage, gcReportMessage, workerMessage } from "./messages.ts";
@@ -138,16 +138,18 @@ type UnaryResponse<M extends keyof PulseRuntimeHandlers> = PulseRuntimeHandlers[
 function unary<M extends keyof PulseRuntimeHandlers & string>(
   guard: Guard,
   method: M,
-  handle: (request: UnaryRequest<M>) => UnaryResponse<M> | Promise<UnaryResponse<M>>,
+  handle: (
+    request: UnaryRequest<M>,
+    principal: Principal,
+  ) => UnaryResponse<M> | Promise<UnaryResponse<M>>,
 ): grpc.handleUnaryCall<UnaryRequest<M>, UnaryResponse<M>> {
   return (call, callback) => {
     const done = track(method);
     // Called inside an async function so that a synchronous throw becomes a
     // rejection too, never grpc-js's UNKNOWN.
     (async () => {
-      const request = call.request as UnaryRequest<M> & { worker_id?: string };
-      guard.check(call.metadata, method, request.worker_id);
-      return await handle(call.request);
+      const principal = guard.check(call.metadata, method, call.request as CallTarget);
+      return await handle(call.request, principal);
     })().then(
       (response) => {
         done(grpc.status.OK);

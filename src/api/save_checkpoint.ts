@@ -153,7 +153,7 @@ async function save(
   const started = performance.now();
   const stream = await openSaveStream(call[Symbol.asyncIterator]());
   const { header } = stream;
-  guard.check(call.metadata, "SaveCheckpoint", header.worker_id);
+  guard.check(call.metadata, "SaveCheckpoint", { worker_id: header.worker_id });
   savesInProgress.inc();
   try {
     const checkpoint = await checkpoints.save({

@@ -115,6 +115,7 @@ name = "team-a"
 sha256 = "${sha256(TOKENS.teamA)}"
 role = "worker"
 workers = "team-a-*"
+datasets = "team-a-*"
 
 [[auth.tokens]]
 name = "dashboards"
@@ -150,7 +151,21 @@ Deno.test("tokens: unknown or missing is UNAUTHENTICATED, outside its rights PER
         (await teamA.loadCheckpoint("team-a-1")).checkpoint.checkpointId,
         mine.checkpointId,
       );
-      await teamA.registerDataset("shared-data", { path: "s3://bucket/data" });
+      await teamA.registerDataset("team-a-train", { path: "s3://bucket/a" });
+      assert.equal((await teamA.getDataset("team-a-train")).path, "s3://bucket/a");
+    });
+    await t.step("a worker token can do nothing with other teams' datasets", async () => {
+      await admin.registerDataset("b-train", { path: "s3://bucket/b" });
+      const denied = (error: unknown) =>
+        code(error) === "PERMISSION_DENIED" &&
+        /token team-a may act only for datasets team-a-\*/.test((error as Error).message);
+      await assert.rejects(
+        teamA.registerDataset("b-train", { path: "s3://attacker/poison" }),
+        denied,
+      );
+      await assert.rejects(teamA.getDataset("b-train"), denied);
+      await assert.rejects(teamA.listDatasets(), denied);
+      assert.equal((await admin.getDataset("b-train")).path, "s3://bucket/b");
     });
     await t.step("a worker token can do nothing for other workers", async () => {
       const denied = (error: unknown) =>
@@ -206,6 +221,7 @@ Deno.test("tokens: unknown or missing is UNAUTHENTICATED, outside its rights PER
       health.close();
     });
     await t.step("tokens never reach the logs", () => {
+      assert.ok(runtime.logs.length > 0);
       const logs = runtime.logs.join("\n");
       for (const token of [...Object.values(TOKENS), "not-a-token"]) {
         assert.ok(!logs.includes(token));
@@ -303,11 +319,64 @@ Deno.test("a checkpoint above limits.checkpoint_bytes_max is RESOURCE_EXHAUSTED;
   }
 });
 
-Deno.test("with no tokens, listening beyond loopback logs a loud warning; on loopback it does not", async () => {
-  const open = await startRuntime({ args: ["--grpc-addr", "0.0.0.0:0"] });
+Deno.test("with no tokens and auth.allow_anonymous, listening beyond loopback logs a loud warning; on loopback it does not", async () => {
+  const open = await startRuntime({
+    args: ["--grpc-addr", "0.0.0.0:0"],
+    env: { PULSE_AUTH_ALLOW_ANONYMOUS: "true" },
+  });
   await open.stop();
   assert.ok(open.logs.some((line) => line.includes("AUTHENTICATION IS OFF")));
   const local = await startRuntime();
   await local.stop();
   assert.ok(!local.logs.some((line) => line.includes("AUTHENTICATION IS OFF")));
+});
+
+Deno.test("with grpc-js tracing every request header, no bearer token reaches any output, and every line is JSON", async () => {
+  const dir = await runtimeDir(TOKENS_TOML);
+  const runtime = await startRuntime({
+    dir,
+    env: { GRPC_TRACE: "all", GRPC_VERBOSITY: "DEBUG", PULSE_LOG_LEVEL: "debug" },
+  });
+  const admin = new Runtime(`grpc://${runtime.grpcAddress}`, { token: TOKENS.admin });
+  const forged = new Runtime(`grpc://${runtime.grpcAddress}`, {
+    token: "forged-secret-9",
+    retry: false,
+  });
+  try {
+    await admin.registerWorker("team-a-1");
+    await admin.heartbeat("team-a-1");
+    await assert.rejects(forged.heartbeat("team-a-1"));
+  } finally {
+    admin.close();
+    forged.close();
+    await runtime.stop();
+  }
+  const output = runtime.logs.join("\n");
+  // The trace printed the headers, with the token's value hidden.
+  assert.match(output, /"target":"grpc-js".*received headers.*authorization.*\[redacted\]/);
+  for (const token of [TOKENS.admin, "forged-secret-9"]) assert.ok(!output.includes(token), token);
+  for (const line of runtime.logs.filter((line) => line.trim() !== "")) {
+    assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+  }
+});
+
+Deno.test("TLS starts under the runtime's permissions with GRPC_DEFAULT_SSL_ROOTS_FILE_PATH naming a file it may not read", async () => {
+  const dir = await runtimeDir();
+  const roots = await Deno.makeTempFile({ prefix: "pulse-roots-", suffix: ".pem" });
+  await Deno.copyFile(`${dir}/certs/ca.pem`, roots); // outside the runtime's directory
+  const runtime = await startRuntime({
+    dir,
+    env: { ...TLS_ENV, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: roots },
+  });
+  const rt = new Runtime(`grpcs://localhost:${runtime.grpcAddress.split(":").at(-1)}`, {
+    tls: { ca: await pem(dir, "ca.pem") },
+  });
+  try {
+    await rt.registerWorker("w1");
+    assert.match(runtime.logs.join("\n"), /"message":"Runtime started".*"tls":"on"/);
+  } finally {
+    rt.close();
+    await runtime.stop();
+    await Deno.remove(roots);
+  }
 });
