@@ -7,7 +7,7 @@ PIP ?= pip
 COMPOSE ?= docker compose
 
 # Permission flags of the tests, as in `deno task test`.
-TEST_FLAGS := --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write
+TEST_FLAGS := --no-prompt --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write
 
 .DEFAULT_GOAL := help
 
@@ -33,7 +33,7 @@ run-runtime: ## Run the runtime from source (config.toml, embedded store in ./da
 	$(DENO) task start
 
 run-example: ## Run the quickstart example against a running runtime
-	$(DENO) run --allow-net examples/quickstart.ts
+	$(DENO) task example
 
 test-runtime: ## Runtime unit and deployment tests (not the integration tests)
 	$(DENO) test $(TEST_FLAGS) --ignore=tests/integration/ tests/

@@ -4,20 +4,29 @@
  */
 import { parseArgs } from "node:util";
 import { ADMIN_USAGE, isAdminCommand, runAdminCli } from "./src/cli/admin_cli.ts";
-import { ConfigError, loadConfig, settingFlags, SETTINGS } from "./src/config.ts";
+import { type Config, ConfigError, loadConfig, settingFlags, SETTINGS } from "./src/config.ts";
+import { captureGrpcLogs } from "./src/grpc_log.ts";
 import { configureLog, log } from "./src/log.ts";
+import { checkPermissions } from "./src/permissions.ts";
 
-/** The runtime's version, reported by `version`. */
+/** The runtime's version, reported by `version` and `--version`. */
 export const VERSION = "0.1.0";
+
+/**
+ * Signals this soon after the first are the same request: one Ctrl-C under
+ * `deno task start` reaches the runtime twice (from the terminal and from
+ * `deno task`). A signal later than this forces the exit.
+ */
+const SIGNAL_BURST_MS = 1000;
 
 const USAGE = `PulseCheckpoint Runtime ${VERSION}
 
-Usage: pulse-runtime [command] [flags]
+Usage: pulse-runtime <command> [flags]
 
 Commands:
-  serve           run the runtime (the default)
+  serve           run the runtime
   config check    load the configuration, print it, and exit
-  version         print the version
+  version         print the version (also --version)
   workers, datasets, checkpoints, gc
                   admin commands against a running runtime (below)
 
@@ -28,6 +37,7 @@ ${
     .join("\n")
 }
   -h, --help      print this help
+  -V, --version   print the version
 
 Precedence: defaults < config file < environment (PULSE_*) < flags.
 A bad value exits with status 2 and one line naming the key and what is allowed.
@@ -35,30 +45,19 @@ A bad value exits with status 2 and one line naming the key and what is allowed.
 ${ADMIN_USAGE}`;
 
 function parseCommandLine(args: string[]) {
-  const options: Record<
-    string,
-    { type: "string" | "boolean"; short?: string }
-  > = {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
   };
   for (const { flag } of settingFlags()) options[flag] = { type: "string" };
-  const { values, positionals } = parseArgs({
-    args,
-    options,
-    allowPositionals: true,
-  });
-  return {
-    values: values as Record<string, string | boolean | undefined>,
-    positionals,
-  };
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true });
+  return { values: values as Record<string, string | boolean | undefined>, positionals };
 }
 
-async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
-  configureLog({
-    level: config["logging.level"],
-    format: config["logging.format"],
-  });
+async function serve(config: Config): Promise<void> {
+  configureLog({ level: config["logging.level"], format: config["logging.format"] });
+  captureGrpcLogs((severity, text) => log[severity]("grpc-js", text));
   // Loaded here rather than at the top: the admin commands run with fewer
   // permissions than serve, and the S3 client reads AWS_* variables on load.
   const { startRuntime } = await import("./src/server.ts");
@@ -72,13 +71,14 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
     console.error(`Cannot start: ${(error as Error).message}`);
     Deno.exit(1);
   }
-  let stopping = false;
+  let firstSignalAt: number | undefined;
   const stop = async (signal: Deno.Signal) => {
-    if (stopping) {
+    if (firstSignalAt !== undefined) {
+      if (performance.now() - firstSignalAt < SIGNAL_BURST_MS) return; // the same keypress
       log.warn("pulse::server", "Second signal: exiting at once", { signal });
       Deno.exit(1);
     }
-    stopping = true;
+    firstSignalAt = performance.now();
     log.info("pulse::server", "Signal received", { signal });
     await runtime.shutdown();
     Deno.exit(0);
@@ -87,8 +87,36 @@ async function serve(config: ReturnType<typeof loadConfig>): Promise<void> {
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 }
 
+// Loads the configuration of `serve` (checked against the permissions it
+// will run with) and `config check`; null after printing why it is bad.
+function configOf(
+  values: Record<string, string | boolean | undefined>,
+  serving: boolean,
+): Config | null {
+  try {
+    const flags = Object.fromEntries(
+      settingFlags().map(({ flag }) => [flag, values[flag] as string | undefined]),
+    );
+    const config = loadConfig({
+      file: values.config as string | undefined,
+      env: (name) => Deno.env.get(name),
+      envNames: () => Object.keys(Deno.env.toObject()),
+      flags,
+    });
+    if (serving) checkPermissions(config);
+    return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return null;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
-  if (isAdminCommand(args)) return await runAdminCli(args);
+  if (isAdminCommand(args)) {
+    captureGrpcLogs((_severity, text) => console.error(text));
+    return await runAdminCli(args);
+  }
   let parsed;
   try {
     parsed = parseCommandLine(args);
@@ -97,36 +125,21 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
+  const command = positionals.join(" ");
+  if (values.version || command === "version") {
+    console.log(`pulse-runtime ${VERSION} (deno ${Deno.version.deno})`);
     return 0;
   }
-  const command = positionals.join(" ") || "serve";
-  if (command === "version") {
-    console.log(`pulse-runtime ${VERSION} (deno ${Deno.version.deno})`);
+  if (values.help || command === "") {
+    console.log(USAGE);
     return 0;
   }
   if (command !== "serve" && command !== "config check") {
     console.error(`Unknown command "${command}"; see --help`);
     return 2;
   }
-  let config;
-  try {
-    const flags = Object.fromEntries(
-      settingFlags().map((
-        { flag },
-      ) => [flag, values[flag] as string | undefined]),
-    );
-    config = loadConfig({
-      file: values.config as string | undefined,
-      env: (name) => Deno.env.get(name),
-      flags,
-    });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    return 2;
-  }
+  const config = configOf(values, command === "serve");
+  if (config === null) return 2;
   if (command === "config check") {
     for (const name of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
       console.log(`${name} = ${JSON.stringify(config[name])}`);

@@ -197,12 +197,12 @@ export async function writeBenchmarkSection(section: string, before?: string): P
 
 /**
  * The 99th percentile of the runtime's event-loop delay since the last call:
- * prom-client's `pulse_process_nodejs_eventloop_lag_p99_seconds`, whose
+ * `pulse_process_eventloop_lag_p99_seconds`, whose
  * samples start over at every scrape. In milliseconds.
  */
 export async function eventLoopLagP99Ms(metricsUrl: string): Promise<number> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const value = /^pulse_process_nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1];
+  const value = /^pulse_process_eventloop_lag_p99_seconds (\S+)$/m.exec(text)?.[1];
   if (value === undefined) throw new Error("the runtime exports no event-loop lag");
   return Number(value) * 1000;
 }

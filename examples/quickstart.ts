@@ -6,7 +6,7 @@
  * else `grpc://localhost:50051`.
  *
  * ```sh
- * deno run --allow-net \
+ * deno run --no-prompt --allow-net \
  *   --allow-env=PULSE_ADDR,GRPC_*,grpc_proxy,https_proxy,http_proxy,no_grpc_proxy,no_proxy \
  *   examples/quickstart.ts grpc://localhost:50051
  * node quickstart.js grpc://localhost:50051   # with the SDK from npm (JSR's npm layer)

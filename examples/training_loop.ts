@@ -7,7 +7,7 @@
  * never stopped. Heartbeats go out by themselves while it trains.
  *
  * ```sh
- * deno run --allow-net \
+ * deno run --no-prompt --allow-net \
  *   --allow-env=PULSE_ADDR,GRPC_*,grpc_proxy,https_proxy,http_proxy,no_grpc_proxy,no_proxy \
  *   examples/training_loop.ts \
  *   --worker trainer-0 --steps 200 --save-every 10 --step-ms 50

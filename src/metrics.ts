@@ -2,6 +2,8 @@
  * The runtime's Prometheus metrics: the seed's eight names and a few more.
  * One registry, created once; modules import the metric they record.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import process from "node:process";
 import * as prom from "prom-client";
 
 /** Every metric of the runtime is registered here and only here. */
@@ -164,4 +166,95 @@ export const retentionDeletedTotal = new prom.Counter({
   registers: [registry],
 });
 
-prom.collectDefaultMetrics({ register: registry, prefix: "pulse_process_" });
+// The process: CPU, memory, event-loop lag. prom-client's default metrics
+// are not used: several read /proc/self, which Deno lets only a process with
+// every permission read (so the runtime would stop at a permission prompt
+// under a terminal), and some are gauges named *_total, which promtool
+// refuses. These come from Deno and node:process without any permission.
+const processStartSeconds = Date.now() / 1000 - performance.now() / 1000;
+const cpuUsage = () => process.cpuUsage();
+
+new prom.Counter({
+  name: "pulse_process_cpu_user_seconds_total",
+  help: "CPU time the runtime spent in user mode",
+  registers: [registry],
+  collect() {
+    this.reset();
+    this.inc(cpuUsage().user / 1e6);
+  },
+});
+
+new prom.Counter({
+  name: "pulse_process_cpu_system_seconds_total",
+  help: "CPU time the runtime spent in the kernel",
+  registers: [registry],
+  collect() {
+    this.reset();
+    this.inc(cpuUsage().system / 1e6);
+  },
+});
+
+new prom.Counter({
+  name: "pulse_process_cpu_seconds_total",
+  help: "CPU time the runtime spent, user and kernel",
+  registers: [registry],
+  collect() {
+    const { user, system } = cpuUsage();
+    this.reset();
+    this.inc((user + system) / 1e6);
+  },
+});
+
+new prom.Gauge({
+  name: "pulse_process_resident_memory_bytes",
+  help: "Resident memory of the runtime (RSS)",
+  registers: [registry],
+  collect() {
+    this.set(Deno.memoryUsage().rss);
+  },
+});
+
+new prom.Gauge({
+  name: "pulse_process_heap_used_bytes",
+  help: "JavaScript heap in use",
+  registers: [registry],
+  collect() {
+    this.set(Deno.memoryUsage().heapUsed);
+  },
+});
+
+new prom.Gauge({
+  name: "pulse_process_start_time_seconds",
+  help: "When the runtime started, in seconds since the Unix epoch",
+  registers: [registry],
+}).set(processStartSeconds);
+
+// How late the event loop runs timers, sampled every 10 ms: what a heartbeat
+// waits behind a busy loop. Samples start over at each scrape.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+new prom.Gauge({
+  name: "pulse_process_eventloop_lag_p50_seconds",
+  help: "Event-loop delay since the last scrape: median",
+  registers: [registry],
+  collect() {
+    this.set(loopDelay.percentile(50) / 1e9);
+  },
+});
+new prom.Gauge({
+  name: "pulse_process_eventloop_lag_p99_seconds",
+  help: "Event-loop delay since the last scrape: 99th percentile",
+  registers: [registry],
+  collect() {
+    this.set(loopDelay.percentile(99) / 1e9);
+  },
+});
+new prom.Gauge({
+  name: "pulse_process_eventloop_lag_max_seconds",
+  help: "Event-loop delay since the last scrape: maximum",
+  registers: [registry],
+  collect() {
+    this.set(loopDelay.max / 1e9);
+    loopDelay.reset(); // collected last of the three: the next scrape starts over
+  },
+});

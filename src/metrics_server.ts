@@ -3,7 +3,7 @@
  * while the process runs, `/readyz` while it accepts calls.
  */
 import { registry } from "./metrics.ts";
-import { splitAddress } from "./address.ts";
+import { listenProblem, splitAddress } from "./address.ts";
 
 /** Serves the endpoint on `address`; `isReady` answers `/readyz`. */
 export function serveMetrics(
@@ -11,7 +11,13 @@ export function serveMetrics(
   isReady: () => boolean,
 ): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = splitAddress(address);
-  return Deno.serve({ hostname, port, onListen: () => {} }, async (request) => {
+  try {
+    return Deno.serve({ hostname, port, onListen: () => {} }, handle);
+  } catch (error) {
+    throw new Error(`Cannot listen on server.metrics_addr ${address}: ${listenProblem(error)}`);
+  }
+
+  async function handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (path === "/metrics") {
       return new Response(await registry.metrics(), {
@@ -23,5 +29,5 @@ export function serveMetrics(
       return isReady() ? new Response("ready\n") : new Response("shutting down\n", { status: 503 });
     }
     return new Response("not found\n", { status: 404 });
-  });
+  }
 }

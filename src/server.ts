@@ -50,6 +50,12 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     grpc_addr: withPort(config["server.grpc_addr"], grpcServer.port),
     metrics_addr: withPort(config["server.metrics_addr"], metricsServer.addr.port),
     store: store.description,
+    tls: config["server.tls_cert"] === ""
+      ? "off"
+      : config["server.tls_client_ca"] === ""
+      ? "on"
+      : "mutual",
+    authentication: guard.enabled ? `${config["auth.tokens"].length} tokens` : "off",
     deno_version: Deno.version.deno,
   });
   domain.garbageCollector.start();

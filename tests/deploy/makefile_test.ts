@@ -11,12 +11,12 @@ const EXPECTED: Record<string, string> = {
   "build-runtime": "deno task compile",
   "install-sdk": "pip install ./sdk/python",
   "run-runtime": "deno task start",
-  "run-example": "deno run --allow-net examples/quickstart.ts",
+  "run-example": "deno task example",
   "test-runtime":
-    "deno test --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write --ignore=tests/integration/ tests/",
+    "deno test --no-prompt --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write --ignore=tests/integration/ tests/",
   "test-sdk": "python3 -m pytest sdk/python/tests",
   "test-integration":
-    "deno test --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write tests/integration/",
+    "deno test --no-prompt --allow-run --allow-net --allow-env --allow-sys --allow-read --allow-write tests/integration/",
   "generate-certs": "deno task certs",
   "lint": "bash scripts/lint_files.sh",
 };

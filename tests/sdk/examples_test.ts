@@ -16,13 +16,12 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const QUICKSTART = "examples/quickstart.ts";
 const TRAINING_LOOP = "examples/training_loop.ts";
 /**
- * What the examples' documentation tells Deno users to grant: the network,
+ * What `deno task example` (and `make run-example`) grants: the network,
  * PULSE_ADDR, and what grpc-js reads (its GRPC_* settings, proxy variables).
+ * The examples' documentation tells Deno users the same.
  */
-const DENO_FLAGS = [
-  "--allow-net",
-  "--allow-env=PULSE_ADDR,GRPC_*,grpc_proxy,https_proxy,http_proxy,no_grpc_proxy,no_proxy",
-];
+const DENO_FLAGS = (JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.example as string)
+  .split(/\s+/).filter((word) => word.startsWith("--"));
 
 function denoCommand(
   script: string,
