@@ -20,6 +20,7 @@ import { PulseError } from "../errors.ts";
 import { CHUNK_BYTES, IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
 import { log } from "../log.ts";
 import { chunksWrittenTotal } from "../metrics.ts";
+import { chunkKeyOf, idempotencyRecordKeyOf, manifestKeyOf, manifestPrefixOf } from "../keys.ts";
 import type { ObjectStore } from "../storage/store.ts";
 import {
   decodePageToken,
@@ -30,7 +31,7 @@ import {
   validateMetadata,
   validateText,
 } from "../validation.ts";
-import { checkpointIdOf, isCheckpointId, newCheckpointId, sortKeyOf } from "./checkpoint_id.ts";
+import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import { ChunkBuffers, chunks, hashInSlices, type NamedChunk } from "./chunker.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import {
@@ -208,7 +209,7 @@ export class CheckpointStore {
       // Claimed before any byte is written: a retry after a crash finds the
       // claim, sees no manifest for it, and saves anew.
       await this.#store.put(
-        idempotencyKeyOf(workerId, idempotencyKey),
+        idempotencyRecordKeyOf(workerId, idempotencyKey),
         encoder.encode(JSON.stringify({ checkpoint_id: checkpointId })),
       );
     }
@@ -510,7 +511,7 @@ export class CheckpointStore {
     await this.#store.delete(manifestKeyOf(workerId, manifest.checkpoint_id));
     if (manifest.idempotency_key !== "") {
       await this.#store.delete(
-        idempotencyKeyOf(workerId, manifest.idempotency_key),
+        idempotencyRecordKeyOf(workerId, manifest.idempotency_key),
       );
     }
   }
@@ -565,7 +566,7 @@ export class CheckpointStore {
     idempotencyKey: string,
   ): Promise<Checkpoint | undefined> {
     const claim = await this.#store.get(
-      idempotencyKeyOf(workerId, idempotencyKey),
+      idempotencyRecordKeyOf(workerId, idempotencyKey),
     );
     if (claim === undefined) return undefined;
     const { checkpoint_id: checkpointId } = JSON.parse(decoder.decode(claim));
@@ -574,32 +575,6 @@ export class CheckpointStore {
     );
     return manifest && toCheckpoint(manifest);
   }
-}
-
-/** Key of a chunk: content-addressed, fanned out by the first byte of its hash. */
-export function chunkKeyOf(sha256: string): string {
-  return `chunks/${sha256.slice(0, 2)}/${sha256}`;
-}
-
-/** Key prefix of a worker's manifests. */
-export function manifestPrefixOf(workerId: string): string {
-  return `checkpoints/${workerId}/`;
-}
-
-/** Key of a checkpoint's manifest. */
-export function manifestKeyOf(workerId: string, checkpointId: string): string {
-  return `${manifestPrefixOf(workerId)}${sortKeyOf(checkpointId)}.json`;
-}
-
-/** The checkpoint id a manifest key names. */
-export function checkpointIdOfKey(key: string): string {
-  return checkpointIdOf(key.slice(key.lastIndexOf("/") + 1, -".json".length));
-}
-
-// The key is hashed: idempotency keys are free text, object keys are not.
-function idempotencyKeyOf(workerId: string, idempotencyKey: string): string {
-  const hash = createHash("sha256").update(idempotencyKey).digest("hex");
-  return `idempotency/${workerId}/${hash}.json`;
 }
 
 // A base checkpoint of a save: the chunks the save may name, and their sizes.

@@ -21,8 +21,9 @@
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
 import { retentionDeletedTotal } from "../metrics.ts";
+import { checkpointIdOfKey, isManifestKey, ledgerKeyOf, manifestPrefixOf } from "../keys.ts";
 import { listAll, type ObjectStore } from "../storage/store.ts";
-import { checkpointIdOfKey, type CheckpointStore, manifestPrefixOf } from "./checkpoint_store.ts";
+import type { CheckpointStore } from "./checkpoint_store.ts";
 
 /** The retention policy: `keepLast` 0 keeps everything. */
 export interface RetentionOptions {
@@ -52,11 +53,6 @@ const TARGET = "pulse::retention";
 const LEDGER_FORMAT = 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Key of a worker's retention ledger. */
-export function ledgerKeyOf(workerId: string): string {
-  return `retention/${workerId}.json`;
-}
 
 /**
  * Numbers the checkpoints a ledger has not seen yet, oldest id first, and
@@ -162,7 +158,7 @@ export class Retention {
   async #pass(workerId: string): Promise<RetentionResult> {
     const live: string[] = [];
     for await (const info of listAll(this.#store, manifestPrefixOf(workerId))) {
-      if (info.key.endsWith(".json")) live.push(checkpointIdOfKey(info.key));
+      if (isManifestKey(info.key)) live.push(checkpointIdOfKey(info.key));
     }
     const before = await this.#readLedger(workerId);
     const ledger = numberCheckpoints(before, live);

@@ -3,6 +3,7 @@
  * the store (`datasets/<name>.json`), read from the store on every request.
  */
 import { PulseError } from "../errors.ts";
+import { datasetKeyOf, DATASETS_PREFIX } from "../keys.ts";
 import { DATASET_PATH_LENGTH_MAX } from "../limits.ts";
 import type { ObjectStore } from "../storage/store.ts";
 import {
@@ -30,7 +31,6 @@ interface DatasetRecord {
   registered_at: string;
 }
 
-const PREFIX = "datasets/";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -64,7 +64,7 @@ export class DatasetRegistry {
       metadata,
       registered_at: existing?.registered_at ?? new Date().toISOString(),
     };
-    await this.#store.put(keyOf(name), encoder.encode(JSON.stringify(record)));
+    await this.#store.put(datasetKeyOf(name), encoder.encode(JSON.stringify(record)));
     return toDataset(record);
   }
 
@@ -87,15 +87,15 @@ export class DatasetRegistry {
     pageToken: string,
   ): Promise<{ datasets: Dataset[]; nextPageToken: string }> {
     const size = pageSize("list datasets", requestedPageSize);
-    const startAfter = decodePageToken("list datasets", pageToken, PREFIX);
+    const startAfter = decodePageToken("list datasets", pageToken, DATASETS_PREFIX);
     // One key more than the page tells whether there is a next page.
-    const infos = await this.#store.list(PREFIX, {
+    const infos = await this.#store.list(DATASETS_PREFIX, {
       startAfter,
       limit: size + 1,
     });
     const page = infos.slice(0, size);
     const records = await Promise.all(
-      page.map((info) => this.#read(nameOf(info.key))),
+      page.map((info) => this.#readKey(info.key)),
     );
     return {
       datasets: records.filter((r) => r !== undefined).map(toDataset),
@@ -103,18 +103,14 @@ export class DatasetRegistry {
     };
   }
 
-  async #read(name: string): Promise<DatasetRecord | undefined> {
-    const bytes = await this.#store.get(keyOf(name));
+  #read(name: string): Promise<DatasetRecord | undefined> {
+    return this.#readKey(datasetKeyOf(name));
+  }
+
+  async #readKey(key: string): Promise<DatasetRecord | undefined> {
+    const bytes = await this.#store.get(key);
     return bytes === undefined ? undefined : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
   }
-}
-
-function keyOf(name: string): string {
-  return `${PREFIX}${name}.json`;
-}
-
-function nameOf(key: string): string {
-  return key.slice(PREFIX.length, -".json".length);
 }
 
 function toDataset(record: DatasetRecord): Dataset {

@@ -9,6 +9,7 @@
  * one worker are serialized so that the newest state always lands last.
  */
 import { PulseError } from "../errors.ts";
+import { workerKeyOf, WORKERS_PREFIX } from "../keys.ts";
 import { listAll } from "../storage/store.ts";
 import type { ObjectStore } from "../storage/store.ts";
 import {
@@ -48,7 +49,6 @@ export interface WorkerRegistryOptions {
   now?: () => number;
 }
 
-const PREFIX = "workers/";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -74,7 +74,7 @@ export class WorkerRegistry {
     options: WorkerRegistryOptions,
   ): Promise<WorkerRegistry> {
     const registry = new WorkerRegistry(store, options);
-    for await (const info of listAll(store, PREFIX)) {
+    for await (const info of listAll(store, WORKERS_PREFIX)) {
       const bytes = await store.get(info.key);
       if (bytes === undefined) continue; // deleted since the listing
       const record = JSON.parse(decoder.decode(bytes)) as WorkerRecord;
@@ -152,13 +152,16 @@ export class WorkerRegistry {
     pageToken: string,
   ): { workers: Worker[]; nextPageToken: string } {
     const size = pageSize("list workers", requestedPageSize);
-    const after = decodePageToken("list workers", pageToken, PREFIX)?.slice(
-      PREFIX.length,
+    // Tokens hold the last id after the prefix of the records' keys.
+    const after = decodePageToken("list workers", pageToken, WORKERS_PREFIX)?.slice(
+      WORKERS_PREFIX.length,
     );
     const ids = [...this.#records.keys()].filter((id) => after === undefined || id > after).sort();
     const page = ids.slice(0, size);
     const workers = page.map((id) => this.#toWorker(this.#records.get(id)!));
-    const nextPageToken = ids.length > size ? encodePageToken(PREFIX + page[page.length - 1]) : "";
+    const nextPageToken = ids.length > size
+      ? encodePageToken(WORKERS_PREFIX + page[page.length - 1])
+      : "";
     return { workers, nextPageToken };
   }
 
@@ -217,10 +220,7 @@ export class WorkerRegistry {
     const write = previous.catch(() => {}).then(async () => {
       const record = this.#records.get(workerId)!;
       const heartbeat = Date.parse(record.last_heartbeat);
-      await this.#store.put(
-        `${PREFIX}${workerId}.json`,
-        encoder.encode(JSON.stringify(record)),
-      );
+      await this.#store.put(workerKeyOf(workerId), encoder.encode(JSON.stringify(record)));
       this.#persistedHeartbeat.set(workerId, heartbeat);
     });
     this.#writes.set(workerId, write);

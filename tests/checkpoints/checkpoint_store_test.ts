@@ -7,8 +7,9 @@
  * real store and fails or holds `putIfAbsent` calls, and says so.
  */
 import assert from "node:assert/strict";
-import { CheckpointStore, chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
+import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
 import { PulseError } from "../../src/errors.ts";
+import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 import type { ObjectStore } from "../../src/storage/store.ts";

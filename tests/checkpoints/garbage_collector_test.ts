@@ -9,9 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { CheckpointStore, chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
+import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
 import { GarbageCollector } from "../../src/checkpoints/garbage_collector.ts";
 import { PulseError } from "../../src/errors.ts";
+import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 import type { ListOptions, ObjectStore } from "../../src/storage/store.ts";

@@ -8,13 +8,13 @@
 import assert from "node:assert/strict";
 import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
 import {
-  ledgerKeyOf,
   numberCheckpoints,
   Retention,
   type RetentionOptions,
   retentionVictims,
 } from "../../src/checkpoints/retention.ts";
 import { PulseError } from "../../src/errors.ts";
+import { ledgerKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 
