@@ -32,7 +32,9 @@ import {
   validateText,
 } from "../validation.ts";
 import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
-import { ChunkBuffers, chunks, hashInSlices, type NamedChunk } from "./chunker.ts";
+import { ChunkBuffers } from "./chunk_buffers.ts";
+import { chunks, type NamedChunk } from "./chunker.ts";
+import { hashInSlices, sha256InSlices } from "./hash_in_slices.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import {
   type ChunkRef,
@@ -320,7 +322,7 @@ export class CheckpointStore {
         let written: Promise<[boolean, unknown]>;
         try {
           checkSize(chunk.length);
-          const sha256 = (await hashInSlices(createHash("sha256"), chunk)).digest("hex");
+          const sha256 = await sha256InSlices(chunk);
           refs.push({ sha256, size: chunk.length });
           sizeBytes += chunk.length;
           leased.push(sha256);
@@ -440,7 +442,7 @@ export class CheckpointStore {
       ? "is missing"
       : bytes.length !== ref.size
       ? `is ${bytes.length} bytes, expected ${ref.size}`
-      : (await hashInSlices(createHash("sha256"), bytes)).digest("hex") !== ref.sha256
+      : await sha256InSlices(bytes) !== ref.sha256
       ? "fails its SHA-256 check"
       : undefined;
     if (problem !== undefined) {
