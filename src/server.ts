@@ -11,7 +11,7 @@ import { Guard } from "./api/auth.ts";
 import { HealthService } from "./api/health_service.ts";
 import { createPulseService } from "./api/pulse_service.ts";
 import { addReflection } from "./api/reflection.ts";
-import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "./checkpoints/checkpoints.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
@@ -50,7 +50,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
   });
   setActiveWorkersSource(() => workers.activeCount());
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: config["storage.writes_in_flight"],
     chunkBuffers: config["storage.chunk_buffers"],
     readsAhead: config["storage.reads_ahead"],

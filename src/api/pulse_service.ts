@@ -7,7 +7,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { fromStruct, type JsonObject, toStruct, toTimestamp } from "@pulsecheckpoint/proto";
 import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import type { Struct__Output as StructMessage } from "@pulsecheckpoint/proto/types";
-import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoint, Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { ChunkRef } from "../checkpoints/manifest.ts";
@@ -32,7 +32,7 @@ export interface PulseServiceParts {
   guard: Guard;
   workers: WorkerRegistry;
   datasets: DatasetRegistry;
-  checkpoints: CheckpointStore;
+  checkpoints: Checkpoints;
   garbageCollector: GarbageCollector;
 }
 
@@ -276,7 +276,7 @@ function unary<Request, Response>(
 
 async function saveCheckpoint(
   guard: Guard,
-  checkpoints: CheckpointStore,
+  checkpoints: Checkpoints,
   call: grpc.ServerReadableStream<SaveCheckpointRequest, unknown>,
 ): Promise<Checkpoint> {
   const started = performance.now();
@@ -405,7 +405,7 @@ async function saveCheckpoint(
 
 async function loadCheckpoint(
   guard: Guard,
-  checkpoints: CheckpointStore,
+  checkpoints: Checkpoints,
   call: grpc.ServerWritableStream<LoadCheckpointRequest, unknown>,
 ): Promise<void> {
   const started = performance.now();

@@ -23,7 +23,7 @@ import { log } from "../log.ts";
 import { retentionDeletedTotal } from "../metrics.ts";
 import { checkpointIdOfKey, isManifestKey, ledgerKeyOf, manifestPrefixOf } from "../keys.ts";
 import { listAll, type ObjectStore } from "../storage/store.ts";
-import type { CheckpointStore } from "./checkpoint_store.ts";
+import type { Checkpoints } from "./checkpoints.ts";
 
 /** The retention policy: `keepLast` 0 keeps everything. */
 export interface RetentionOptions {
@@ -95,14 +95,14 @@ export function retentionVictims(
 /** Applies a retention policy to workers' checkpoints after their saves. */
 export class Retention {
   #store: ObjectStore;
-  #checkpoints: CheckpointStore;
+  #checkpoints: Checkpoints;
   #options: RetentionOptions;
   #tails = new Map<string, Promise<void>>();
   #pending = new Set<string>();
 
   constructor(
     store: ObjectStore,
-    checkpoints: CheckpointStore,
+    checkpoints: Checkpoints,
     options: RetentionOptions,
   ) {
     this.#store = store;

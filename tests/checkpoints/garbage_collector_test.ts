@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import { GarbageCollector } from "../../src/checkpoints/garbage_collector.ts";
 import { PulseError } from "../../src/errors.ts";
 import { chunkKeyOf } from "../../src/keys.ts";
@@ -94,7 +94,7 @@ class GatedStore implements ObjectStore {
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "pulse-gc-" });
   const store = new GatedStore(await FsStore.open(dir));
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
     readsAhead: 2,

@@ -6,7 +6,7 @@
  * stops deletions without failing saves.
  */
 import assert from "node:assert/strict";
-import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import {
   numberCheckpoints,
   Retention,
@@ -58,7 +58,7 @@ async function setup(options: RetentionOptions) {
   const store = await FsStore.open(dir);
   // The hook is set before the first save, as in the runtime.
   const hook: { retention?: Retention } = {};
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
     readsAhead: 2,

@@ -1,5 +1,5 @@
 /**
- * CheckpointStore on a real fs store in a temporary directory: commit order,
+ * Checkpoints on a real fs store in a temporary directory: commit order,
  * idempotency, deduplication, backpressure and verification on load.
  *
  * Two faults cannot be produced for real on a local disk as root (a chunk
@@ -7,7 +7,7 @@
  * real store and fails or holds `putIfAbsent` calls, and says so.
  */
 import assert from "node:assert/strict";
-import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import { PulseError } from "../../src/errors.ts";
 import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
@@ -91,7 +91,7 @@ class FaultyStore implements ObjectStore {
 async function setup(writesInFlight = 2, chunkBuffers = 16) {
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight,
     chunkBuffers,
     readsAhead: 2,
