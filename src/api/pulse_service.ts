@@ -5,12 +5,11 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { fromStruct, type JsonObject, toStruct, toTimestamp } from "@pulsecheckpoint/proto";
-import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import type { Struct__Output as StructMessage } from "@pulsecheckpoint/proto/types";
 import type { Checkpoint, Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
+import type { ExpectedContent } from "../checkpoints/content_problem.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
-import type { ChunkRef } from "../checkpoints/manifest.ts";
 import type { Dataset, DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { PulseError } from "../errors.ts";
 import { LOAD_MESSAGE_BYTES } from "../limits.ts";
@@ -304,6 +303,21 @@ async function saveCheckpoint(
   const { expect_trailer: expectTrailer } = header;
   let received = 0;
   let trailer: SaveCheckpointTrailer | undefined;
+  // What the client says it sent (the trailer), resolved once the data has ended.
+  let dataEnded!: () => void;
+  const expected = new Promise<ExpectedContent | undefined>((resolve) => {
+    dataEnded = () =>
+      resolve(
+        trailer && {
+          sizeBytes: trailer.size_bytes,
+          sha256: trailer.sha256,
+          chunksSha256: trailer.chunks_sha256,
+        },
+      );
+  });
+  const cancelled = new AbortController();
+  if (call.cancelled) cancelled.abort();
+  else call.once("cancelled", () => cancelled.abort());
   // The data messages' bytes and the named chunks, up to the trailer, which
   // must come last. When the header promised a trailer, a stream that ends
   // without one was not finished by its client: under Deno 2.8.3 even a
@@ -312,7 +326,10 @@ async function saveCheckpoint(
     for (let index = 1;; index++) {
       const next = await nextMessage();
       if (next.done) {
-        if (trailer !== undefined || !expectTrailer) return;
+        if (trailer !== undefined || !expectTrailer) {
+          dataEnded();
+          return;
+        }
         throw new PulseError(
           "ABORTED",
           `Cannot save checkpoint: the stream ended after ${received} bytes without a trailer (the client was cancelled or left before it finished); nothing was committed`,
@@ -349,36 +366,11 @@ async function saveCheckpoint(
       metadata: fromStruct(header.metadata),
       idempotencyKey: header.idempotency_key,
       baseCheckpointId: header.base_checkpoint_id,
-      beforeCommit: (saved: { sizeBytes: number; sha256: string; chunks: ChunkRef[] }) => {
-        if (call.cancelled) {
-          throw new PulseError(
-            "ABORTED",
-            "Cannot save checkpoint: the client cancelled the call before it completed",
-          );
-        }
-        if (trailer === undefined) return;
-        if (trailer.size_bytes !== saved.sizeBytes) {
-          throw new PulseError(
-            "INVALID_ARGUMENT",
-            `Cannot save checkpoint: trailer.size_bytes is ${trailer.size_bytes} but ${saved.sizeBytes} bytes arrived; nothing was committed`,
-          );
-        }
-        if (trailer.sha256 !== "" && trailer.sha256 !== saved.sha256) {
-          throw new PulseError(
-            "DATA_LOSS",
-            `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${trailer.sha256}; nothing was committed`,
-          );
-        }
-        const chunks = chunksSha256(saved.chunks.map((chunk) => chunk.sha256));
-        if (trailer.chunks_sha256 !== "" && trailer.chunks_sha256 !== chunks) {
-          throw new PulseError(
-            "DATA_LOSS",
-            `Cannot save checkpoint: the chunks that arrived hash to ${chunks}, not to trailer.chunks_sha256 ${trailer.chunks_sha256}; nothing was committed`,
-          );
-        }
-      },
     };
-    const checkpoint = await checkpoints.save(request, data());
+    const checkpoint = await checkpoints.save(request, data(), {
+      signal: cancelled.signal,
+      expected,
+    });
     const seconds = (performance.now() - started) / 1000;
     checkpointsTotal.inc({ outcome: "ok" });
     checkpointBytesTotal.inc({ operation: "save" }, received);

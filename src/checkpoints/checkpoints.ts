@@ -27,14 +27,9 @@ import type { ChunkLeases } from "./chunk_leases.ts";
 import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
 import { baseOf, ChunkWriter, type WrittenChunks } from "./chunk_writer.ts";
 import type { NamedChunk } from "./chunker.ts";
+import { contentProblem, type ExpectedContent } from "./content_problem.ts";
 import { Idempotency } from "./idempotency.ts";
-import {
-  type ChunkRef,
-  decodeManifest,
-  encodeManifest,
-  type Manifest,
-  MANIFEST_FORMAT,
-} from "./manifest.ts";
+import { decodeManifest, encodeManifest, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
 
 /** A checkpoint as clients see it. */
 export interface Checkpoint {
@@ -55,12 +50,14 @@ export interface SaveRequest {
   idempotencyKey: string;
   /** A checkpoint of the worker whose chunks the data may name; empty for none. */
   baseCheckpointId?: string;
-  /**
-   * Called once every chunk is durable, right before the manifest is written,
-   * with what arrived; throws if the bytes must not become a checkpoint (the
-   * client went away, or they are not what the client says it sent).
-   */
-  beforeCommit?: (saved: { sizeBytes: number; sha256: string; chunks: ChunkRef[] }) => void;
+}
+
+/** What a save learns from its client besides the request and the bytes. */
+export interface SaveOptions {
+  /** Aborted when the client has gone: nothing is committed after it fires. */
+  signal: AbortSignal;
+  /** What the client says it sent (its trailer), known once `data` has ended; undefined when it sends none. */
+  expected: Promise<ExpectedContent | undefined>;
 }
 
 /** Options of `Checkpoints`. */
@@ -114,12 +111,21 @@ export class Checkpoints {
    * Saves the bytes of `data` as a new checkpoint, or returns the checkpoint
    * an earlier save with the same idempotency key made (without reading `data`).
    * `data` may name chunks of `request.baseCheckpointId` instead of sending
-   * their bytes.
+   * their bytes. Once every chunk is durable, the save waits for
+   * `options.expected` and commits only if the client is still there and the
+   * bytes are what it says it sent.
+   * @throws {PulseError} ABORTED when `options.signal` fired before the
+   *   commit; INVALID_ARGUMENT or DATA_LOSS when the bytes are not what
+   *   `options.expected` describes (see `contentProblem`)
    */
   async save(
     request: SaveRequest,
     data: AsyncIterable<Uint8Array | NamedChunk>,
+    options: SaveOptions,
   ): Promise<Checkpoint> {
+    // Not awaited when the save fails first or an earlier save is returned:
+    // its rejection must never go unhandled.
+    options.expected.catch(() => {});
     const { workerId, idempotencyKey } = request;
     validateId("save checkpoint", "worker_id", workerId);
     validateMetadata("save checkpoint", "metadata", request.metadata);
@@ -132,12 +138,12 @@ export class Checkpoints {
     this.#options.requireWorker("save checkpoint", workerId);
     const release = this.#admit(workerId);
     try {
-      if (idempotencyKey === "") return await this.#save(request, data);
+      if (idempotencyKey === "") return await this.#save(request, data, options);
       // Saves with one key run one after the other: each later one finds the
       // checkpoint of the first that committed, unless that one failed.
       return await this.#idempotency.serialized(workerId, idempotencyKey, async () => {
         const earlier = await this.#findSaved(workerId, idempotencyKey);
-        return earlier ?? await this.#save(request, data);
+        return earlier ?? await this.#save(request, data, options);
       });
     } finally {
       release();
@@ -172,6 +178,7 @@ export class Checkpoints {
   async #save(
     request: SaveRequest,
     data: AsyncIterable<Uint8Array | NamedChunk>,
+    options: SaveOptions,
   ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
     const { workerId, idempotencyKey, baseCheckpointId = "" } = request;
@@ -185,7 +192,10 @@ export class Checkpoints {
       : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
     const checkpoint = await this.#writer.write(
       data,
-      (written) => this.#commit(request, checkpointId, written),
+      async (written) => {
+        await checkBeforeCommit(written, options);
+        return await this.#commit(request, checkpointId, written);
+      },
       { base },
     );
     try {
@@ -218,7 +228,6 @@ export class Checkpoints {
       created_at: new Date().toISOString(),
       chunks: written.chunks,
     };
-    request.beforeCommit?.(written);
     await this.#store.put(manifestKeyOf(workerId, checkpointId), encodeManifest(manifest));
     return toCheckpoint(manifest);
   }
@@ -347,6 +356,42 @@ export class Checkpoints {
     const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
     return manifest && toCheckpoint(manifest);
   }
+}
+
+// Waits for what the client says it sent, and throws unless `written` may be
+// committed: the client is still there and the bytes are what it says.
+async function checkBeforeCommit(written: WrittenChunks, options: SaveOptions): Promise<void> {
+  const expected = await unlessAborted(options.expected, options.signal);
+  if (options.signal.aborted) throw clientCancelled();
+  const problem = expected === undefined ? undefined : contentProblem(expected, written);
+  if (problem !== undefined) throw problem;
+}
+
+// Settles as `promise` does, or rejects when `signal` fires first: a client
+// that left never sends what it would have said it sent.
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(clientCancelled());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(clientCancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function clientCancelled(): PulseError {
+  return new PulseError(
+    "ABORTED",
+    "Cannot save checkpoint: the client cancelled the call before it completed",
+  );
 }
 
 function toCheckpoint(manifest: Manifest): Checkpoint {

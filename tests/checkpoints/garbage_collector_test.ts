@@ -19,6 +19,9 @@ import type { ListOptions, ObjectStore } from "../../src/storage/store.ts";
 
 const HOUR_MS = 3_600_000;
 
+/** What a client that stays and sends no trailer gives a save. */
+const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
+
 /** Pseudo-random bytes (xorshift32) from a seed: no two chunks alike across seeds. */
 function pattern(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -121,7 +124,7 @@ async function setup() {
       await Deno.utime(chunkPath(hash), then, then);
     },
     save: (bytes: AsyncIterable<Uint8Array>) =>
-      checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes),
+      checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes, NO_TRAILER),
     load: async (checkpointId: string) => {
       const { data } = await checkpoints.load("w1", checkpointId);
       const hash = createHash("sha256");
