@@ -12,16 +12,9 @@ import { PulseError } from "../errors.ts";
 import { manifestKeyOf, manifestPrefixOf } from "../keys.ts";
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
 import { log } from "../log.ts";
+import { listRecords, readRecord, writeRecord } from "../storage/records.ts";
 import type { ObjectStore } from "../storage/store.ts";
-import {
-  decodePageToken,
-  encodePageToken,
-  type Metadata,
-  pageSize,
-  validateId,
-  validateMetadata,
-  validateText,
-} from "../validation.ts";
+import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
 import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import type { ChunkLeases } from "./chunk_leases.ts";
 import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
@@ -29,7 +22,7 @@ import { baseOf, ChunkWriter, type WrittenChunks } from "./chunk_writer.ts";
 import type { NamedChunk } from "./chunker.ts";
 import { contentProblem, type ExpectedContent } from "./content_problem.ts";
 import { Idempotency } from "./idempotency.ts";
-import { decodeManifest, encodeManifest, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
+import { MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
 
 /** A checkpoint as clients see it. */
 export interface Checkpoint {
@@ -228,7 +221,7 @@ export class Checkpoints {
       created_at: new Date().toISOString(),
       chunks: written.chunks,
     };
-    await this.#store.put(manifestKeyOf(workerId, checkpointId), encodeManifest(manifest));
+    await writeRecord(this.#store, manifestKeyOf(workerId, checkpointId), manifest);
     return toCheckpoint(manifest);
   }
 
@@ -272,22 +265,13 @@ export class Checkpoints {
   ): Promise<{ checkpoints: Checkpoint[]; nextPageToken: string }> {
     const action = "list checkpoints";
     validateId(action, "worker_id", workerId);
-    const size = pageSize(action, requestedPageSize);
-    const prefix = manifestPrefixOf(workerId);
-    const startAfter = decodePageToken(action, pageToken, prefix);
-    // One key more than the page tells whether there is a next page.
-    const infos = await this.#store.list(prefix, {
-      startAfter,
-      limit: size + 1,
+    const page = await listRecords(this.#store, MANIFEST, {
+      action,
+      prefix: manifestPrefixOf(workerId),
+      pageSize: requestedPageSize,
+      pageToken,
     });
-    const page = infos.slice(0, size);
-    const manifests = await Promise.all(
-      page.map((info) => this.#readManifest(info.key)),
-    );
-    return {
-      checkpoints: manifests.filter((m) => m !== undefined).map(toCheckpoint),
-      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
-    };
+    return { checkpoints: page.records.map(toCheckpoint), nextPageToken: page.nextPageToken };
   }
 
   /** Deletes a checkpoint; its chunks stay until garbage collection. */
@@ -344,9 +328,8 @@ export class Checkpoints {
     return manifest;
   }
 
-  async #readManifest(key: string): Promise<Manifest | undefined> {
-    const bytes = await this.#store.get(key);
-    return bytes === undefined ? undefined : decodeManifest(key, bytes);
+  #readManifest(key: string): Promise<Manifest | undefined> {
+    return readRecord(this.#store, key, MANIFEST);
   }
 
   // The checkpoint an earlier save with the key committed, if one did.

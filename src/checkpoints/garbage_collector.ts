@@ -35,9 +35,10 @@ import {
   isManifestKey,
   MANIFESTS_PREFIX,
 } from "../keys.ts";
+import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
-import { decodeManifest } from "./manifest.ts";
+import { MANIFEST } from "./manifest.ts";
 
 /** Options of a `GarbageCollector`. */
 export interface GarbageCollectorOptions {
@@ -174,12 +175,10 @@ export class GarbageCollector {
         this.#checkStopping();
         if (!isManifestKey(info.key)) continue;
         await reads.add(async () => {
-          const bytes = await this.#store.get(info.key);
-          if (bytes === undefined) return; // deleted since the listing
+          const manifest = await readRecord(this.#store, info.key, MANIFEST);
+          if (manifest === undefined) return; // deleted since the listing
           manifestsScanned++;
-          for (const chunk of decodeManifest(info.key, bytes).chunks) {
-            referenced.add(chunk.sha256);
-          }
+          for (const chunk of manifest.chunks) referenced.add(chunk.sha256);
         });
       }
       await reads.drain();

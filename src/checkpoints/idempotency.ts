@@ -9,10 +9,23 @@
  * after the other, so that each later one sees what the first committed.
  */
 import { idempotencyRecordKeyOf } from "../keys.ts";
+import { fieldsProblem, readRecord, type RecordShape, writeRecord } from "../storage/records.ts";
 import type { ObjectStore } from "../storage/store.ts";
+import { isCheckpointId } from "./checkpoint_id.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** What the store holds for a claimed idempotency key. */
+interface IdempotencyRecord {
+  checkpoint_id: string;
+}
+
+const IDEMPOTENCY_RECORD: RecordShape<IdempotencyRecord> = {
+  name: "idempotency record",
+  problem: (value) =>
+    fieldsProblem(value, { checkpoint_id: "string" }) ??
+      (isCheckpointId((value as IdempotencyRecord).checkpoint_id)
+        ? undefined
+        : "checkpoint_id is not a checkpoint id"),
+};
 
 /** The idempotency records of a store, and the saves in progress by key. */
 export class Idempotency {
@@ -46,17 +59,17 @@ export class Idempotency {
 
   /** Records that the save with this key commits `checkpointId`. */
   async claim(workerId: string, idempotencyKey: string, checkpointId: string): Promise<void> {
-    await this.#store.put(
-      idempotencyRecordKeyOf(workerId, idempotencyKey),
-      encoder.encode(JSON.stringify({ checkpoint_id: checkpointId })),
-    );
+    const record: IdempotencyRecord = { checkpoint_id: checkpointId };
+    await writeRecord(this.#store, idempotencyRecordKeyOf(workerId, idempotencyKey), record);
   }
 
-  /** The checkpoint id a save with this key claimed; undefined if none did. */
+  /**
+   * The checkpoint id a save with this key claimed; undefined if none did.
+   * @throws {PulseError} DATA_LOSS naming the key of a damaged record
+   */
   async find(workerId: string, idempotencyKey: string): Promise<string | undefined> {
-    const claim = await this.#store.get(idempotencyRecordKeyOf(workerId, idempotencyKey));
-    if (claim === undefined) return undefined;
-    return JSON.parse(decoder.decode(claim)).checkpoint_id;
+    const key = idempotencyRecordKeyOf(workerId, idempotencyKey);
+    return (await readRecord(this.#store, key, IDEMPOTENCY_RECORD))?.checkpoint_id;
   }
 
   /** Forgets a key's claim, so that a later save with it makes a new checkpoint. */

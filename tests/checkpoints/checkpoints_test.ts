@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import type { ExpectedContent } from "../../src/checkpoints/content_problem.ts";
 import { PulseError } from "../../src/errors.ts";
-import { chunkKeyOf } from "../../src/keys.ts";
+import { chunkKeyOf, idempotencyRecordKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 import type { ObjectStore } from "../../src/storage/store.ts";
@@ -481,4 +481,19 @@ Deno.test("a rejected expected is never an unhandled rejection, whether the save
   // Unhandled rejections fail the test once its promises have settled.
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
+});
+
+Deno.test("save() with a damaged idempotency record fails with DATA_LOSS naming its key, saving nothing", async () => {
+  await using s = await setup();
+  const key = idempotencyRecordKeyOf("w1", "step-1");
+  await s.store.put(key, new TextEncoder().encode("{not json"));
+  await assert.rejects(
+    s.checkpoints.save(
+      { ...header, idempotencyKey: "step-1" },
+      inPieces(pattern(10, 17)),
+      NO_TRAILER,
+    ),
+    { code: "DATA_LOSS", message: `Cannot read idempotency record ${key}: not a JSON object` },
+  );
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
 });
