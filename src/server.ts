@@ -143,9 +143,20 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 }
 
 async function openStore(config: Config): Promise<ObjectStore> {
-  return config["storage.backend"] === "s3"
-    ? await S3Store.open(config)
-    : await FsStore.open(config["storage.path"]);
+  if (config["storage.backend"] !== "s3") return await FsStore.open(config["storage.path"]);
+  return await S3Store.open({
+    bucket: config["storage.bucket"],
+    prefix: config["storage.prefix"],
+    endpoint: config["storage.endpoint"],
+    region: config["storage.region"],
+    forcePathStyle: config["storage.force_path_style"],
+    createBucket: config["storage.create_bucket"],
+    retry: {
+      maxAttempts: config["retry.max_attempts"],
+      initialDelayMs: config["retry.initial_delay_ms"],
+      maxDelayMs: config["retry.max_delay_ms"],
+    },
+  });
 }
 
 function bind(
