@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
-import { GarbageCollector } from "../../src/checkpoints/garbage_collector.ts";
+import { GarbageCollector, type GcReport } from "../../src/checkpoints/garbage_collector.ts";
 import { PulseError } from "../../src/errors.ts";
 import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
@@ -222,6 +222,54 @@ Deno.test("a save in progress keeps its chunks through runs with grace 0, howeve
     assert.equal(report.chunksDeleted, 0);
     assert.equal(report.chunksProtected, 1);
   }
+  paused.open();
+  const saved = await saving;
+  assert.equal(await s.load(saved.checkpointId), sha256(new Uint8Array([...first, ...second])));
+});
+
+Deno.test("a dry run during a save in progress counts the save's leased chunk as protected, as the real run after it does", async () => {
+  await using s = await setup();
+  // An old chunk no manifest names: both runs count it as deleted.
+  const orphan = pattern(300, 12);
+  const gone = await s.save(once(orphan));
+  await s.checkpoints.delete("w1", gone.checkpointId);
+  await s.age(sha256(orphan));
+  // A save in progress whose first chunk is old: only its lease keeps it.
+  const first = pattern(CHUNK_BYTES, 13);
+  const second = pattern(10, 14);
+  const paused = new Gate();
+  async function* slow(): AsyncGenerator<Uint8Array> {
+    yield first;
+    await paused.pass();
+    yield second;
+  }
+  const saving = s.save(slow());
+  await paused.reached;
+  while (!await s.exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
+  await s.age(sha256(first), 10 * HOUR_MS);
+
+  const counts = (report: GcReport) => ({
+    chunksScanned: report.chunksScanned,
+    chunksReferenced: report.chunksReferenced,
+    chunksProtected: report.chunksProtected,
+    chunksDeleted: report.chunksDeleted,
+    bytesReclaimed: report.bytesReclaimed,
+  });
+  const dry = await s.collector.collect({ dryRun: true, graceMs: 0 });
+  assert.deepEqual(counts(dry), {
+    chunksScanned: 2,
+    chunksReferenced: 0,
+    chunksProtected: 1,
+    chunksDeleted: 1,
+    bytesReclaimed: 300,
+  });
+  assert.equal(await s.exists(sha256(first)), true);
+  assert.equal(await s.exists(sha256(orphan)), true, "a dry run deletes nothing");
+  const real = await s.collector.collect({ graceMs: 0 });
+  assert.deepEqual(counts(real), counts(dry));
+  assert.equal(await s.exists(sha256(first)), true);
+  assert.equal(await s.exists(sha256(orphan)), false);
+
   paused.open();
   const saved = await saving;
   assert.equal(await s.load(saved.checkpointId), sha256(new Uint8Array([...first, ...second])));
