@@ -111,20 +111,47 @@ async function setup() {
     intervalMs: 0,
   });
   const chunkPath = (hash: string) => `${dir}/${chunkKeyOf(hash)}`;
+  const exists = async (hash: string) => (await store.head(chunkKeyOf(hash))) !== undefined;
+  /** Makes a chunk look written `ageMs` ago. */
+  const age = async (hash: string, ageMs = 2 * HOUR_MS) => {
+    const then = new Date(Date.now() - ageMs);
+    await Deno.utime(chunkPath(hash), then, then);
+  };
+  const save = (bytes: AsyncIterable<Uint8Array>) =>
+    checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes, NO_TRAILER);
   return {
     dir,
     store,
     checkpoints,
     collector,
     chunkPath,
-    exists: async (hash: string) => (await store.head(chunkKeyOf(hash))) !== undefined,
-    /** Makes a chunk look written `ageMs` ago. */
-    age: async (hash: string, ageMs = 2 * HOUR_MS) => {
-      const then = new Date(Date.now() - ageMs);
-      await Deno.utime(chunkPath(hash), then, then);
+    exists,
+    age,
+    save,
+    /** Saves `bytes` and deletes the checkpoint: its chunk, `ageMs` old, is referenced no more. */
+    leaveUnreferenced: async (bytes: Uint8Array, ageMs?: number) => {
+      const { checkpointId } = await save(once(bytes));
+      await checkpoints.delete("w1", checkpointId);
+      await age(sha256(bytes), ageMs);
     },
-    save: (bytes: AsyncIterable<Uint8Array>) =>
-      checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes, NO_TRAILER),
+    /**
+     * Starts a save of `first` (a whole chunk) then `second` whose client is
+     * slow: it waits at `paused` in between, a save that lasts longer than the
+     * grace period. Resolves once `first` is written and made `ageMs` old.
+     */
+    startSlowSave: async (first: Uint8Array, second: Uint8Array, ageMs?: number) => {
+      const paused = new Gate();
+      async function* slow(): AsyncGenerator<Uint8Array> {
+        yield first;
+        await paused.pass();
+        yield second;
+      }
+      const saving = save(slow());
+      await paused.reached;
+      while (!await exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
+      await age(sha256(first), ageMs);
+      return { saving, paused };
+    },
     load: async (checkpointId: string) => {
       const { data } = await checkpoints.load("w1", checkpointId);
       const hash = createHash("sha256");
@@ -169,9 +196,7 @@ Deno.test("collect() deletes unreferenced chunks older than the grace period and
 Deno.test("collect() keeps unreferenced chunks written within the grace period", async () => {
   await using s = await setup();
   const bytes = pattern(500, 4);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes), HOUR_MS / 2);
+  await s.leaveUnreferenced(bytes, HOUR_MS / 2);
 
   const report = await s.collector.collect();
   assert.equal(report.chunksProtected, 1);
@@ -187,9 +212,7 @@ Deno.test("collect() keeps unreferenced chunks written within the grace period",
 Deno.test("a dry run counts what it would delete and deletes nothing", async () => {
   await using s = await setup();
   const bytes = pattern(700, 5);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes));
+  await s.leaveUnreferenced(bytes);
 
   const dry = await s.collector.collect({ dryRun: true });
   assert.equal(dry.dryRun, true);
@@ -206,16 +229,7 @@ Deno.test("a save in progress keeps its chunks through runs with grace 0, howeve
   await using s = await setup();
   const first = pattern(CHUNK_BYTES, 6);
   const second = pattern(1234, 7);
-  const paused = new Gate();
-  async function* slow(): AsyncGenerator<Uint8Array> {
-    yield first;
-    await paused.pass(); // the client is slow: a save that lasts longer than the grace period
-    yield second;
-  }
-  const saving = s.save(slow());
-  await paused.reached;
-  while (!await s.exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
-  await s.age(sha256(first), 10 * HOUR_MS);
+  const { saving, paused } = await s.startSlowSave(first, second, 10 * HOUR_MS);
 
   for (let run = 0; run < 3; run++) {
     const report = await s.collector.collect({ graceMs: 0 });
@@ -231,22 +245,11 @@ Deno.test("a dry run during a save in progress counts the save's leased chunk as
   await using s = await setup();
   // An old chunk no manifest names: both runs count it as deleted.
   const orphan = pattern(300, 12);
-  const gone = await s.save(once(orphan));
-  await s.checkpoints.delete("w1", gone.checkpointId);
-  await s.age(sha256(orphan));
+  await s.leaveUnreferenced(orphan);
   // A save in progress whose first chunk is old: only its lease keeps it.
   const first = pattern(CHUNK_BYTES, 13);
   const second = pattern(10, 14);
-  const paused = new Gate();
-  async function* slow(): AsyncGenerator<Uint8Array> {
-    yield first;
-    await paused.pass();
-    yield second;
-  }
-  const saving = s.save(slow());
-  await paused.reached;
-  while (!await s.exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
-  await s.age(sha256(first), 10 * HOUR_MS);
+  const { saving, paused } = await s.startSlowSave(first, second, 10 * HOUR_MS);
 
   const counts = (report: GcReport) => ({
     chunksScanned: report.chunksScanned,
@@ -278,17 +281,10 @@ Deno.test("a dry run during a save in progress counts the save's leased chunk as
 Deno.test("a save that commits after the run listed the manifests keeps its chunks", async () => {
   await using s = await setup();
   const bytes = pattern(CHUNK_BYTES + 10, 8);
-  const paused = new Gate();
-  async function* slow(): AsyncGenerator<Uint8Array> {
-    yield bytes.subarray(0, CHUNK_BYTES);
-    await paused.pass();
-    yield bytes.subarray(CHUNK_BYTES);
-  }
-  const saving = s.save(slow());
-  await paused.reached;
-  const firstHash = sha256(bytes.subarray(0, CHUNK_BYTES));
-  while (!await s.exists(firstHash)) await new Promise((r) => setTimeout(r, 10));
-  await s.age(firstHash);
+  const { saving, paused } = await s.startSlowSave(
+    bytes.subarray(0, CHUNK_BYTES),
+    bytes.subarray(CHUNK_BYTES),
+  );
 
   // The run lists the manifests (the save has none yet), then waits before the sweep.
   s.store.chunkListGate = new Gate();
@@ -309,9 +305,7 @@ Deno.test("a save that deduplicates against an old unreferenced chunk keeps it",
   await t.step("when the save leases it before the run reaches it", async () => {
     await using s = await setup();
     const bytes = pattern(CHUNK_BYTES, 9); // a whole chunk: cut and leased before the source ends
-    const old = await s.save(once(bytes));
-    await s.checkpoints.delete("w1", old.checkpointId);
-    await s.age(sha256(bytes));
+    await s.leaveUnreferenced(bytes);
     const paused = new Gate();
     async function* again(): AsyncGenerator<Uint8Array> {
       yield bytes;
@@ -352,9 +346,7 @@ Deno.test("a save that deduplicates against an old unreferenced chunk keeps it",
 Deno.test("an unreadable manifest stops the run before any chunk is deleted", async () => {
   await using s = await setup();
   const bytes = pattern(300, 11);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes));
+  await s.leaveUnreferenced(bytes);
   await s.store.put("checkpoints/w1/broken.json", new TextEncoder().encode("{not json"));
 
   await assert.rejects(s.collector.collect({ graceMs: 0 }), (error) => {

@@ -7,19 +7,11 @@ import assert from "node:assert/strict";
 import { newCheckpointId } from "../../src/checkpoints/checkpoint_id.ts";
 import { Idempotency } from "../../src/checkpoints/idempotency.ts";
 import { idempotencyRecordKeyOf } from "../../src/keys.ts";
-import { FsStore } from "../../src/storage/fs_store.ts";
+import { tempFsStore } from "../support/temp_fs_store.ts";
 
 async function setup() {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-idempotency-" });
-  const store = await FsStore.open(dir);
-  return {
-    store,
-    idempotency: new Idempotency(store),
-    [Symbol.asyncDispose]: async () => {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  const temp = await tempFsStore("pulse-idempotency-");
+  return Object.assign(temp, { idempotency: new Idempotency(temp.store) });
 }
 
 Deno.test("claim() is found by find() for its worker and key until delete()", async () => {

@@ -6,19 +6,11 @@
 import assert from "node:assert/strict";
 import { DatasetRegistry } from "../../src/datasets/dataset_registry.ts";
 import { datasetKeyOf } from "../../src/keys.ts";
-import { FsStore } from "../../src/storage/fs_store.ts";
+import { tempFsStore } from "../support/temp_fs_store.ts";
 
 async function setup() {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-datasets-" });
-  const store = await FsStore.open(dir);
-  return {
-    store,
-    datasets: new DatasetRegistry(store),
-    [Symbol.asyncDispose]: async () => {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  const temp = await tempFsStore("pulse-datasets-");
+  return Object.assign(temp, { datasets: new DatasetRegistry(temp.store) });
 }
 
 Deno.test("a damaged dataset record is DATA_LOSS naming its key, for get, list and register", async () => {

@@ -4,7 +4,6 @@
  * with one key more and opaque tokens.
  */
 import assert from "node:assert/strict";
-import { FsStore } from "../../src/storage/fs_store.ts";
 import {
   fieldsProblem,
   listRecords,
@@ -12,6 +11,9 @@ import {
   type RecordShape,
   writeRecord,
 } from "../../src/storage/records.ts";
+import { tempFsStore } from "../support/temp_fs_store.ts";
+
+const setup = () => tempFsStore("pulse-records-");
 
 interface Note {
   text: string;
@@ -22,18 +24,6 @@ const NOTE: RecordShape<Note> = {
   name: "note",
   problem: (value) => fieldsProblem(value, { text: "string", at: "date" }),
 };
-
-async function setup() {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-records-" });
-  const store = await FsStore.open(dir);
-  return {
-    store,
-    [Symbol.asyncDispose]: async () => {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
 
 const note = (i: number): Note => ({ text: `note ${i}`, at: new Date(i * 1000).toISOString() });
 

@@ -6,20 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { workerKeyOf } from "../../src/keys.ts";
-import { FsStore } from "../../src/storage/fs_store.ts";
+import type { ObjectStore } from "../../src/storage/store.ts";
 import { WorkerRegistry } from "../../src/workers/worker_registry.ts";
+import { tempFsStore } from "../support/temp_fs_store.ts";
 
-async function setup() {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-workers-" });
-  const store = await FsStore.open(dir);
-  return {
-    store,
-    [Symbol.asyncDispose]: async () => {
-      await store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+const setup = () => tempFsStore("pulse-workers-");
 
 Deno.test("open() of a damaged worker record fails with DATA_LOSS naming its key", async (t) => {
   await using s = await setup();
@@ -60,7 +51,7 @@ const TIMEOUT_MS = 1000;
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 
 /** A registry on `store` whose clock is `clock.ms`. */
-function open(store: FsStore, clock: { ms: number }) {
+function open(store: ObjectStore, clock: { ms: number }) {
   return WorkerRegistry.open(store, { heartbeatTimeoutMs: TIMEOUT_MS, now: () => clock.ms });
 }
 
