@@ -18,7 +18,12 @@ import { type Metadata, validateId, validateMetadata, validateText } from "../va
 import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import type { ChunkLeases } from "./chunk_leases.ts";
 import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
-import { baseOf, ChunkWriter, type WrittenChunks } from "./chunk_writer.ts";
+import {
+  baseOf,
+  ChunkWriter,
+  type ChunkWriterOptions,
+  type WrittenChunks,
+} from "./chunk_writer.ts";
 import type { NamedChunk } from "./chunker.ts";
 import { contentProblem, type ExpectedContent } from "./content_problem.ts";
 import { Idempotency } from "./idempotency.ts";
@@ -53,14 +58,8 @@ export interface SaveOptions {
   expected: Promise<ExpectedContent | undefined>;
 }
 
-/** Options of `Checkpoints`. */
-export interface CheckpointsOptions {
-  writesInFlight: number;
-  /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
-  chunkBuffers: number;
-  readsAhead: number;
-  /** Largest checkpoint a save may write. */
-  checkpointBytesMax: number;
+/** Options of `Checkpoints`: those of its chunk writer, and its own. */
+export interface CheckpointsOptions extends ChunkWriterOptions {
   /** Saves in progress at once for one worker. */
   savesPerWorkerMax: number;
   /** Saves in progress at once in all. */

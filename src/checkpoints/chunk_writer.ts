@@ -33,7 +33,7 @@ export interface ChunkWriterOptions {
   writesInFlight: number;
   /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
   chunkBuffers: number;
-  /** Named chunks of a base read ahead per save (`storage.reads_ahead`). */
+  /** Chunks read ahead per save or load (`storage.reads_ahead`). */
   readsAhead: number;
   /** Largest checkpoint a save may write. */
   checkpointBytesMax: number;
