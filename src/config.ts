@@ -178,6 +178,43 @@ export const SETTINGS = {
     help:
       "HTTP/2 receive window of each call: a save moves at most this much per round trip, and a call may hold this much unread",
   }),
+  "server.calls_max": setting({
+    parse: integer(1, 100_000),
+    default: 256,
+    env: "PULSE_CALLS_MAX",
+    help:
+      "calls in flight at once in the runtime; each may hold one partly received message (up to about 1 MiB)",
+  }),
+  "server.streams_per_connection_max": setting({
+    parse: integer(1, 10_000),
+    default: 64,
+    env: "PULSE_STREAMS_PER_CONNECTION_MAX",
+    help: "calls at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)",
+  }),
+  "server.request_timeout_ms": setting({
+    parse: integer(100, 3_600_000),
+    default: 10_000,
+    env: "PULSE_REQUEST_TIMEOUT_MS",
+    help: "how long a call may take to send its first message (a request, a save's header)",
+  }),
+  "server.save_idle_timeout_ms": setting({
+    parse: integer(100, 3_600_000),
+    default: 30_000,
+    env: "PULSE_SAVE_IDLE_TIMEOUT_MS",
+    help: "longest silence between two messages of a save; then it fails with ABORTED",
+  }),
+  "server.keepalive_time_ms": setting({
+    parse: integer(1000, 86_400_000),
+    default: 60_000,
+    env: "PULSE_KEEPALIVE_TIME_MS",
+    help: "how often the runtime pings each connection (HTTP/2 PING)",
+  }),
+  "server.keepalive_timeout_ms": setting({
+    parse: integer(100, 3_600_000),
+    default: 20_000,
+    env: "PULSE_KEEPALIVE_TIMEOUT_MS",
+    help: "a connection whose ping goes unanswered this long is closed, freeing its calls",
+  }),
   "server.tls_cert": setting({
     parse: text,
     default: "",
@@ -223,6 +260,13 @@ export const SETTINGS = {
     default: 4,
     env: "PULSE_SAVES_PER_WORKER_MAX",
     help: "saves in progress at once for one worker",
+  }),
+  "limits.saves_per_token_max": setting({
+    parse: integer(1, 100_000),
+    default: 16,
+    env: "PULSE_SAVES_PER_TOKEN_MAX",
+    help:
+      "saves in progress at once per token (per connection while authentication is off), so one tenant cannot take all of saves_max",
   }),
   "limits.saves_max": setting({
     parse: integer(1, 100_000),

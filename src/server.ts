@@ -5,7 +5,7 @@
 import { Guard } from "./api/auth.ts";
 import { startGrpcServer } from "./api/grpc_server.ts";
 import { isLoopback, withPort } from "./address.ts";
-import { CheckpointStore } from "./checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "./checkpoints/checkpoints.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
@@ -42,7 +42,14 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
   const store = await openStore(config);
   const domain = await openDomain(store, config);
   const guard = new Guard(config["auth.tokens"]);
-  const grpcServer = await startGrpcServer(config, { guard, ...domain });
+  const grpcServer = await startGrpcServer(config, {
+    guard,
+    ...domain,
+    save: {
+      idleTimeoutMs: config["server.save_idle_timeout_ms"],
+      savesPerCallerMax: config["limits.saves_per_token_max"],
+    },
+  });
   warnIfOpen(config, guard);
   let ready = true;
   const metricsServer = serveMetrics(config["server.metrics_addr"], () => ready);
@@ -85,7 +92,7 @@ async function openDomain(store: ObjectStore, config: Config) {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
   });
   setActiveWorkersSource(() => workers.activeCount());
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: config["storage.writes_in_flight"],
     chunkBuffers: config["storage.chunk_buffers"],
     readsAhead: config["storage.reads_ahead"],
@@ -120,7 +127,18 @@ function warnIfOpen(config: Config, guard: Guard): void {
 }
 
 async function openStore(config: Config): Promise<ObjectStore> {
-  return config["storage.backend"] === "s3"
-    ? await S3Store.open(config)
-    : await FsStore.open(config["storage.path"]);
+  if (config["storage.backend"] !== "s3") return await FsStore.open(config["storage.path"]);
+  return await S3Store.open({
+    bucket: config["storage.bucket"],
+    prefix: config["storage.prefix"],
+    endpoint: config["storage.endpoint"],
+    region: config["storage.region"],
+    forcePathStyle: config["storage.force_path_style"],
+    createBucket: config["storage.create_bucket"],
+    retry: {
+      maxAttempts: config["retry.max_attempts"],
+      initialDelayMs: config["retry.initial_delay_ms"],
+      maxDelayMs: config["retry.max_delay_ms"],
+    },
+  });
 }

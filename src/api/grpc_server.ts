@@ -13,6 +13,7 @@ import { CONNECTION_WINDOW_STREAMS } from "../limits.ts";
 import { listenProblem } from "../address.ts";
 import { log } from "../log.ts";
 import type { Guard } from "./auth.ts";
+import { callLimits } from "./call_limits.ts";
 import { HealthService } from "./health_service.ts";
 import { createPulseService, type PulseServiceParts } from "./pulse_service.ts";
 import { addReflection } from "./reflection.ts";
@@ -34,12 +35,26 @@ export async function startGrpcServer(
   config: Config,
   parts: PulseServiceParts & { guard: Guard },
 ): Promise<GrpcServer> {
+  const limits = callLimits({
+    callsMax: config["server.calls_max"],
+    firstMessageTimeoutMs: config["server.request_timeout_ms"],
+  });
   const server = new grpc.Server({
     // One limit for every message a client sends: a data message and its
-    // framing (grpc-js defaults to 4 MiB). Replies may be larger: a chunk list.
+    // framing (grpc-js defaults to 4 MiB), which grpc-js buffers until it is
+    // whole. Replies may be larger: a chunk list.
     "grpc.max_receive_message_length": REQUEST_BYTES_MAX,
     "grpc.max_send_message_length": RESPONSE_BYTES_MAX,
-    interceptors: [parts.guard.interceptor()],
+    // Calls at once per connection: with server.calls_max, what bounds the
+    // partly received messages held for clients.
+    "grpc.max_concurrent_streams": config["server.streams_per_connection_max"],
+    // Pings find peers that vanished (a host powered off, a cable cut) and
+    // close their connections, and with them every call they held open.
+    "grpc.keepalive_time_ms": config["server.keepalive_time_ms"],
+    "grpc.keepalive_timeout_ms": config["server.keepalive_timeout_ms"],
+    // The call limits first: an unauthenticated flood is refused before any
+    // token is hashed.
+    interceptors: [limits.interceptor, parts.guard.interceptor()],
   });
   const definition = loadPulsePackage();
   server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, createPulseService(parts));

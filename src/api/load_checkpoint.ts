@@ -9,7 +9,7 @@ import type {
   LoadCheckpointRequest__Output,
   LoadCheckpointResponse,
 } from "@pulsecheckpoint/proto/types";
-import type { CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
 import { checkpointBytesTotal, checkpointDurationSeconds } from "../metrics.ts";
@@ -23,7 +23,7 @@ type LoadCall = grpc.ServerWritableStream<LoadCheckpointRequest__Output, LoadChe
 /** The LoadCheckpoint handler. */
 export function loadCheckpointHandler(
   guard: Guard,
-  checkpoints: CheckpointStore,
+  checkpoints: Checkpoints,
 ): grpc.handleServerStreamingCall<LoadCheckpointRequest__Output, LoadCheckpointResponse> {
   return (call) => {
     const done = track("LoadCheckpoint");
@@ -41,7 +41,7 @@ export function loadCheckpointHandler(
   };
 }
 
-async function load(guard: Guard, checkpoints: CheckpointStore, call: LoadCall): Promise<void> {
+async function load(guard: Guard, checkpoints: Checkpoints, call: LoadCall): Promise<void> {
   const started = performance.now();
   const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
   guard.check(call.metadata, "LoadCheckpoint", { worker_id: workerId });

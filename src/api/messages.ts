@@ -11,7 +11,7 @@ import type {
   RunGcResponse,
   Worker as WorkerMessage,
 } from "@pulsecheckpoint/proto/types";
-import type { Checkpoint } from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoint } from "../checkpoints/checkpoints.ts";
 import type { GcReport } from "../checkpoints/garbage_collector.ts";
 import type { Dataset } from "../datasets/dataset_registry.ts";
 import type { Worker } from "../workers/worker_registry.ts";

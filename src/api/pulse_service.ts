@@ -8,7 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { fromStruct, toTimestamp } from "@pulsecheckpoint/proto";
 import type { PulseRuntimeHandlers } from "@pulsecheckpoint/proto/types";
-import type { CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { log } from "../log.ts";
@@ -17,7 +17,7 @@ import type { CallTarget, Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
 import { checkpointMessage, datasetMessage, gcReportMessage, workerMessage } from "./messages.ts";
-import { saveCheckpointHandler } from "./save_checkpoint.ts";
+import { saveCheckpointHandler, type SaveHandlerOptions } from "./save_checkpoint.ts";
 import { toStatus } from "./status.ts";
 
 /** What the service works on. */
@@ -25,8 +25,9 @@ export interface PulseServiceParts {
   guard: Guard;
   workers: WorkerRegistry;
   datasets: DatasetRegistry;
-  checkpoints: CheckpointStore;
+  checkpoints: Checkpoints;
   garbageCollector: GarbageCollector;
+  save: SaveHandlerOptions;
 }
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
@@ -95,9 +96,9 @@ function datasetHandlers({ guard, datasets }: PulseServiceParts) {
   } satisfies Partial<PulseRuntimeHandlers>;
 }
 
-function checkpointHandlers({ guard, checkpoints }: PulseServiceParts) {
+function checkpointHandlers({ guard, checkpoints, save }: PulseServiceParts) {
   return {
-    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints),
+    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, save),
     LoadCheckpoint: loadCheckpointHandler(guard, checkpoints),
     GetCheckpoint: unary(guard, "GetCheckpoint", async (request) => {
       const { checkpoint, chunkSha256s } = await checkpoints.get(

@@ -1,20 +1,21 @@
 /**
  * SaveCheckpoint, the client-streaming call: the stream taken apart (a
  * header first, then data messages and chunk names in the order of the
- * bytes, then optionally a trailer), the rights checked once the header
- * names the worker, and the bytes handed to the domain.
+ * bytes, then optionally a trailer), the rights and the caller's share of
+ * saves checked once the header names the worker, and the bytes handed to
+ * the domain with what the trailer says they are.
  */
 import * as grpc from "@grpc/grpc-js";
 import { fromStruct } from "@pulsecheckpoint/proto";
-import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import type {
   SaveCheckpointHeader__Output,
   SaveCheckpointRequest__Output,
   SaveCheckpointResponse,
   SaveCheckpointTrailer__Output,
 } from "@pulsecheckpoint/proto/types";
-import type { Checkpoint, CheckpointStore } from "../checkpoints/checkpoint_store.ts";
+import type { Checkpoint, Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
+import type { ExpectedContent } from "../checkpoints/content_problem.ts";
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
 import {
@@ -23,9 +24,9 @@ import {
   checkpointsTotal,
   savesInProgress,
 } from "../metrics.ts";
-import type { Guard } from "./auth.ts";
-import { checkpointMessage } from "./messages.ts";
+import type { Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
+import { checkpointMessage } from "./messages.ts";
 import { toStatus } from "./status.ts";
 
 /** A save stream taken apart. */
@@ -34,36 +35,31 @@ export interface SaveStream {
   header: SaveCheckpointHeader__Output;
   /**
    * The data messages' bytes and the named chunks, in order, up to the
-   * trailer. Throws ABORTED when the stream fails or ends without the trailer
-   * its header promised (under Deno 2.8.3 even a grpc-js client's cancel can
-   * end a stream as if it were complete), INVALID_ARGUMENT for a message out
-   * of place.
+   * trailer. Throws ABORTED when the stream fails, goes silent for longer
+   * than the idle timeout, or ends without the trailer its header promised
+   * (under Deno 2.8.3 even a grpc-js client's cancel can end a stream as if
+   * it were complete); INVALID_ARGUMENT for a message out of place.
    */
   data: AsyncIterable<Uint8Array | NamedChunk>;
+  /** What the trailer says was sent, once `data` has ended; undefined without one. */
+  expected: Promise<ExpectedContent | undefined>;
   /** Bytes of data received so far. */
   receivedBytes(): number;
-  /** The trailer, once `data` has ended; undefined when the stream had none. */
-  trailer(): SaveCheckpointTrailer__Output | undefined;
 }
 
 /**
  * Reads the header of a save stream and returns it with the rest of the
  * stream, decoded as `data` is iterated.
  * @param messages the call's messages; a failure of the call is a rejection
+ * @param idleTimeoutMs longest wait for the message after each one
  * @throws {PulseError} INVALID_ARGUMENT unless the first message is a header
  */
 export async function openSaveStream(
   messages: AsyncIterator<SaveCheckpointRequest__Output>,
+  idleTimeoutMs: number,
 ): Promise<SaveStream> {
-  const next = () =>
-    messages.next().catch((error: unknown) => {
-      throw new PulseError(
-        "ABORTED",
-        `Cannot save checkpoint: the call ended before its last message (${
-          (error as Error).message
-        })`,
-      );
-    });
+  let received = 0;
+  const next = () => nextWithin(messages, idleTimeoutMs, () => received);
   const first = await next();
   const header = first.done || first.value.payload !== "header" ? undefined : first.value.header;
   if (header == null) {
@@ -73,13 +69,16 @@ export async function openSaveStream(
     );
   }
   const expectTrailer = header.expect_trailer;
-  let received = 0;
   let trailer: SaveCheckpointTrailer__Output | undefined;
+  let ended!: () => void;
+  const expected = new Promise<ExpectedContent | undefined>((resolve) => {
+    ended = () => resolve(trailer && expectedContentOf(trailer));
+  });
   async function* data(): AsyncGenerator<Uint8Array | NamedChunk> {
     for (let index = 1;; index++) {
       const message = await next();
       if (message.done) {
-        if (trailer !== undefined || !expectTrailer) return;
+        if (trailer !== undefined || !expectTrailer) return ended();
         throw new PulseError(
           "ABORTED",
           `Cannot save checkpoint: the stream ended after ${received} bytes without a trailer (the client was cancelled or left before it finished); nothing was committed`,
@@ -94,7 +93,40 @@ export async function openSaveStream(
       }
     }
   }
-  return { header, data: data(), receivedBytes: () => received, trailer: () => trailer };
+  return { header, data: data(), expected, receivedBytes: () => received };
+}
+
+// The next message, unless the client stays silent for `timeoutMs`.
+async function nextWithin(
+  messages: AsyncIterator<SaveCheckpointRequest__Output>,
+  timeoutMs: number,
+  receivedBytes: () => number,
+): Promise<IteratorResult<SaveCheckpointRequest__Output>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new PulseError(
+          "ABORTED",
+          `Cannot save checkpoint: no message for ${timeoutMs} ms after ${receivedBytes()} bytes (server.save_idle_timeout_ms); nothing was committed`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const message = messages.next().catch((error: unknown) => {
+    throw new PulseError(
+      "ABORTED",
+      `Cannot save checkpoint: the call ended before its last message (${
+        (error as Error).message
+      })`,
+    );
+  });
+  message.catch(() => {}); // lost the race to the timeout: the call is failed anyway
+  try {
+    return await Promise.race([message, silence]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // What message number `index` (after the header) carries, or why it is out of place.
@@ -124,14 +156,32 @@ function pieceOf(
   }
 }
 
+function expectedContentOf(trailer: SaveCheckpointTrailer__Output): ExpectedContent {
+  return {
+    sizeBytes: trailer.size_bytes,
+    sha256: trailer.sha256,
+    chunksSha256: trailer.chunks_sha256,
+  };
+}
+
+/** Options of the SaveCheckpoint handler. */
+export interface SaveHandlerOptions {
+  /** Longest silence between two messages of a save (`server.save_idle_timeout_ms`). */
+  idleTimeoutMs: number;
+  /** Saves in progress at once per token, or per connection while authentication is off. */
+  savesPerCallerMax: number;
+}
+
 /** The SaveCheckpoint handler. */
 export function saveCheckpointHandler(
   guard: Guard,
-  checkpoints: CheckpointStore,
+  checkpoints: Checkpoints,
+  options: SaveHandlerOptions,
 ): grpc.handleClientStreamingCall<SaveCheckpointRequest__Output, SaveCheckpointResponse> {
+  const callers = new CallerSaves(options.savesPerCallerMax);
   return (call, callback) => {
     const done = track("SaveCheckpoint");
-    save(guard, checkpoints, call).then(
+    save(guard, checkpoints, call, { ...options, callers }).then(
       (checkpoint) => {
         done(grpc.status.OK);
         callback(null, { checkpoint: checkpointMessage(checkpoint) });
@@ -147,32 +197,30 @@ export function saveCheckpointHandler(
 
 async function save(
   guard: Guard,
-  checkpoints: CheckpointStore,
+  checkpoints: Checkpoints,
   call: grpc.ServerReadableStream<SaveCheckpointRequest__Output, SaveCheckpointResponse>,
+  options: SaveHandlerOptions & { callers: CallerSaves },
 ): Promise<Checkpoint> {
   const started = performance.now();
-  const stream = await openSaveStream(call[Symbol.asyncIterator]());
+  const stream = await openSaveStream(call[Symbol.asyncIterator](), options.idleTimeoutMs);
   const { header } = stream;
-  guard.check(call.metadata, "SaveCheckpoint", { worker_id: header.worker_id });
+  const principal = guard.check(call.metadata, "SaveCheckpoint", { worker_id: header.worker_id });
+  const release = options.callers.admit(principal, call.getPeer());
+  const cancelled = new AbortController();
+  if (call.cancelled) cancelled.abort();
+  else call.once("cancelled", () => cancelled.abort());
   savesInProgress.inc();
   try {
-    const checkpoint = await checkpoints.save({
-      workerId: header.worker_id,
-      metadata: fromStruct(header.metadata),
-      idempotencyKey: header.idempotency_key,
-      baseCheckpointId: header.base_checkpoint_id,
-      beforeCommit: (saved) => {
-        if (call.cancelled) {
-          throw new PulseError(
-            "ABORTED",
-            "Cannot save checkpoint: the client cancelled the call before it completed",
-          );
-        }
-        const chunks = chunksSha256(saved.chunks.map((chunk) => chunk.sha256));
-        const problem = trailerProblem(stream.trailer(), { ...saved, chunksSha256: chunks });
-        if (problem !== undefined) throw problem;
+    const checkpoint = await checkpoints.save(
+      {
+        workerId: header.worker_id,
+        metadata: fromStruct(header.metadata),
+        idempotencyKey: header.idempotency_key,
+        baseCheckpointId: header.base_checkpoint_id,
       },
-    }, stream.data);
+      stream.data,
+      { signal: cancelled.signal, expected: stream.expected },
+    );
     const seconds = (performance.now() - started) / 1000;
     checkpointsTotal.inc({ outcome: "ok" });
     checkpointBytesTotal.inc({ operation: "save" }, stream.receivedBytes());
@@ -194,35 +242,41 @@ async function save(
     throw error;
   } finally {
     savesInProgress.dec();
+    release();
   }
 }
 
 /**
- * Why bytes that arrived must not become a checkpoint, given the trailer the
- * client sent (if any); undefined if they may.
+ * Saves in progress per caller: a token (by its hash), or a connection while
+ * authentication is off, so that one tenant cannot take every save the
+ * runtime admits (`limits.saves_max`).
  */
-export function trailerProblem(
-  trailer: SaveCheckpointTrailer__Output | undefined,
-  saved: { sizeBytes: number; sha256: string; chunksSha256: string },
-): PulseError | undefined {
-  if (trailer === undefined) return undefined;
-  if (trailer.size_bytes !== saved.sizeBytes) {
-    return new PulseError(
-      "INVALID_ARGUMENT",
-      `Cannot save checkpoint: trailer.size_bytes is ${trailer.size_bytes} but ${saved.sizeBytes} bytes arrived; nothing was committed`,
-    );
+class CallerSaves {
+  #max: number;
+  #saves = new Map<string, number>();
+
+  constructor(max: number) {
+    this.#max = max;
   }
-  if (trailer.sha256 !== "" && trailer.sha256 !== saved.sha256) {
-    return new PulseError(
-      "DATA_LOSS",
-      `Cannot save checkpoint: the bytes that arrived hash to ${saved.sha256}, not to trailer.sha256 ${trailer.sha256}; nothing was committed`,
-    );
+
+  /** Counts a save of the caller, or refuses it; returns what ends it. */
+  admit(principal: Principal, peer: string): () => void {
+    const key = principal.tokenSha256 ?? `peer ${peer}`;
+    const count = this.#saves.get(key) ?? 0;
+    if (count >= this.#max) {
+      const who = principal.tokenSha256 === undefined
+        ? `connection ${peer}`
+        : `token ${principal.name}`;
+      throw new PulseError(
+        "RESOURCE_EXHAUSTED",
+        `Cannot save checkpoint: ${who} has ${count} saves in progress, limit is ${this.#max} (limits.saves_per_token_max)`,
+      );
+    }
+    this.#saves.set(key, count + 1);
+    return () => {
+      const left = this.#saves.get(key)! - 1;
+      if (left === 0) this.#saves.delete(key);
+      else this.#saves.set(key, left);
+    };
   }
-  if (trailer.chunks_sha256 !== "" && trailer.chunks_sha256 !== saved.chunksSha256) {
-    return new PulseError(
-      "DATA_LOSS",
-      `Cannot save checkpoint: the chunks that arrived hash to ${saved.chunksSha256}, not to trailer.chunks_sha256 ${trailer.chunks_sha256}; nothing was committed`,
-    );
-  }
-  return undefined;
 }

@@ -1,57 +1,11 @@
 /**
- * Cuts a byte stream into fixed-size chunks, in buffers from a pool that all
- * saves share. It pulls from its source only when its consumer asks for the
- * next chunk, so a slow consumer slows the source down instead of making
- * memory grow; and the pool bounds the chunk memory of all saves together,
- * however many run at once.
+ * Cuts a byte stream into fixed-size chunks, in buffers from the pool that
+ * all saves share (`chunk_buffers.ts`). It pulls from its source only when its
+ * consumer asks for the next chunk, so a slow consumer slows the source down
+ * instead of making memory grow.
  */
-import type { Hash } from "node:crypto";
-import { setImmediate } from "node:timers/promises";
 import { PulseError } from "../errors.ts";
-import { HASH_SLICE_BYTES } from "../limits.ts";
-
-/**
- * A fixed number of chunk-sized buffers shared by every save: the runtime's
- * memory for checkpoint bytes on their way to the store. A save waits for a
- * buffer when all are taken, and its gRPC stream waits with it. Buffers are
- * reused rather than left to the garbage collector, so the memory they take
- * is what they are, not what the collector has not yet freed.
- */
-export class ChunkBuffers {
-  readonly #free: ArrayBuffer[] = [];
-  readonly #waiting: ((buffer: ArrayBuffer) => void)[] = [];
-  #allocated = 0;
-
-  /**
-   * @param count most buffers at once
-   * @param chunkBytes the size of each, the size of every chunk but the last
-   */
-  constructor(readonly count: number, readonly chunkBytes: number) {}
-
-  /** A buffer of `chunkBytes`, when one is free. */
-  async acquire(): Promise<Uint8Array> {
-    const free = this.#free.pop();
-    if (free !== undefined) return new Uint8Array(free);
-    if (this.#allocated < this.count) {
-      this.#allocated++;
-      return new Uint8Array(this.chunkBytes);
-    }
-    return new Uint8Array(await new Promise<ArrayBuffer>((resolve) => this.#waiting.push(resolve)));
-  }
-
-  /** Gives back a buffer from `acquire()` (or a view of one); it must no longer be used. */
-  release(chunk: Uint8Array): void {
-    const buffer = chunk.buffer as ArrayBuffer;
-    const next = this.#waiting.shift();
-    if (next !== undefined) next(buffer);
-    else this.#free.push(buffer);
-  }
-
-  /** Saves waiting for a buffer. */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-}
+import type { ChunkBuffers } from "./chunk_buffers.ts";
 
 /** A chunk the client names by SHA-256 instead of sending its bytes. */
 export interface NamedChunk {
@@ -107,17 +61,4 @@ export async function* chunks(
   } finally {
     if (buffer !== undefined) buffers.release(buffer);
   }
-}
-
-/**
- * Feeds `bytes` to `hash` {@linkcode HASH_SLICE_BYTES} at a time, letting the
- * event loop run between slices: hashing a chunk whole would hold every other
- * call on the runtime back for milliseconds.
- */
-export async function hashInSlices(hash: Hash, bytes: Uint8Array): Promise<Hash> {
-  for (let offset = 0; offset < bytes.length; offset += HASH_SLICE_BYTES) {
-    if (offset > 0) await setImmediate();
-    hash.update(bytes.subarray(offset, offset + HASH_SLICE_BYTES));
-  }
-  return hash;
 }

@@ -29,9 +29,16 @@ import {
   gcDurationSeconds,
   gcRunsTotal,
 } from "../metrics.ts";
+import {
+  CHUNK_FAN_OUT_PREFIXES,
+  chunkHashOfKey,
+  isManifestKey,
+  MANIFESTS_PREFIX,
+} from "../keys.ts";
+import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
-import { decodeManifest } from "./manifest.ts";
+import { MANIFEST } from "./manifest.ts";
 
 /** Options of a `GarbageCollector`. */
 export interface GarbageCollectorOptions {
@@ -69,7 +76,6 @@ export interface GcReport {
 }
 
 const TARGET = "pulse::gc";
-const CHUNK_KEY_PATTERN = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
 
 /** Marks and sweeps unreferenced chunks, on demand and periodically. */
 export class GarbageCollector {
@@ -165,16 +171,14 @@ export class GarbageCollector {
     let manifestsScanned = 0;
     const reads = new TaskPool(GC_MANIFEST_READS_IN_FLIGHT);
     try {
-      for await (const info of listAll(this.#store, "checkpoints/")) {
+      for await (const info of listAll(this.#store, MANIFESTS_PREFIX)) {
         this.#checkStopping();
-        if (!info.key.endsWith(".json")) continue;
+        if (!isManifestKey(info.key)) continue;
         await reads.add(async () => {
-          const bytes = await this.#store.get(info.key);
-          if (bytes === undefined) return; // deleted since the listing
+          const manifest = await readRecord(this.#store, info.key, MANIFEST);
+          if (manifest === undefined) return; // deleted since the listing
           manifestsScanned++;
-          for (const chunk of decodeManifest(info.key, bytes).chunks) {
-            referenced.add(chunk.sha256);
-          }
+          for (const chunk of manifest.chunks) referenced.add(chunk.sha256);
         });
       }
       await reads.drain();
@@ -234,15 +238,14 @@ export class GarbageCollector {
       }
     };
     try {
-      for (let fanOut = 0; fanOut < 256; fanOut++) {
+      for (const prefix of CHUNK_FAN_OUT_PREFIXES) {
         this.#checkStopping();
-        const prefix = `chunks/${fanOut.toString(16).padStart(2, "0")}/`;
         for await (const info of listAll(this.#store, prefix)) {
           this.#checkStopping();
-          const match = CHUNK_KEY_PATTERN.exec(info.key);
+          const sha256 = chunkHashOfKey(info.key);
           // Not a chunk (or one filed under the wrong fan-out): not ours to delete.
-          if (match === null || !match[2]!.startsWith(match[1]!)) continue;
-          await consider(info, match[2]!);
+          if (sha256 === undefined) continue;
+          await consider(info, sha256);
         }
       }
       await deletes.drain();

@@ -3,7 +3,7 @@
  * It lists the checkpoint's chunks in order with their sizes and SHA-256, the
  * SHA-256 of the whole stream, the metadata and the idempotency key.
  */
-import { PulseError } from "../errors.ts";
+import { fieldsProblem, type RecordShape } from "../storage/records.ts";
 import type { Metadata } from "../validation.ts";
 
 /** Version of the manifest format; bumped on any incompatible change. */
@@ -28,36 +28,13 @@ export interface Manifest {
   chunks: ChunkRef[];
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
-/** Encodes a manifest for the store. */
-export function encodeManifest(manifest: Manifest): Uint8Array {
-  return encoder.encode(JSON.stringify(manifest));
-}
-
 /**
- * Decodes a stored manifest, checking its shape and that its chunk sizes add
- * up to its size.
- * @throws {PulseError} data_loss if the bytes are not a well-formed manifest
+ * The shape of a stored manifest: its fields, and chunk sizes that add up to
+ * its size.
  */
-export function decodeManifest(key: string, bytes: Uint8Array): Manifest {
-  let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(bytes));
-  } catch {
-    value = undefined;
-  }
-  const problem = manifestProblem(value);
-  if (problem !== undefined) {
-    throw new PulseError(
-      "DATA_LOSS",
-      `Cannot read manifest ${key}: ${problem}`,
-    );
-  }
-  return value as Manifest;
-}
+export const MANIFEST: RecordShape<Manifest> = { name: "manifest", problem: manifestProblem };
 
 function manifestProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "not a JSON object";
@@ -65,23 +42,16 @@ function manifestProblem(value: unknown): string | undefined {
   if (m.format !== MANIFEST_FORMAT) {
     return `format is ${m.format}, expected ${MANIFEST_FORMAT}`;
   }
-  for (
-    const field of [
-      "checkpoint_id",
-      "worker_id",
-      "sha256",
-      "idempotency_key",
-      "created_at",
-    ]
-  ) {
-    if (typeof m[field] !== "string") return `${field} is not a string`;
-  }
-  if (typeof m.metadata !== "object" || m.metadata === null) {
-    return "metadata is not an object";
-  }
-  if (!Number.isSafeInteger(m.size_bytes)) {
-    return "size_bytes is not an integer";
-  }
+  const problem = fieldsProblem(m, {
+    checkpoint_id: "string",
+    worker_id: "string",
+    sha256: "string",
+    idempotency_key: "string",
+    created_at: "string",
+    metadata: "object",
+    size_bytes: "integer",
+  });
+  if (problem !== undefined) return problem;
   if (!Array.isArray(m.chunks)) return "chunks is not an array";
   let total = 0;
   for (const chunk of m.chunks as unknown[]) {

@@ -21,8 +21,10 @@
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
 import { retentionDeletedTotal } from "../metrics.ts";
+import { checkpointIdOfKey, isManifestKey, ledgerKeyOf, manifestPrefixOf } from "../keys.ts";
+import { fieldsProblem, readRecord, type RecordShape, writeRecord } from "../storage/records.ts";
 import { listAll, type ObjectStore } from "../storage/store.ts";
-import { checkpointIdOfKey, type CheckpointStore, manifestPrefixOf } from "./checkpoint_store.ts";
+import type { Checkpoints } from "./checkpoints.ts";
 
 /** The retention policy: `keepLast` 0 keeps everything. */
 export interface RetentionOptions {
@@ -48,15 +50,14 @@ export interface RetentionResult {
   deleted: string[];
 }
 
+// A ledger as stored, with the version of its format.
+interface StoredLedger extends RetentionLedger {
+  format: typeof LEDGER_FORMAT;
+}
+
 const TARGET = "pulse::retention";
 const LEDGER_FORMAT = 1;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Key of a worker's retention ledger. */
-export function ledgerKeyOf(workerId: string): string {
-  return `retention/${workerId}.json`;
-}
+const LEDGER: RecordShape<StoredLedger> = { name: "retention ledger", problem: ledgerProblem };
 
 /**
  * Numbers the checkpoints a ledger has not seen yet, oldest id first, and
@@ -99,14 +100,14 @@ export function retentionVictims(
 /** Applies a retention policy to workers' checkpoints after their saves. */
 export class Retention {
   #store: ObjectStore;
-  #checkpoints: CheckpointStore;
+  #checkpoints: Checkpoints;
   #options: RetentionOptions;
   #tails = new Map<string, Promise<void>>();
   #pending = new Set<string>();
 
   constructor(
     store: ObjectStore,
-    checkpoints: CheckpointStore,
+    checkpoints: Checkpoints,
     options: RetentionOptions,
   ) {
     this.#store = store;
@@ -162,17 +163,15 @@ export class Retention {
   async #pass(workerId: string): Promise<RetentionResult> {
     const live: string[] = [];
     for await (const info of listAll(this.#store, manifestPrefixOf(workerId))) {
-      if (info.key.endsWith(".json")) live.push(checkpointIdOfKey(info.key));
+      if (isManifestKey(info.key)) live.push(checkpointIdOfKey(info.key));
     }
     const before = await this.#readLedger(workerId);
     const ledger = numberCheckpoints(before, live);
     if (!sameLedger(before, ledger)) {
       // Written before any deletion: a pass cut short leaves the positions of
       // the checkpoints it meant to delete, and the next pass deletes them.
-      await this.#store.put(
-        ledgerKeyOf(workerId),
-        encoder.encode(JSON.stringify({ format: LEDGER_FORMAT, ...ledger })),
-      );
+      const stored: StoredLedger = { format: LEDGER_FORMAT, ...ledger };
+      await writeRecord(this.#store, ledgerKeyOf(workerId), stored);
     }
     const victims = retentionVictims(live, ledger.positions, this.#options);
     const deleted: string[] = [];
@@ -202,27 +201,21 @@ export class Retention {
 
   async #readLedger(workerId: string): Promise<RetentionLedger> {
     const key = ledgerKeyOf(workerId);
-    const bytes = await this.#store.get(key);
-    if (bytes === undefined) return { count: 0, positions: {} };
-    let value: unknown;
+    let stored: StoredLedger | undefined;
     try {
-      value = JSON.parse(decoder.decode(bytes));
-    } catch {
-      value = undefined;
-    }
-    const ledger = value as Partial<RetentionLedger & { format: number }> | undefined;
-    const valid = ledger?.format === LEDGER_FORMAT && Number.isSafeInteger(ledger.count) &&
-      typeof ledger.positions === "object" && ledger.positions !== null &&
-      Object.values(ledger.positions).every((p) => Number.isSafeInteger(p));
-    if (!valid) {
+      stored = await readRecord(this.#store, key, LEDGER);
+    } catch (error) {
+      if (!(error instanceof PulseError) || error.code !== "DATA_LOSS") throw error;
       // Renumbering would change which checkpoints are kept for the long
       // term: stop, and let an operator look (deleting the ledger resets it).
       throw new PulseError(
         "DATA_LOSS",
         `Cannot apply retention to worker ${workerId}: ${key} is not a valid ledger`,
+        { cause: error },
       );
     }
-    return { count: ledger.count!, positions: ledger.positions! };
+    if (stored === undefined) return { count: 0, positions: {} };
+    return { count: stored.count, positions: stored.positions };
   }
 }
 
@@ -230,4 +223,21 @@ function sameLedger(a: RetentionLedger, b: RetentionLedger): boolean {
   const aIds = Object.keys(a.positions);
   return a.count === b.count && aIds.length === Object.keys(b.positions).length &&
     aIds.every((id) => a.positions[id] === b.positions[id]);
+}
+
+function ledgerProblem(value: unknown): string | undefined {
+  const problem = fieldsProblem(value, {
+    format: "integer",
+    count: "integer",
+    positions: "object",
+  });
+  if (problem !== undefined) return problem;
+  const ledger = value as StoredLedger;
+  if (ledger.format !== LEDGER_FORMAT) {
+    return `format is ${ledger.format}, expected ${LEDGER_FORMAT}`;
+  }
+  if (!Object.values(ledger.positions).every((position) => Number.isSafeInteger(position))) {
+    return "a position is not an integer";
+  }
+  return undefined;
 }

@@ -3,17 +3,17 @@
  * the store (`datasets/<name>.json`), read from the store on every request.
  */
 import { PulseError } from "../errors.ts";
+import { datasetKeyOf, DATASETS_PREFIX } from "../keys.ts";
 import { DATASET_PATH_LENGTH_MAX } from "../limits.ts";
-import type { ObjectStore } from "../storage/store.ts";
 import {
-  decodePageToken,
-  encodePageToken,
-  type Metadata,
-  pageSize,
-  validateId,
-  validateMetadata,
-  validateText,
-} from "../validation.ts";
+  fieldsProblem,
+  listRecords,
+  readRecord,
+  type RecordShape,
+  writeRecord,
+} from "../storage/records.ts";
+import type { ObjectStore } from "../storage/store.ts";
+import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
 
 /** A dataset as clients see it. */
 export interface Dataset {
@@ -30,9 +30,16 @@ interface DatasetRecord {
   registered_at: string;
 }
 
-const PREFIX = "datasets/";
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const DATASET_RECORD: RecordShape<DatasetRecord> = {
+  name: "dataset record",
+  problem: (value) =>
+    fieldsProblem(value, {
+      name: "string",
+      path: "string",
+      metadata: "object",
+      registered_at: "date",
+    }),
+};
 
 /** Registers and lists datasets. */
 export class DatasetRegistry {
@@ -64,7 +71,7 @@ export class DatasetRegistry {
       metadata,
       registered_at: existing?.registered_at ?? new Date().toISOString(),
     };
-    await this.#store.put(keyOf(name), encoder.encode(JSON.stringify(record)));
+    await writeRecord(this.#store, datasetKeyOf(name), record);
     return toDataset(record);
   }
 
@@ -86,35 +93,18 @@ export class DatasetRegistry {
     requestedPageSize: number,
     pageToken: string,
   ): Promise<{ datasets: Dataset[]; nextPageToken: string }> {
-    const size = pageSize("list datasets", requestedPageSize);
-    const startAfter = decodePageToken("list datasets", pageToken, PREFIX);
-    // One key more than the page tells whether there is a next page.
-    const infos = await this.#store.list(PREFIX, {
-      startAfter,
-      limit: size + 1,
+    const page = await listRecords(this.#store, DATASET_RECORD, {
+      action: "list datasets",
+      prefix: DATASETS_PREFIX,
+      pageSize: requestedPageSize,
+      pageToken,
     });
-    const page = infos.slice(0, size);
-    const records = await Promise.all(
-      page.map((info) => this.#read(nameOf(info.key))),
-    );
-    return {
-      datasets: records.filter((r) => r !== undefined).map(toDataset),
-      nextPageToken: infos.length > size ? encodePageToken(page[page.length - 1]!.key) : "",
-    };
+    return { datasets: page.records.map(toDataset), nextPageToken: page.nextPageToken };
   }
 
-  async #read(name: string): Promise<DatasetRecord | undefined> {
-    const bytes = await this.#store.get(keyOf(name));
-    return bytes === undefined ? undefined : JSON.parse(decoder.decode(bytes)) as DatasetRecord;
+  #read(name: string): Promise<DatasetRecord | undefined> {
+    return readRecord(this.#store, datasetKeyOf(name), DATASET_RECORD);
   }
-}
-
-function keyOf(name: string): string {
-  return `${PREFIX}${name}.json`;
-}
-
-function nameOf(key: string): string {
-  return key.slice(PREFIX.length, -".json".length);
 }
 
 function toDataset(record: DatasetRecord): Dataset {

@@ -2,10 +2,11 @@
  * The S3 store: objects are objects of one bucket, under a key prefix, in AWS
  * S3 or any S3-compatible server (MinIO, SeaweedFS, Ceph, moto, s3rver).
  *
- * Every request goes through the one retry wrapper (`retry.ts`); the SDK's own
- * retries are off. `putIfAbsent` uses conditional writes (`If-None-Match: *`)
- * where the server enforces them, detected once at open; elsewhere it falls
- * back to HEAD-then-PUT, which is exact only within this process.
+ * Every request goes through the one retry wrapper (`s3_retry.ts`); the SDK's
+ * own retries are off (`s3_client.ts`). `putIfAbsent` uses conditional writes
+ * (`If-None-Match: *`) where the server enforces them, detected once at open;
+ * elsewhere it falls back to HEAD-then-PUT, which is exact only within this
+ * process.
  */
 import {
   CreateBucketCommand,
@@ -15,45 +16,21 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
-import type { Config } from "../config.ts";
 import { assert, PulseError } from "../errors.ts";
 import {
   httpStatus,
   type RetryClock,
-  type RetryPolicy,
+  type S3RetryPolicy,
   SYSTEM_CLOCK,
   transientError,
   withRetry,
-} from "./retry.ts";
+} from "./s3_retry.ts";
+import { createS3Client, S3_TIMEOUTS, type S3Timeouts } from "./s3_client.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
-/** Timeouts of one S3 request attempt; a timed-out attempt is retried. */
-export interface S3Timeouts {
-  /** Longest wait for a TCP (and TLS) connection. */
-  connectionMs: number;
-  /** Longest wait from sending a request to its response headers. */
-  requestMs: number;
-  /** Longest silence of a socket mid-transfer (covers response bodies). */
-  socketIdleMs: number;
-}
-
-/** The timeouts the runtime uses. */
-export const S3_TIMEOUTS: S3Timeouts = {
-  // An endpoint that does not accept a connection in 5 s is down or
-  // unreachable; failing fast lets the retry wrapper try again.
-  connectionMs: 5_000,
-  // Upload of a whole chunk (8 MiB) and the server's answer: 60 s allows a
-  // link as slow as about 140 KiB/s.
-  requestMs: 60_000,
-  // A transfer that stalls for 30 s is dead, even if the socket is open.
-  socketIdleMs: 30_000,
-};
-
-/** Most open connections to the endpoint; requests beyond it queue. */
-export const S3_SOCKETS_MAX = 128;
 /** Most ListObjectsV2 pages one `list` call follows to fill its limit. */
 export const LIST_PAGES_MAX = 100;
 
@@ -65,11 +42,24 @@ const HTTP_RANGE_NOT_SATISFIABLE = 416;
 // Where open() writes its conditional-write probe, under the store prefix.
 const PROBE_KEY_PREFIX = ".pulse/probe-";
 
-/** Options of `S3Store.open`, for tests. */
+/** Where an `S3Store` keeps its objects, and how patiently it asks. */
 export interface S3StoreOptions {
-  /** The retry wrapper's clock (default: the system's). */
+  /** The bucket; must not be empty. */
+  bucket: string;
+  /** Prepended to every key; "" for none. */
+  prefix: string;
+  /** The endpoint URL; "" for AWS S3 in `region`. */
+  endpoint: string;
+  region: string;
+  /** Bucket in the path rather than the host name (MinIO, SeaweedFS, test servers). */
+  forcePathStyle: boolean;
+  /** Whether `open()` creates the bucket when it is missing. */
+  createBucket: boolean;
+  /** How often and how patiently each request is retried. */
+  retry: S3RetryPolicy;
+  /** The retry wrapper's clock (default: the system's), for tests. */
   clock?: RetryClock;
-  /** Overrides of `S3_TIMEOUTS`. */
+  /** Overrides of `S3_TIMEOUTS`, for tests. */
   timeouts?: Partial<S3Timeouts>;
 }
 
@@ -80,52 +70,47 @@ export class S3Store implements ObjectStore {
   #bucket: string;
   #prefix: string;
   #endpoint: string;
-  #policy: RetryPolicy;
+  #policy: S3RetryPolicy;
   #clock: RetryClock;
   #conditionalWrites = false;
   // Tails of the in-process chains of putIfAbsent calls per key, used by the
   // HEAD-then-PUT fallback.
   #keyLocks = new Map<string, Promise<void>>();
 
-  private constructor(client: S3Client, config: Config, clock: RetryClock) {
+  private constructor(client: S3Client, options: S3StoreOptions) {
     this.#client = client;
-    this.#bucket = config["storage.bucket"];
-    this.#prefix = config["storage.prefix"];
-    this.#endpoint = endpointUrl(config);
-    this.#policy = {
-      maxAttempts: config["retry.max_attempts"],
-      initialDelayMs: config["retry.initial_delay_ms"],
-      maxDelayMs: config["retry.max_delay_ms"],
-    };
-    this.#clock = clock;
+    this.#bucket = options.bucket;
+    this.#prefix = options.prefix;
+    this.#endpoint = endpointUrl(options);
+    this.#policy = options.retry;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.description = `s3:${this.#endpoint}/${this.#bucket}/${this.#prefix}`;
   }
 
   /**
-   * Connects to the bucket of `config`: checks once that it is reachable
-   * (creating it if `storage.create_bucket` is set) and detects whether the
-   * server enforces conditional writes.
+   * Connects to the bucket: checks once that it is reachable (creating it if
+   * `createBucket` is set) and detects whether the server enforces
+   * conditional writes.
    * @throws {PulseError} `failed_precondition` when the bucket is missing or
    *   access is refused, `unavailable` when the endpoint cannot be reached;
    *   the message names the endpoint and the bucket
    */
-  static async open(
-    config: Config,
-    options: S3StoreOptions = {},
-  ): Promise<S3Store> {
-    if (config["storage.bucket"] === "") {
+  static async open(options: S3StoreOptions): Promise<S3Store> {
+    if (options.bucket === "") {
       throw new PulseError(
         "FAILED_PRECONDITION",
         "Cannot open S3 store: storage.bucket is empty",
       );
     }
-    const client = createClient(config, {
-      ...S3_TIMEOUTS,
-      ...options.timeouts,
+    const client = createS3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle,
+      timeouts: { ...S3_TIMEOUTS, ...options.timeouts },
     });
-    const store = new S3Store(client, config, options.clock ?? SYSTEM_CLOCK);
+    const store = new S3Store(client, options);
     try {
-      await store.#ensureBucket(config["storage.create_bucket"]);
+      await store.#ensureBucket(options.createBucket);
       store.#conditionalWrites = await store.#probeConditionalWrites();
     } catch (error) {
       client.destroy();
@@ -528,47 +513,7 @@ function parseContentRange(
 }
 
 // The endpoint as users know it, for messages and `description`.
-function endpointUrl(config: Config): string {
-  const endpoint = config["storage.endpoint"].replace(/\/+$/, "");
-  return endpoint !== "" ? endpoint : `https://s3.${config["storage.region"]}.amazonaws.com`;
-}
-
-function createClient(config: Config, timeouts: S3Timeouts): S3Client {
-  const agent = {
-    // Reuse connections: chunk writes come in bursts.
-    keepAlive: true,
-    // More parallel requests than the chunk writes and reads in flight of a
-    // few concurrent saves and loads; beyond that, requests queue.
-    maxSockets: S3_SOCKETS_MAX,
-  };
-  return new S3Client({
-    endpoint: config["storage.endpoint"] || undefined,
-    region: config["storage.region"],
-    // MinIO, SeaweedFS, Ceph and test servers on localhost have no
-    // per-bucket DNS names.
-    forcePathStyle: config["storage.force_path_style"],
-    // Our retry wrapper retries (with our policy and metrics); SDK retries
-    // would multiply the attempts.
-    maxAttempts: 1,
-    // Checksums only where S3 requires them: the SDK's default streams
-    // bodies in aws-chunked framing with trailing checksums, which servers
-    // such as s3rver store verbatim (corrupt). Chunks carry their own SHA-256,
-    // verified on every read.
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    // Credentials come from the SDK's default chain: AWS_ACCESS_KEY_ID and
-    // AWS_SECRET_ACCESS_KEY first, then profiles and instance roles.
-    requestHandler: {
-      // Fail an attempt that cannot connect, so the wrapper can try again.
-      connectionTimeout: timeouts.connectionMs,
-      // Bound an attempt from request start to response headers, and make
-      // exceeding it an error (by default the SDK only logs a warning).
-      requestTimeout: timeouts.requestMs,
-      throwOnRequestTimeout: true,
-      // Bound silence mid-transfer, which also covers response bodies.
-      socketTimeout: timeouts.socketIdleMs,
-      httpAgent: agent,
-      httpsAgent: agent,
-    },
-  });
+function endpointUrl(options: S3StoreOptions): string {
+  const endpoint = options.endpoint.replace(/\/+$/, "");
+  return endpoint !== "" ? endpoint : `https://s3.${options.region}.amazonaws.com`;
 }

@@ -9,8 +9,9 @@
  * one worker are serialized so that the newest state always lands last.
  */
 import { PulseError } from "../errors.ts";
-import { listAll } from "../storage/store.ts";
-import type { ObjectStore } from "../storage/store.ts";
+import { workerKeyOf, WORKERS_PREFIX } from "../keys.ts";
+import { fieldsProblem, readRecord, type RecordShape, writeRecord } from "../storage/records.ts";
+import { listAll, type ObjectStore } from "../storage/store.ts";
 import {
   decodePageToken,
   encodePageToken,
@@ -48,9 +49,17 @@ export interface WorkerRegistryOptions {
   now?: () => number;
 }
 
-const PREFIX = "workers/";
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const WORKER_RECORD: RecordShape<WorkerRecord> = {
+  name: "worker record",
+  problem: (value) =>
+    fieldsProblem(value, {
+      worker_id: "string",
+      metadata: "object",
+      registered_at: "date",
+      last_heartbeat: "date",
+      deregistered: "boolean",
+    }),
+};
 
 /** Registers workers and tracks their heartbeats. */
 export class WorkerRegistry {
@@ -68,16 +77,18 @@ export class WorkerRegistry {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Opens the registry, reading every worker record from the store. */
+  /**
+   * Opens the registry, reading every worker record from the store.
+   * @throws {PulseError} DATA_LOSS naming the key of a damaged record
+   */
   static async open(
     store: ObjectStore,
     options: WorkerRegistryOptions,
   ): Promise<WorkerRegistry> {
     const registry = new WorkerRegistry(store, options);
-    for await (const info of listAll(store, PREFIX)) {
-      const bytes = await store.get(info.key);
-      if (bytes === undefined) continue; // deleted since the listing
-      const record = JSON.parse(decoder.decode(bytes)) as WorkerRecord;
+    for await (const info of listAll(store, WORKERS_PREFIX)) {
+      const record = await readRecord(store, info.key, WORKER_RECORD);
+      if (record === undefined) continue; // deleted since the listing
       registry.#records.set(record.worker_id, record);
       registry.#persistedHeartbeat.set(
         record.worker_id,
@@ -152,13 +163,16 @@ export class WorkerRegistry {
     pageToken: string,
   ): { workers: Worker[]; nextPageToken: string } {
     const size = pageSize("list workers", requestedPageSize);
-    const after = decodePageToken("list workers", pageToken, PREFIX)?.slice(
-      PREFIX.length,
+    // Tokens hold the last id after the prefix of the records' keys.
+    const after = decodePageToken("list workers", pageToken, WORKERS_PREFIX)?.slice(
+      WORKERS_PREFIX.length,
     );
     const ids = [...this.#records.keys()].filter((id) => after === undefined || id > after).sort();
     const page = ids.slice(0, size);
     const workers = page.map((id) => this.#toWorker(this.#records.get(id)!));
-    const nextPageToken = ids.length > size ? encodePageToken(PREFIX + page[page.length - 1]) : "";
+    const nextPageToken = ids.length > size
+      ? encodePageToken(WORKERS_PREFIX + page[page.length - 1])
+      : "";
     return { workers, nextPageToken };
   }
 
@@ -217,10 +231,7 @@ export class WorkerRegistry {
     const write = previous.catch(() => {}).then(async () => {
       const record = this.#records.get(workerId)!;
       const heartbeat = Date.parse(record.last_heartbeat);
-      await this.#store.put(
-        `${PREFIX}${workerId}.json`,
-        encoder.encode(JSON.stringify(record)),
-      );
+      await writeRecord(this.#store, workerKeyOf(workerId), record);
       this.#persistedHeartbeat.set(workerId, heartbeat);
     });
     this.#writes.set(workerId, write);

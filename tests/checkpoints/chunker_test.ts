@@ -3,15 +3,9 @@
  * and takes its buffers from a pool that bounds all saves together.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { HASH_SLICE_BYTES } from "../../src/limits.ts";
 import { PulseError } from "../../src/errors.ts";
-import {
-  ChunkBuffers,
-  chunks,
-  hashInSlices,
-  type NamedChunk,
-} from "../../src/checkpoints/chunker.ts";
+import { ChunkBuffers } from "../../src/checkpoints/chunk_buffers.ts";
+import { chunks, type NamedChunk } from "../../src/checkpoints/chunker.ts";
 
 // Pieces of the given sizes with consecutive byte values; a string is a named chunk.
 async function* pieces(sizes: (number | string)[]): AsyncGenerator<Uint8Array | NamedChunk> {
@@ -131,14 +125,4 @@ Deno.test("a buffer half filled when the source fails is given back to the pool"
   // The one buffer is free again: another save gets it at once.
   const next = await chunks(pieces([8]), buffers).next();
   assert.equal((next.value as Uint8Array).length, 8);
-});
-
-Deno.test("hashInSlices() gives the same digest as one update, and lets other work run between slices", async () => {
-  const bytes = new Uint8Array(3 * HASH_SLICE_BYTES + 5).map((_, i) => i * 7);
-  let ranBetween = 0;
-  const other = setInterval(() => ranBetween++, 0);
-  const sliced = (await hashInSlices(createHash("sha256"), bytes)).digest("hex");
-  clearInterval(other);
-  assert.equal(sliced, createHash("sha256").update(bytes).digest("hex"));
-  assert.ok(ranBetween >= 1, "nothing else ran while 4 slices were hashed");
 });

@@ -9,14 +9,18 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { CheckpointStore, chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
-import { GarbageCollector } from "../../src/checkpoints/garbage_collector.ts";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
+import { GarbageCollector, type GcReport } from "../../src/checkpoints/garbage_collector.ts";
 import { PulseError } from "../../src/errors.ts";
+import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 import type { ListOptions, ObjectStore } from "../../src/storage/store.ts";
 
 const HOUR_MS = 3_600_000;
+
+/** What a client that stays and sends no trailer gives a save. */
+const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
 
 /** Pseudo-random bytes (xorshift32) from a seed: no two chunks alike across seeds. */
 function pattern(size: number, seed: number): Uint8Array {
@@ -93,7 +97,7 @@ class GatedStore implements ObjectStore {
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "pulse-gc-" });
   const store = new GatedStore(await FsStore.open(dir));
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
     readsAhead: 2,
@@ -107,20 +111,47 @@ async function setup() {
     intervalMs: 0,
   });
   const chunkPath = (hash: string) => `${dir}/${chunkKeyOf(hash)}`;
+  const exists = async (hash: string) => (await store.head(chunkKeyOf(hash))) !== undefined;
+  /** Makes a chunk look written `ageMs` ago. */
+  const age = async (hash: string, ageMs = 2 * HOUR_MS) => {
+    const then = new Date(Date.now() - ageMs);
+    await Deno.utime(chunkPath(hash), then, then);
+  };
+  const save = (bytes: AsyncIterable<Uint8Array>) =>
+    checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes, NO_TRAILER);
   return {
     dir,
     store,
     checkpoints,
     collector,
     chunkPath,
-    exists: async (hash: string) => (await store.head(chunkKeyOf(hash))) !== undefined,
-    /** Makes a chunk look written `ageMs` ago. */
-    age: async (hash: string, ageMs = 2 * HOUR_MS) => {
-      const then = new Date(Date.now() - ageMs);
-      await Deno.utime(chunkPath(hash), then, then);
+    exists,
+    age,
+    save,
+    /** Saves `bytes` and deletes the checkpoint: its chunk, `ageMs` old, is referenced no more. */
+    leaveUnreferenced: async (bytes: Uint8Array, ageMs?: number) => {
+      const { checkpointId } = await save(once(bytes));
+      await checkpoints.delete("w1", checkpointId);
+      await age(sha256(bytes), ageMs);
     },
-    save: (bytes: AsyncIterable<Uint8Array>) =>
-      checkpoints.save({ workerId: "w1", metadata: {}, idempotencyKey: "" }, bytes),
+    /**
+     * Starts a save of `first` (a whole chunk) then `second` whose client is
+     * slow: it waits at `paused` in between, a save that lasts longer than the
+     * grace period. Resolves once `first` is written and made `ageMs` old.
+     */
+    startSlowSave: async (first: Uint8Array, second: Uint8Array, ageMs?: number) => {
+      const paused = new Gate();
+      async function* slow(): AsyncGenerator<Uint8Array> {
+        yield first;
+        await paused.pass();
+        yield second;
+      }
+      const saving = save(slow());
+      await paused.reached;
+      while (!await exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
+      await age(sha256(first), ageMs);
+      return { saving, paused };
+    },
     load: async (checkpointId: string) => {
       const { data } = await checkpoints.load("w1", checkpointId);
       const hash = createHash("sha256");
@@ -165,9 +196,7 @@ Deno.test("collect() deletes unreferenced chunks older than the grace period and
 Deno.test("collect() keeps unreferenced chunks written within the grace period", async () => {
   await using s = await setup();
   const bytes = pattern(500, 4);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes), HOUR_MS / 2);
+  await s.leaveUnreferenced(bytes, HOUR_MS / 2);
 
   const report = await s.collector.collect();
   assert.equal(report.chunksProtected, 1);
@@ -183,9 +212,7 @@ Deno.test("collect() keeps unreferenced chunks written within the grace period",
 Deno.test("a dry run counts what it would delete and deletes nothing", async () => {
   await using s = await setup();
   const bytes = pattern(700, 5);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes));
+  await s.leaveUnreferenced(bytes);
 
   const dry = await s.collector.collect({ dryRun: true });
   assert.equal(dry.dryRun, true);
@@ -202,16 +229,7 @@ Deno.test("a save in progress keeps its chunks through runs with grace 0, howeve
   await using s = await setup();
   const first = pattern(CHUNK_BYTES, 6);
   const second = pattern(1234, 7);
-  const paused = new Gate();
-  async function* slow(): AsyncGenerator<Uint8Array> {
-    yield first;
-    await paused.pass(); // the client is slow: a save that lasts longer than the grace period
-    yield second;
-  }
-  const saving = s.save(slow());
-  await paused.reached;
-  while (!await s.exists(sha256(first))) await new Promise((r) => setTimeout(r, 10));
-  await s.age(sha256(first), 10 * HOUR_MS);
+  const { saving, paused } = await s.startSlowSave(first, second, 10 * HOUR_MS);
 
   for (let run = 0; run < 3; run++) {
     const report = await s.collector.collect({ graceMs: 0 });
@@ -223,20 +241,50 @@ Deno.test("a save in progress keeps its chunks through runs with grace 0, howeve
   assert.equal(await s.load(saved.checkpointId), sha256(new Uint8Array([...first, ...second])));
 });
 
+Deno.test("a dry run during a save in progress counts the save's leased chunk as protected, as the real run after it does", async () => {
+  await using s = await setup();
+  // An old chunk no manifest names: both runs count it as deleted.
+  const orphan = pattern(300, 12);
+  await s.leaveUnreferenced(orphan);
+  // A save in progress whose first chunk is old: only its lease keeps it.
+  const first = pattern(CHUNK_BYTES, 13);
+  const second = pattern(10, 14);
+  const { saving, paused } = await s.startSlowSave(first, second, 10 * HOUR_MS);
+
+  const counts = (report: GcReport) => ({
+    chunksScanned: report.chunksScanned,
+    chunksReferenced: report.chunksReferenced,
+    chunksProtected: report.chunksProtected,
+    chunksDeleted: report.chunksDeleted,
+    bytesReclaimed: report.bytesReclaimed,
+  });
+  const dry = await s.collector.collect({ dryRun: true, graceMs: 0 });
+  assert.deepEqual(counts(dry), {
+    chunksScanned: 2,
+    chunksReferenced: 0,
+    chunksProtected: 1,
+    chunksDeleted: 1,
+    bytesReclaimed: 300,
+  });
+  assert.equal(await s.exists(sha256(first)), true);
+  assert.equal(await s.exists(sha256(orphan)), true, "a dry run deletes nothing");
+  const real = await s.collector.collect({ graceMs: 0 });
+  assert.deepEqual(counts(real), counts(dry));
+  assert.equal(await s.exists(sha256(first)), true);
+  assert.equal(await s.exists(sha256(orphan)), false);
+
+  paused.open();
+  const saved = await saving;
+  assert.equal(await s.load(saved.checkpointId), sha256(new Uint8Array([...first, ...second])));
+});
+
 Deno.test("a save that commits after the run listed the manifests keeps its chunks", async () => {
   await using s = await setup();
   const bytes = pattern(CHUNK_BYTES + 10, 8);
-  const paused = new Gate();
-  async function* slow(): AsyncGenerator<Uint8Array> {
-    yield bytes.subarray(0, CHUNK_BYTES);
-    await paused.pass();
-    yield bytes.subarray(CHUNK_BYTES);
-  }
-  const saving = s.save(slow());
-  await paused.reached;
-  const firstHash = sha256(bytes.subarray(0, CHUNK_BYTES));
-  while (!await s.exists(firstHash)) await new Promise((r) => setTimeout(r, 10));
-  await s.age(firstHash);
+  const { saving, paused } = await s.startSlowSave(
+    bytes.subarray(0, CHUNK_BYTES),
+    bytes.subarray(CHUNK_BYTES),
+  );
 
   // The run lists the manifests (the save has none yet), then waits before the sweep.
   s.store.chunkListGate = new Gate();
@@ -257,9 +305,7 @@ Deno.test("a save that deduplicates against an old unreferenced chunk keeps it",
   await t.step("when the save leases it before the run reaches it", async () => {
     await using s = await setup();
     const bytes = pattern(CHUNK_BYTES, 9); // a whole chunk: cut and leased before the source ends
-    const old = await s.save(once(bytes));
-    await s.checkpoints.delete("w1", old.checkpointId);
-    await s.age(sha256(bytes));
+    await s.leaveUnreferenced(bytes);
     const paused = new Gate();
     async function* again(): AsyncGenerator<Uint8Array> {
       yield bytes;
@@ -300,9 +346,7 @@ Deno.test("a save that deduplicates against an old unreferenced chunk keeps it",
 Deno.test("an unreadable manifest stops the run before any chunk is deleted", async () => {
   await using s = await setup();
   const bytes = pattern(300, 11);
-  const a = await s.save(once(bytes));
-  await s.checkpoints.delete("w1", a.checkpointId);
-  await s.age(sha256(bytes));
+  await s.leaveUnreferenced(bytes);
   await s.store.put("checkpoints/w1/broken.json", new TextEncoder().encode("{not json"));
 
   await assert.rejects(s.collector.collect({ graceMs: 0 }), (error) => {

@@ -1,7 +1,8 @@
 /** Manifests round-trip, and a damaged manifest is DATA_LOSS, never a crash. */
 import assert from "node:assert/strict";
-import { decodeManifest, encodeManifest, type Manifest } from "../../src/checkpoints/manifest.ts";
+import { MANIFEST, type Manifest } from "../../src/checkpoints/manifest.ts";
 import { PulseError } from "../../src/errors.ts";
+import { decodeRecord, encodeRecord } from "../../src/storage/records.ts";
 
 const manifest: Manifest = {
   format: 1,
@@ -18,11 +19,11 @@ const manifest: Manifest = {
   }],
 };
 
-Deno.test("decodeManifest() reads back what encodeManifest() wrote", () => {
-  assert.deepEqual(decodeManifest("k", encodeManifest(manifest)), manifest);
+Deno.test("a manifest record reads back as it was written", () => {
+  assert.deepEqual(decodeRecord("k", encodeRecord(manifest), MANIFEST), manifest);
 });
 
-Deno.test("decodeManifest() reports a damaged manifest as data_loss naming the problem", async (t) => {
+Deno.test("a damaged manifest record is data_loss naming the problem", async (t) => {
   const damaged: [string, unknown][] = [
     ["not JSON", "{"],
     ["wrong format", { ...manifest, format: 2 }],
@@ -41,7 +42,7 @@ Deno.test("decodeManifest() reports a damaged manifest as data_loss naming the p
         typeof value === "string" ? value : JSON.stringify(value),
       );
       assert.throws(
-        () => decodeManifest("checkpoints/w1/K.json", bytes),
+        () => decodeRecord("checkpoints/w1/K.json", bytes, MANIFEST),
         (error: unknown) =>
           error instanceof PulseError && error.code === "DATA_LOSS" &&
           error.message.startsWith(

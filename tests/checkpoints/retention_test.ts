@@ -6,17 +6,20 @@
  * stops deletions without failing saves.
  */
 import assert from "node:assert/strict";
-import { CheckpointStore } from "../../src/checkpoints/checkpoint_store.ts";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import {
-  ledgerKeyOf,
   numberCheckpoints,
   Retention,
   type RetentionOptions,
   retentionVictims,
 } from "../../src/checkpoints/retention.ts";
 import { PulseError } from "../../src/errors.ts";
+import { ledgerKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
+
+/** What a client that stays and sends no trailer gives a save. */
+const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
 
 Deno.test("numberCheckpoints() numbers new checkpoints oldest first and forgets gone ones", () => {
   const ledger = { count: 5, positions: { c4: 4, c5: 5, c2: 2 } };
@@ -58,7 +61,7 @@ async function setup(options: RetentionOptions) {
   const store = await FsStore.open(dir);
   // The hook is set before the first save, as in the runtime.
   const hook: { retention?: Retention } = {};
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
     readsAhead: 2,
@@ -96,6 +99,7 @@ Deno.test("a worker keeps its newest checkpoints and every K-th one as older one
     await s.checkpoints.save(
       { workerId: "w1", metadata: { step }, idempotencyKey: "" },
       bytesOf(`state ${step}`),
+      NO_TRAILER,
     );
     await s.retention.idle();
   }
@@ -105,6 +109,7 @@ Deno.test("a worker keeps its newest checkpoints and every K-th one as older one
     await s.checkpoints.save(
       { workerId: "w1", metadata: { step }, idempotencyKey: "" },
       bytesOf(`state ${step}`),
+      NO_TRAILER,
     );
     await s.retention.idle();
   }
@@ -124,6 +129,7 @@ Deno.test("concurrent saves leave exactly the newest plus the long-term ones, al
       s.checkpoints.save(
         { workerId: "w1", metadata: { step: i + 1 }, idempotencyKey: "" },
         bytesOf(`state ${i + 1}`),
+        NO_TRAILER,
       )),
   );
   await s.retention.idle();
@@ -148,6 +154,7 @@ Deno.test("a broken ledger stops retention for the worker without failing its sa
     await s.checkpoints.save(
       { workerId: "w1", metadata: { step }, idempotencyKey: "" },
       bytesOf(`state ${step}`),
+      NO_TRAILER,
     );
   }
   await s.retention.idle();
@@ -171,6 +178,7 @@ Deno.test("keep_last 0 deletes nothing and writes no ledger", async () => {
     await s.checkpoints.save(
       { workerId: "w1", metadata: { step }, idempotencyKey: "" },
       bytesOf(`state ${step}`),
+      NO_TRAILER,
     );
   }
   await s.retention.idle();

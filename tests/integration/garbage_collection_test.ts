@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import type { Runtime } from "@pulsecheckpoint/sdk";
-import { chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
+import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";

@@ -9,7 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { PulseError } from "@pulsecheckpoint/sdk";
 import { toStruct } from "@pulsecheckpoint/proto";
 import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
-import { chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
+import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { rawClient, rawSave, rawSaveError } from "../support/raw_client.ts";

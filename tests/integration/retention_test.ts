@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Checkpoint, Runtime } from "@pulsecheckpoint/sdk";
-import { ledgerKeyOf } from "../../src/checkpoints/retention.ts";
+import { ledgerKeyOf } from "../../src/keys.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 

@@ -10,7 +10,6 @@
  * what it wrote.
  */
 import { deepStrictEqual, match, rejects, strictEqual } from "node:assert/strict";
-import { type Config, SETTINGS } from "../../src/config.ts";
 import { PulseError } from "../../src/errors.ts";
 import { s3RequestsTotal } from "../../src/metrics.ts";
 import { S3Store, type S3StoreOptions } from "../../src/storage/s3_store.ts";
@@ -123,33 +122,23 @@ function sharedServer(
   };
 }
 
-/** The built-in defaults, with `overrides`. */
-function testConfig(overrides: Partial<Config>): Config {
-  const defaults = Object.fromEntries(
-    Object.entries(SETTINGS).map(([name, spec]) => [name, spec.default]),
-  );
-  return { ...defaults, ...overrides } as Config;
-}
-
-function s3Config(
+/** Options of a store on `target` under `prefix`, with `overrides`. */
+function s3Options(
   target: Target,
   prefix: string,
-  overrides: Partial<Config> = {},
-): Config {
-  return testConfig({
-    "storage.backend": "s3",
-    "storage.endpoint": target.endpoint,
-    "storage.bucket": target.bucket,
-    "storage.region": target.region,
-    "storage.prefix": prefix,
-    "storage.force_path_style": true,
-    "storage.create_bucket": target.createBucket,
+  overrides: Partial<S3StoreOptions> = {},
+): S3StoreOptions {
+  return {
+    endpoint: target.endpoint,
+    bucket: target.bucket,
+    region: target.region,
+    prefix,
+    forcePathStyle: true,
+    createBucket: target.createBucket,
     // Fast retries: test servers recover in milliseconds.
-    "retry.max_attempts": 3,
-    "retry.initial_delay_ms": 5,
-    "retry.max_delay_ms": 50,
+    retry: { maxAttempts: 3, initialDelayMs: 5, maxDelayMs: 50 },
     ...overrides,
-  });
+  };
 }
 
 function uniquePrefix(label: string): string {
@@ -166,15 +155,10 @@ async function deleteAll(store: S3Store): Promise<void> {
 async function withStore(
   server: TestServer,
   run: (store: S3Store, target: Target) => Promise<void>,
-  overrides: Partial<Config> = {},
-  options: S3StoreOptions = {},
 ): Promise<void> {
   const target = await server.acquire();
   try {
-    const store = await S3Store.open(
-      s3Config(target, uniquePrefix("case"), overrides),
-      options,
-    );
+    const store = await S3Store.open(s3Options(target, uniquePrefix("case")));
     try {
       await run(store, target);
     } finally {
@@ -202,7 +186,7 @@ for (const server of SERVERS) {
   storeContract(`S3Store on ${server.name}`, async () => {
     const target = await server.acquire();
     const store = await S3Store.open(
-      s3Config(target, uniquePrefix("contract")),
+      s3Options(target, uniquePrefix("contract")),
     );
     return {
       store,
@@ -247,9 +231,9 @@ for (const server of SERVERS) {
     ignore: server.enforcesConditionalWrites === false,
     async fn() {
       const target = await server.acquire();
-      const config = s3Config(target, uniquePrefix("race"));
-      const first = await S3Store.open(config);
-      const second = await S3Store.open(config);
+      const options = s3Options(target, uniquePrefix("race"));
+      const first = await S3Store.open(options);
+      const second = await S3Store.open(options);
       try {
         if (!first.conditionalWrites) {
           console.log(
@@ -288,8 +272,8 @@ for (const server of SERVERS) {
   Deno.test(`S3Store on ${server.name}: keys live under storage.prefix, listed without it`, async () => {
     const target = await server.acquire();
     const outer = uniquePrefix("outer");
-    const root = await S3Store.open(s3Config(target, outer));
-    const inner = await S3Store.open(s3Config(target, `${outer}inner/`));
+    const root = await S3Store.open(s3Options(target, outer));
+    const inner = await S3Store.open(s3Options(target, `${outer}inner/`));
     try {
       const data = pattern(10, 3);
       await inner.put("a/b", data);
@@ -315,10 +299,8 @@ for (const server of SERVERS) {
     const target = await server.acquire();
     try {
       const bucket = `pulse-missing-${crypto.randomUUID().slice(0, 8)}`;
-      const config = s3Config({ ...target, bucket }, "", {
-        "storage.create_bucket": false,
-      });
-      await rejects(S3Store.open(config), (error: unknown) => {
+      const options = s3Options({ ...target, bucket }, "", { createBucket: false });
+      await rejects(S3Store.open(options), (error: unknown) => {
         strictEqual(
           error instanceof PulseError && error.code,
           "FAILED_PRECONDITION",
@@ -340,17 +322,12 @@ Deno.test("S3Store on s3rver: open() creates a missing bucket when storage.creat
   const target = await s3rver.acquire();
   try {
     const bucket = "pulse-created";
-    const config = s3Config({ ...target, bucket }, "", {
-      "storage.create_bucket": true,
-    });
-    const store = await S3Store.open(config);
+    const options = s3Options({ ...target, bucket }, "", { createBucket: true });
+    const store = await S3Store.open(options);
     await store.put("k", pattern(3, 1));
     await store.close();
     // The bucket now exists: opening without create_bucket succeeds.
-    const again = await S3Store.open({
-      ...config,
-      "storage.create_bucket": false,
-    });
+    const again = await S3Store.open({ ...options, createBucket: false });
     assertBytes(await again.get("k"), pattern(3, 1));
     await again.close();
   } finally {
@@ -363,7 +340,7 @@ Deno.test("S3Store on s3rver: open() with rejected credentials fails with failed
   const accessKeyId = Deno.env.get("AWS_ACCESS_KEY_ID")!;
   Deno.env.set("AWS_ACCESS_KEY_ID", "pulse-unknown-key");
   try {
-    await rejects(S3Store.open(s3Config(target, "")), (error: unknown) => {
+    await rejects(S3Store.open(s3Options(target, "")), (error: unknown) => {
       strictEqual(
         error instanceof PulseError && error.code,
         "FAILED_PRECONDITION",
@@ -393,7 +370,7 @@ Deno.test("S3Store: open() of an endpoint where nothing listens fails with unava
     shared: false,
     release: () => Promise.resolve(),
   };
-  await rejects(S3Store.open(s3Config(target, "")), (error: unknown) => {
+  await rejects(S3Store.open(s3Options(target, "")), (error: unknown) => {
     strictEqual(error instanceof PulseError && error.code, "UNAVAILABLE");
     match(
       (error as Error).message,
@@ -408,7 +385,7 @@ Deno.test("S3Store: open() of an endpoint where nothing listens fails with unava
 Deno.test("S3Store on s3rver: list() follows continuation tokens when the server sends short pages", async () => {
   const server = await startS3rver({ listPageKeysMax: 3 });
   const store = await S3Store.open(
-    s3Config({
+    s3Options({
       ...server,
       region: "us-east-1",
       createBucket: false,
@@ -452,11 +429,7 @@ Deno.test("S3Store through a fault proxy: put() and get() round-trip while 20% o
   };
   // 0.2^10: a request failing ten times in a row would take ~10^7 requests.
   const store = await S3Store.open(
-    s3Config(target, "f/", {
-      "retry.max_attempts": 10,
-      "retry.initial_delay_ms": 1,
-      "retry.max_delay_ms": 20,
-    }),
+    s3Options(target, "f/", { retry: { maxAttempts: 10, initialDelayMs: 1, maxDelayMs: 20 } }),
   );
   try {
     proxy.rates = {
@@ -505,7 +478,7 @@ Deno.test("S3Store through a fault proxy: put() throws unavailable when the stor
     shared: false,
     release: server.stop,
   };
-  const store = await S3Store.open(s3Config(target, ""));
+  const store = await S3Store.open(s3Options(target, ""));
   try {
     const failed = await requestCount("PutObject", "failed");
     proxy.down = true;
@@ -544,8 +517,10 @@ Deno.test("S3Store through a fault proxy: an attempt slower than the request tim
     release: server.stop,
   };
   const store = await S3Store.open(
-    s3Config(target, "", { "retry.max_attempts": 2 }),
-    { timeouts: { requestMs: 200 } },
+    s3Options(target, "", {
+      retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 50 },
+      timeouts: { requestMs: 200 },
+    }),
   );
   try {
     proxy.rates = { delay: 1 };

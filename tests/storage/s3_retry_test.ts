@@ -10,11 +10,11 @@ import {
   backoffDelayMs,
   isRetryable,
   type RetryClock,
-  type RetryPolicy,
+  type S3RetryPolicy,
   withRetry,
-} from "../../src/storage/retry.ts";
+} from "../../src/storage/s3_retry.ts";
 
-const POLICY: RetryPolicy = {
+const POLICY: S3RetryPolicy = {
   maxAttempts: 5,
   initialDelayMs: 100,
   maxDelayMs: 1000,

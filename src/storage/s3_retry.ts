@@ -11,7 +11,7 @@ import { PulseError } from "../errors.ts";
 import { s3RequestDurationSeconds, s3RequestsTotal } from "../metrics.ts";
 
 /** How often and how patiently a request is retried (`[retry]` settings). */
-export interface RetryPolicy {
+export interface S3RetryPolicy {
   /** Attempts of one request, the first included (`retry.max_attempts`). */
   maxAttempts: number;
   /** Ceiling of the backoff before the first retry (`retry.initial_delay_ms`). */
@@ -88,7 +88,7 @@ const CAUSE_DEPTH_MAX = 4;
 export async function withRetry<T>(
   request: S3Request,
   call: () => Promise<T>,
-  policy: RetryPolicy,
+  policy: S3RetryPolicy,
   clock: RetryClock = SYSTEM_CLOCK,
 ): Promise<T> {
   const { operation } = request;
@@ -117,7 +117,7 @@ export async function withRetry<T>(
  */
 export function backoffDelayMs(
   retry: number,
-  policy: RetryPolicy,
+  policy: S3RetryPolicy,
   random: () => number = Math.random,
 ): number {
   const ceilingMs = Math.min(

@@ -1,5 +1,5 @@
 /**
- * CheckpointStore on a real fs store in a temporary directory: commit order,
+ * Checkpoints on a real fs store in a temporary directory: commit order,
  * idempotency, deduplication, backpressure and verification on load.
  *
  * Two faults cannot be produced for real on a local disk as root (a chunk
@@ -7,13 +7,19 @@
  * real store and fails or holds `putIfAbsent` calls, and says so.
  */
 import assert from "node:assert/strict";
-import { CheckpointStore, chunkKeyOf } from "../../src/checkpoints/checkpoint_store.ts";
+import { createHash } from "node:crypto";
+import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
+import type { ExpectedContent } from "../../src/checkpoints/content_problem.ts";
 import { PulseError } from "../../src/errors.ts";
+import { chunkKeyOf, idempotencyRecordKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
 import type { ObjectStore } from "../../src/storage/store.ts";
 
 const MIB = 1024 * 1024;
+
+/** What a client that stays and sends no trailer gives a save. */
+const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
 
 /** Pseudo-random bytes (xorshift32): no two chunks alike. */
 function pattern(size: number, seed: number): Uint8Array {
@@ -90,7 +96,7 @@ class FaultyStore implements ObjectStore {
 async function setup(writesInFlight = 2, chunkBuffers = 16) {
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
-  const checkpoints = new CheckpointStore(store, {
+  const checkpoints = new Checkpoints(store, {
     writesInFlight,
     chunkBuffers,
     readsAhead: 2,
@@ -112,7 +118,7 @@ const header = { workerId: "w1", metadata: { epoch: 1 }, idempotencyKey: "" };
 Deno.test("save() then load() round-trips the bytes and the description", async () => {
   await using s = await setup();
   const bytes = pattern(2 * CHUNK_BYTES + 3, 1);
-  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  const saved = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
   assert.equal(saved.sizeBytes, bytes.length);
   const { checkpoint, data } = await s.checkpoints.load("w1", "");
   assert.deepEqual(checkpoint, saved);
@@ -126,7 +132,7 @@ Deno.test("save() writes no manifest when its source fails midway", async () => 
     throw new Error("client went away");
   }
   await assert.rejects(
-    s.checkpoints.save(header, failing()),
+    s.checkpoints.save(header, failing(), NO_TRAILER),
     /client went away/,
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
@@ -136,7 +142,7 @@ Deno.test("save() writes no manifest when a chunk write fails", async () => {
   await using s = await setup();
   s.store.failChunkWrite = 1;
   await assert.rejects(
-    s.checkpoints.save(header, inPieces(pattern(3 * CHUNK_BYTES, 3))),
+    s.checkpoints.save(header, inPieces(pattern(3 * CHUNK_BYTES, 3)), NO_TRAILER),
     (error: unknown) => error instanceof PulseError && error.code === "UNAVAILABLE",
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
@@ -152,7 +158,7 @@ Deno.test("save() reads no further ahead than writesInFlight + 1 chunks of unfin
       yield piece;
     }
   }
-  const save = s.checkpoints.save(header, counted());
+  const save = s.checkpoints.save(header, counted(), NO_TRAILER);
   await new Promise((resolve) => setTimeout(resolve, 200));
   // Two writes held, a third chunk cut and waiting: nothing more is read.
   assert.equal(s.store.held.length, 2);
@@ -167,7 +173,7 @@ Deno.test("concurrent saves share the chunk buffers: never more chunks in memory
   s.store.hold = true;
   const sources = [1, 2, 3].map((seed) => pattern(4 * CHUNK_BYTES + seed, 10 + seed));
   const saves = sources.map((bytes, index) =>
-    s.checkpoints.save({ ...header, workerId: `w${index}` }, inPieces(bytes))
+    s.checkpoints.save({ ...header, workerId: `w${index}` }, inPieces(bytes), NO_TRAILER)
   );
   await new Promise((resolve) => setTimeout(resolve, 200));
   // Three saves of two writes in flight each would hold six; the pool has three.
@@ -184,13 +190,13 @@ Deno.test("concurrent saves share the chunk buffers: never more chunks in memory
 Deno.test("save() with a used idempotency key returns the first checkpoint, reading nothing", async () => {
   await using s = await setup();
   const keyed = { ...header, idempotencyKey: "step-100" };
-  const first = await s.checkpoints.save(keyed, inPieces(pattern(1000, 5)));
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(1000, 5)), NO_TRAILER);
   let read = false;
   async function* untouched(): AsyncGenerator<Uint8Array> {
     read = true;
     yield new Uint8Array(1);
   }
-  assert.deepEqual(await s.checkpoints.save(keyed, untouched()), first);
+  assert.deepEqual(await s.checkpoints.save(keyed, untouched(), NO_TRAILER), first);
   assert.equal(read, false);
   assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
 });
@@ -199,7 +205,9 @@ Deno.test("concurrent saves with one idempotency key make one checkpoint", async
   await using s = await setup();
   const keyed = { ...header, idempotencyKey: "same" };
   const results = await Promise.all(
-    [1, 2, 3].map((seed) => s.checkpoints.save(keyed, inPieces(pattern(CHUNK_BYTES, seed)))),
+    [1, 2, 3].map((seed) =>
+      s.checkpoints.save(keyed, inPieces(pattern(CHUNK_BYTES, seed)), NO_TRAILER)
+    ),
   );
   assert.equal(new Set(results.map((c) => c.checkpointId)).size, 1);
   assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
@@ -208,8 +216,8 @@ Deno.test("concurrent saves with one idempotency key make one checkpoint", async
 Deno.test("saving the same bytes twice writes each chunk once", async () => {
   await using s = await setup();
   const bytes = new Uint8Array(3 * CHUNK_BYTES).fill(6); // three equal chunks
-  const a = await s.checkpoints.save(header, inPieces(bytes));
-  const b = await s.checkpoints.save(header, inPieces(bytes));
+  const a = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const b = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
   assert.notEqual(a.checkpointId, b.checkpointId);
   assert.equal(a.sha256, b.sha256);
   const chunkFiles = await s.store.list("chunks/");
@@ -221,7 +229,7 @@ Deno.test("list() pages newest first and get() finds each by id", async () => {
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) {
     ids.push(
-      (await s.checkpoints.save(header, inPieces(pattern(10, i)))).checkpointId,
+      (await s.checkpoints.save(header, inPieces(pattern(10, i)), NO_TRAILER)).checkpointId,
     );
   }
   const first = await s.checkpoints.list("w1", 2, "");
@@ -240,8 +248,8 @@ Deno.test("list() pages newest first and get() finds each by id", async () => {
 
 Deno.test("delete() removes a checkpoint from get, load and list", async () => {
   await using s = await setup();
-  const a = await s.checkpoints.save(header, inPieces(pattern(10, 1)));
-  const b = await s.checkpoints.save(header, inPieces(pattern(10, 2)));
+  const a = await s.checkpoints.save(header, inPieces(pattern(10, 1)), NO_TRAILER);
+  const b = await s.checkpoints.save(header, inPieces(pattern(10, 2)), NO_TRAILER);
   await s.checkpoints.delete("w1", b.checkpointId);
   assert.equal(
     (await s.checkpoints.get("w1", "")).checkpoint.checkpointId,
@@ -258,7 +266,7 @@ Deno.test("delete() removes a checkpoint from get, load and list", async () => {
 Deno.test("load() fails with data_loss naming the checkpoint before yielding a flipped chunk", async () => {
   await using s = await setup();
   const bytes = pattern(2 * CHUNK_BYTES, 7);
-  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  const saved = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
   const manifest = JSON.parse(
     new TextDecoder().decode(
       (await s.store.get((await s.store.list("checkpoints/w1/"))[0]!.key))!,
@@ -286,7 +294,7 @@ Deno.test("load() fails with data_loss naming the checkpoint before yielding a f
 Deno.test("load() with a range yields exactly those bytes, across chunk boundaries", async () => {
   await using s = await setup();
   const bytes = pattern(3 * CHUNK_BYTES + 10, 8);
-  const saved = await s.checkpoints.save(header, inPieces(bytes));
+  const saved = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
   const ranges: [number, number][] = [
     [0, 0], // all
     [5, 10],
@@ -312,7 +320,7 @@ Deno.test("load() with a range yields exactly those bytes, across chunk boundari
 Deno.test("save() refuses a checkpoint above checkpointBytesMax, writing no manifest", async () => {
   await using s = await setup();
   await assert.rejects(
-    s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES + 1))),
+    s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES + 1)), NO_TRAILER),
     (error: unknown) =>
       error instanceof PulseError && error.code === "RESOURCE_EXHAUSTED" &&
       error.message ===
@@ -322,7 +330,11 @@ Deno.test("save() refuses a checkpoint above checkpointBytesMax, writing no mani
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
   // Exactly at the limit is allowed.
-  const saved = await s.checkpoints.save(header, inPieces(new Uint8Array(64 * CHUNK_BYTES)));
+  const saved = await s.checkpoints.save(
+    header,
+    inPieces(new Uint8Array(64 * CHUNK_BYTES)),
+    NO_TRAILER,
+  );
   assert.equal(saved.sizeBytes, 64 * CHUNK_BYTES);
 });
 
@@ -331,31 +343,159 @@ Deno.test("save() refuses saves beyond the per-worker and total limits, and free
   s.store.hold = true;
   const held = Array.from(
     { length: 4 },
-    () => s.checkpoints.save(header, inPieces(pattern(CHUNK_BYTES, 1))),
+    () => s.checkpoints.save(header, inPieces(pattern(CHUNK_BYTES, 1)), NO_TRAILER),
   );
   await new Promise((resolve) => setTimeout(resolve, 100));
   await assert.rejects(
-    s.checkpoints.save(header, inPieces(pattern(10, 2))),
+    s.checkpoints.save(header, inPieces(pattern(10, 2)), NO_TRAILER),
     {
       code: "RESOURCE_EXHAUSTED",
-      message: "Cannot save checkpoint: worker w1 has 4 saves in progress, limit is 4",
+      message:
+        "Cannot save checkpoint: worker w1 has 4 saves in progress, limit is 4 (limits.saves_per_worker_max)",
     },
   );
   const others = Array.from(
     { length: 4 },
     (_, i) =>
-      s.checkpoints.save({ ...header, workerId: `w${i + 2}` }, inPieces(pattern(CHUNK_BYTES, 3))),
+      s.checkpoints.save(
+        { ...header, workerId: `w${i + 2}` },
+        inPieces(pattern(CHUNK_BYTES, 3)),
+        NO_TRAILER,
+      ),
   );
   await new Promise((resolve) => setTimeout(resolve, 100));
   await assert.rejects(
-    s.checkpoints.save({ ...header, workerId: "w9" }, inPieces(pattern(10, 4))),
+    s.checkpoints.save({ ...header, workerId: "w9" }, inPieces(pattern(10, 4)), NO_TRAILER),
     {
-      code: "RESOURCE_EXHAUSTED",
-      message: "Cannot save checkpoint: 8 saves are in progress, limit is 8",
+      code: "UNAVAILABLE",
+      message:
+        "Cannot save checkpoint: 8 saves are in progress, limit is 8 (limits.saves_max); retry later",
     },
   );
   s.store.hold = false;
   for (const release of s.store.held.splice(0)) release();
   await Promise.all([...held, ...others]);
-  await s.checkpoints.save(header, inPieces(pattern(10, 5))); // admitted again
+  await s.checkpoints.save(header, inPieces(pattern(10, 5)), NO_TRAILER); // admitted again
+});
+
+Deno.test("save() compares the bytes with what the client says once its data has ended, committing only a match", async (t) => {
+  await using s = await setup();
+  const bytes = pattern(CHUNK_BYTES + 7, 9);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  // As the gRPC boundary does: `expected` is resolved by the end of the data.
+  const saveSaying = (said: ExpectedContent) => {
+    let ended!: () => void;
+    const expected = new Promise<ExpectedContent>((resolve) => ended = () => resolve(said));
+    async function* data(): AsyncGenerator<Uint8Array> {
+      yield* inPieces(bytes);
+      ended();
+    }
+    return s.checkpoints.save(header, data(), { signal: NO_TRAILER.signal, expected });
+  };
+  await t.step("another size: INVALID_ARGUMENT, nothing committed", async () => {
+    await assert.rejects(
+      saveSaying({ sizeBytes: bytes.length + 1, sha256: "", chunksSha256: "" }),
+      { code: "INVALID_ARGUMENT", message: /^Cannot save checkpoint: trailer\.size_bytes is / },
+    );
+    assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+  });
+  await t.step("another SHA-256: DATA_LOSS, nothing committed", async () => {
+    await assert.rejects(
+      saveSaying({ sizeBytes: bytes.length, sha256: "0".repeat(64), chunksSha256: "" }),
+      { code: "DATA_LOSS", message: /not to trailer\.sha256 0{64}; nothing was committed$/ },
+    );
+    assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+  });
+  await t.step("the same bytes: committed", async () => {
+    const saved = await saveSaying({ sizeBytes: bytes.length, sha256, chunksSha256: "" });
+    assert.equal(saved.sha256, sha256);
+    const { data } = await s.checkpoints.load("w1", saved.checkpointId);
+    assert.deepEqual(await readAll(data), bytes);
+  });
+});
+
+Deno.test("save() commits nothing once its signal has fired, even when the client never says what it sent", async (t) => {
+  await using s = await setup();
+  const aborted = {
+    code: "ABORTED",
+    message: "Cannot save checkpoint: the client cancelled the call before it completed",
+  };
+  await t.step("fired while the data came", async () => {
+    const cancel = new AbortController();
+    async function* data(): AsyncGenerator<Uint8Array> {
+      yield pattern(CHUNK_BYTES, 10);
+      cancel.abort();
+      yield pattern(10, 11);
+    }
+    await assert.rejects(
+      s.checkpoints.save(header, data(), {
+        signal: cancel.signal,
+        expected: Promise.resolve(undefined),
+      }),
+      aborted,
+    );
+  });
+  await t.step("fired while the save waits for what the client says", async () => {
+    const cancel = new AbortController();
+    const never = new Promise<undefined>(() => {});
+    async function* data(): AsyncGenerator<Uint8Array> {
+      yield pattern(100, 12);
+      setTimeout(() => cancel.abort(), 50);
+    }
+    await assert.rejects(
+      s.checkpoints.save(header, data(), { signal: cancel.signal, expected: never }),
+      aborted,
+    );
+  });
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+});
+
+Deno.test("a rejected expected is never an unhandled rejection, whether the save awaits it or not", async () => {
+  await using s = await setup();
+  const rejected = () => Promise.reject(new Error("the trailer never came"));
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield pattern(10, 13);
+    throw new Error("client went away");
+  }
+  // Fails before it awaits `expected`.
+  await assert.rejects(
+    s.checkpoints.save(header, failing(), { signal: NO_TRAILER.signal, expected: rejected() }),
+    /client went away/,
+  );
+  // Awaits it: its error fails the save.
+  await assert.rejects(
+    s.checkpoints.save(header, inPieces(pattern(10, 14)), {
+      signal: NO_TRAILER.signal,
+      expected: rejected(),
+    }),
+    /the trailer never came/,
+  );
+  // Never awaits it: an earlier save with the key is returned.
+  const keyed = { ...header, idempotencyKey: "k" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(10, 15)), NO_TRAILER);
+  assert.deepEqual(
+    await s.checkpoints.save(keyed, inPieces(pattern(10, 16)), {
+      signal: NO_TRAILER.signal,
+      expected: rejected(),
+    }),
+    first,
+  );
+  // Unhandled rejections fail the test once its promises have settled.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal((await s.checkpoints.list("w1", 0, "")).checkpoints.length, 1);
+});
+
+Deno.test("save() with a damaged idempotency record fails with DATA_LOSS naming its key, saving nothing", async () => {
+  await using s = await setup();
+  const key = idempotencyRecordKeyOf("w1", "step-1");
+  await s.store.put(key, new TextEncoder().encode("{not json"));
+  await assert.rejects(
+    s.checkpoints.save(
+      { ...header, idempotencyKey: "step-1" },
+      inPieces(pattern(10, 17)),
+      NO_TRAILER,
+    ),
+    { code: "DATA_LOSS", message: `Cannot read idempotency record ${key}: not a JSON object` },
+  );
+  assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
 });

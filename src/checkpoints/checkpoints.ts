@@ -1,0 +1,391 @@
+/**
+ * Checkpoints: save a byte stream as content-addressed chunks plus a manifest
+ * written last (the commit), load it back verified, list, get and delete.
+ *
+ * This module admits saves and orchestrates them; the chunks go through
+ * `chunk_writer.ts` and come back through `chunk_reader.ts`, and repeated
+ * saves are recognised by `idempotency.ts`. A crash before the manifest write
+ * leaves only unreferenced chunks, which no listing shows and the garbage
+ * collector removes.
+ */
+import { PulseError } from "../errors.ts";
+import { manifestKeyOf, manifestPrefixOf } from "../keys.ts";
+import { IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
+import { log } from "../log.ts";
+import { listRecords, readRecord, writeRecord } from "../storage/records.ts";
+import type { ObjectStore } from "../storage/store.ts";
+import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
+import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
+import type { ChunkLeases } from "./chunk_leases.ts";
+import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
+import {
+  baseOf,
+  ChunkWriter,
+  type ChunkWriterOptions,
+  type WrittenChunks,
+} from "./chunk_writer.ts";
+import type { NamedChunk } from "./chunker.ts";
+import { contentProblem, type ExpectedContent } from "./content_problem.ts";
+import { Idempotency } from "./idempotency.ts";
+import { MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
+
+/** A checkpoint as clients see it. */
+export interface Checkpoint {
+  checkpointId: string;
+  workerId: string;
+  sizeBytes: number;
+  sha256: string;
+  metadata: Metadata;
+  idempotencyKey: string;
+  createdAt: Date;
+}
+
+/** What a save is asked to do, before its bytes. */
+export interface SaveRequest {
+  workerId: string;
+  metadata: Metadata;
+  /** Empty for none. */
+  idempotencyKey: string;
+  /** A checkpoint of the worker whose chunks the data may name; empty for none. */
+  baseCheckpointId?: string;
+}
+
+/** What a save learns from its client besides the request and the bytes. */
+export interface SaveOptions {
+  /** Aborted when the client has gone: nothing is committed after it fires. */
+  signal: AbortSignal;
+  /** What the client says it sent (its trailer), known once `data` has ended; undefined when it sends none. */
+  expected: Promise<ExpectedContent | undefined>;
+}
+
+/** Options of `Checkpoints`: those of its chunk writer, and its own. */
+export interface CheckpointsOptions extends ChunkWriterOptions {
+  /** Saves in progress at once for one worker. */
+  savesPerWorkerMax: number;
+  /** Saves in progress at once in all. */
+  savesMax: number;
+  /** Throws unless the worker is registered; saves require registration. */
+  requireWorker: (action: string, workerId: string) => void;
+  /**
+   * Called after each save that made a new checkpoint (retention hooks in
+   * here); what it throws is logged, never returned to the saver.
+   */
+  onSaved?: (checkpoint: Checkpoint) => void;
+}
+
+const TARGET = "pulse::checkpoint";
+
+/** Saves, loads, lists and deletes the checkpoints of an `ObjectStore`. */
+export class Checkpoints {
+  readonly #store: ObjectStore;
+  readonly #options: CheckpointsOptions;
+  readonly #writer: ChunkWriter;
+  readonly #reader: ChunkReader;
+  readonly #idempotency: Idempotency;
+  // Saves in progress by worker, and in all.
+  readonly #savesByWorker = new Map<string, number>();
+  #saves = 0;
+
+  constructor(store: ObjectStore, options: CheckpointsOptions) {
+    this.#store = store;
+    this.#options = options;
+    this.#writer = new ChunkWriter(store, options);
+    this.#reader = new ChunkReader(store, options.readsAhead);
+    this.#idempotency = new Idempotency(store);
+  }
+
+  /** The leases saves in progress hold on their chunks, for the garbage collector. */
+  get chunkLeases(): ChunkLeases {
+    return this.#writer.leases;
+  }
+
+  /**
+   * Saves the bytes of `data` as a new checkpoint, or returns the checkpoint
+   * an earlier save with the same idempotency key made (without reading `data`).
+   * `data` may name chunks of `request.baseCheckpointId` instead of sending
+   * their bytes. Once every chunk is durable, the save waits for
+   * `options.expected` and commits only if the client is still there and the
+   * bytes are what it says it sent.
+   * @throws {PulseError} ABORTED when `options.signal` fired before the
+   *   commit; INVALID_ARGUMENT or DATA_LOSS when the bytes are not what
+   *   `options.expected` describes (see `contentProblem`)
+   */
+  async save(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
+    options: SaveOptions,
+  ): Promise<Checkpoint> {
+    // Not awaited when the save fails first or an earlier save is returned:
+    // its rejection must never go unhandled.
+    options.expected.catch(() => {});
+    const { workerId, idempotencyKey } = request;
+    validateId("save checkpoint", "worker_id", workerId);
+    validateMetadata("save checkpoint", "metadata", request.metadata);
+    validateText(
+      "save checkpoint",
+      "idempotency_key",
+      idempotencyKey,
+      IDEMPOTENCY_KEY_LENGTH_MAX,
+    );
+    this.#options.requireWorker("save checkpoint", workerId);
+    const release = this.#admit(workerId);
+    try {
+      if (idempotencyKey === "") return await this.#save(request, data, options);
+      // Saves with one key run one after the other: each later one finds the
+      // checkpoint of the first that committed, unless that one failed.
+      return await this.#idempotency.serialized(workerId, idempotencyKey, async () => {
+        const earlier = await this.#findSaved(workerId, idempotencyKey);
+        return earlier ?? await this.#save(request, data, options);
+      });
+    } finally {
+      release();
+    }
+  }
+
+  // Counts a save against the concurrency limits, or refuses it.
+  #admit(workerId: string): () => void {
+    const ofWorker = this.#savesByWorker.get(workerId) ?? 0;
+    if (ofWorker >= this.#options.savesPerWorkerMax) {
+      throw new PulseError(
+        "RESOURCE_EXHAUSTED",
+        `Cannot save checkpoint: worker ${workerId} has ${ofWorker} saves in progress, limit is ${this.#options.savesPerWorkerMax} (limits.saves_per_worker_max)`,
+      );
+    }
+    if (this.#saves >= this.#options.savesMax) {
+      // The runtime is busy, not the caller over a quota of its own: a retry
+      // with backoff (the SDKs retry UNAVAILABLE) finds room once saves end.
+      throw new PulseError(
+        "UNAVAILABLE",
+        `Cannot save checkpoint: ${this.#saves} saves are in progress, limit is ${this.#options.savesMax} (limits.saves_max); retry later`,
+      );
+    }
+    this.#savesByWorker.set(workerId, ofWorker + 1);
+    this.#saves++;
+    return () => {
+      this.#saves--;
+      const left = this.#savesByWorker.get(workerId)! - 1;
+      if (left === 0) this.#savesByWorker.delete(workerId);
+      else this.#savesByWorker.set(workerId, left);
+    };
+  }
+
+  async #save(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array | NamedChunk>,
+    options: SaveOptions,
+  ): Promise<Checkpoint> {
+    const checkpointId = newCheckpointId();
+    const { workerId, idempotencyKey, baseCheckpointId = "" } = request;
+    if (idempotencyKey !== "") {
+      // Claimed before any byte is written: a retry after a crash finds the
+      // claim, sees no manifest for it, and saves anew.
+      await this.#idempotency.claim(workerId, idempotencyKey, checkpointId);
+    }
+    const base = baseCheckpointId === ""
+      ? undefined
+      : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
+    const checkpoint = await this.#writer.write(
+      data,
+      async (written) => {
+        await checkBeforeCommit(written, options);
+        return await this.#commit(request, checkpointId, written);
+      },
+      { base },
+    );
+    try {
+      this.#options.onSaved?.(checkpoint);
+    } catch (error) {
+      log.error(TARGET, "After-save hook failed", {
+        worker_id: workerId,
+        checkpoint_id: checkpointId,
+        error,
+      });
+    }
+    return checkpoint;
+  }
+
+  // Writes the manifest of chunks that are all durable: the commit.
+  async #commit(
+    request: SaveRequest,
+    checkpointId: string,
+    written: WrittenChunks,
+  ): Promise<Checkpoint> {
+    const { workerId } = request;
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      checkpoint_id: checkpointId,
+      worker_id: workerId,
+      size_bytes: written.sizeBytes,
+      sha256: written.sha256,
+      metadata: request.metadata,
+      idempotency_key: request.idempotencyKey,
+      created_at: new Date().toISOString(),
+      chunks: written.chunks,
+    };
+    await writeRecord(this.#store, manifestKeyOf(workerId, checkpointId), manifest);
+    return toCheckpoint(manifest);
+  }
+
+  /**
+   * Opens a checkpoint for reading: its description, and its bytes (all, or
+   * `length` bytes from `offset`), piece by piece, each chunk verified against
+   * its SHA-256 before any byte of it is yielded.
+   * @param checkpointId empty for the worker's latest checkpoint
+   * @param range `length` 0 means up to the end
+   */
+  async load(
+    workerId: string,
+    checkpointId: string,
+    range: CheckpointRange = { offset: 0, length: 0 },
+  ): Promise<{ checkpoint: Checkpoint; data: AsyncGenerator<Uint8Array> }> {
+    const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
+    const data = this.#reader.read(manifest, range);
+    return { checkpoint: toCheckpoint(manifest), data };
+  }
+
+  /**
+   * Describes a checkpoint, with the SHA-256 of each of its chunks in order.
+   * @param checkpointId empty for the worker's latest checkpoint
+   */
+  async get(
+    workerId: string,
+    checkpointId: string,
+  ): Promise<{ checkpoint: Checkpoint; chunkSha256s: string[] }> {
+    const manifest = await this.#manifest("get checkpoint", workerId, checkpointId);
+    return {
+      checkpoint: toCheckpoint(manifest),
+      chunkSha256s: manifest.chunks.map((chunk) => chunk.sha256),
+    };
+  }
+
+  /** Lists a worker's checkpoints, newest first, a page at a time. */
+  async list(
+    workerId: string,
+    requestedPageSize: number,
+    pageToken: string,
+  ): Promise<{ checkpoints: Checkpoint[]; nextPageToken: string }> {
+    const action = "list checkpoints";
+    validateId(action, "worker_id", workerId);
+    const page = await listRecords(this.#store, MANIFEST, {
+      action,
+      prefix: manifestPrefixOf(workerId),
+      pageSize: requestedPageSize,
+      pageToken,
+    });
+    return { checkpoints: page.records.map(toCheckpoint), nextPageToken: page.nextPageToken };
+  }
+
+  /** Deletes a checkpoint; its chunks stay until garbage collection. */
+  async delete(workerId: string, checkpointId: string): Promise<void> {
+    const manifest = await this.#manifest(
+      "delete checkpoint",
+      workerId,
+      checkpointId,
+      false,
+    );
+    await this.#store.delete(manifestKeyOf(workerId, manifest.checkpoint_id));
+    if (manifest.idempotency_key !== "") {
+      await this.#idempotency.delete(workerId, manifest.idempotency_key);
+    }
+  }
+
+  async #manifest(
+    action: string,
+    workerId: string,
+    checkpointId: string,
+    latestAllowed = true,
+  ): Promise<Manifest> {
+    validateId(action, "worker_id", workerId);
+    if (checkpointId === "" && latestAllowed) {
+      const [latest] = await this.#store.list(manifestPrefixOf(workerId), {
+        limit: 1,
+      });
+      const manifest = latest && await this.#readManifest(latest.key);
+      if (!manifest) {
+        throw new PulseError(
+          "NOT_FOUND",
+          `Cannot ${action}: worker ${workerId} has no checkpoint`,
+        );
+      }
+      return manifest;
+    }
+    if (!isCheckpointId(checkpointId)) {
+      throw new PulseError(
+        "INVALID_ARGUMENT",
+        `Cannot ${action}: checkpoint_id ${
+          JSON.stringify(checkpointId)
+        } is not "chk_" followed by a 26-character ULID`,
+      );
+    }
+    const manifest = await this.#readManifest(
+      manifestKeyOf(workerId, checkpointId),
+    );
+    if (manifest === undefined) {
+      throw new PulseError(
+        "NOT_FOUND",
+        `Cannot ${action}: checkpoint ${checkpointId} of worker ${workerId} does not exist`,
+      );
+    }
+    return manifest;
+  }
+
+  #readManifest(key: string): Promise<Manifest | undefined> {
+    return readRecord(this.#store, key, MANIFEST);
+  }
+
+  // The checkpoint an earlier save with the key committed, if one did.
+  async #findSaved(workerId: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
+    const checkpointId = await this.#idempotency.find(workerId, idempotencyKey);
+    if (checkpointId === undefined) return undefined;
+    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    return manifest && toCheckpoint(manifest);
+  }
+}
+
+// Waits for what the client says it sent, and throws unless `written` may be
+// committed: the client is still there and the bytes are what it says.
+async function checkBeforeCommit(written: WrittenChunks, options: SaveOptions): Promise<void> {
+  const expected = await unlessAborted(options.expected, options.signal);
+  if (options.signal.aborted) throw clientCancelled();
+  const problem = expected === undefined ? undefined : contentProblem(expected, written);
+  if (problem !== undefined) throw problem;
+}
+
+// Settles as `promise` does, or rejects when `signal` fires first: a client
+// that left never sends what it would have said it sent.
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(clientCancelled());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(clientCancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function clientCancelled(): PulseError {
+  return new PulseError(
+    "ABORTED",
+    "Cannot save checkpoint: the client cancelled the call before it completed",
+  );
+}
+
+function toCheckpoint(manifest: Manifest): Checkpoint {
+  return {
+    checkpointId: manifest.checkpoint_id,
+    workerId: manifest.worker_id,
+    sizeBytes: manifest.size_bytes,
+    sha256: manifest.sha256,
+    metadata: manifest.metadata,
+    idempotencyKey: manifest.idempotency_key,
+    createdAt: new Date(manifest.created_at),
+  };
+}

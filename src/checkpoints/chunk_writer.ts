@@ -1,0 +1,254 @@
+/**
+ * The write pipeline of a save: cuts its data into chunks, writes each chunk
+ * the store lacks (`putIfAbsent`, so identical data is stored once), and
+ * hashes the whole stream in order.
+ *
+ * It reads its source only as fast as chunk writes finish: at most
+ * `writesInFlight` chunk writes run at once, so a save holds at most
+ * `writesInFlight + 1` chunks in memory, whatever the checkpoint size, and all
+ * saves together at most `chunkBuffers` chunks, however many run. Each chunk
+ * is leased before its write and until the save's commit settles, so that the
+ * garbage collector of this process never removes it under the save (see
+ * `chunk_leases.ts`).
+ *
+ * A save may name chunks of a base checkpoint instead of sending them; each is
+ * leased and read back, up to `readsAhead` ahead, for the whole-stream
+ * SHA-256, which therefore always covers bytes the runtime holds.
+ */
+import { createHash } from "node:crypto";
+import { PulseError } from "../errors.ts";
+import { chunkKeyOf } from "../keys.ts";
+import { CHUNK_BYTES } from "../limits.ts";
+import { chunksWrittenTotal } from "../metrics.ts";
+import type { ObjectStore } from "../storage/store.ts";
+import { ChunkBuffers } from "./chunk_buffers.ts";
+import { ChunkLeases } from "./chunk_leases.ts";
+import { chunks, type NamedChunk } from "./chunker.ts";
+import { hashInSlices, sha256InSlices } from "./hash_in_slices.ts";
+import type { ChunkRef, Manifest } from "./manifest.ts";
+
+/** Options of a `ChunkWriter`. */
+export interface ChunkWriterOptions {
+  /** Chunk writes in flight per save (`storage.writes_in_flight`). */
+  writesInFlight: number;
+  /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
+  chunkBuffers: number;
+  /** Chunks read ahead per save or load (`storage.reads_ahead`). */
+  readsAhead: number;
+  /** Largest checkpoint a save may write. */
+  checkpointBytesMax: number;
+}
+
+/** What a save wrote: its chunks in order, the SHA-256 of all its bytes, and their count. */
+export interface WrittenChunks {
+  chunks: ChunkRef[];
+  sha256: string;
+  sizeBytes: number;
+}
+
+/** A base checkpoint of a save: the chunks the save may name, and their sizes. */
+export interface Base {
+  checkpointId: string;
+  chunkSizes: Map<string, number>;
+}
+
+/** The base a checkpoint's manifest makes. */
+export function baseOf(manifest: Manifest): Base {
+  return {
+    checkpointId: manifest.checkpoint_id,
+    chunkSizes: new Map(manifest.chunks.map((chunk) => [chunk.sha256, chunk.size])),
+  };
+}
+
+/** Writes the chunks of saves, sharing one buffer pool and one set of leases. */
+export class ChunkWriter {
+  readonly #parts: WriterParts;
+
+  constructor(store: ObjectStore, options: ChunkWriterOptions) {
+    this.#parts = {
+      store,
+      options,
+      buffers: new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES),
+      leases: new ChunkLeases(),
+    };
+  }
+
+  /** The leases saves in progress hold on their chunks, for the garbage collector. */
+  get leases(): ChunkLeases {
+    return this.#parts.leases;
+  }
+
+  /**
+   * Writes the chunks of `data`, then calls `commit` with what was written
+   * while every chunk is still leased; gives the leases back once `commit`
+   * settles, or once the writing failed. `data` may name chunks of `base`
+   * instead of sending their bytes.
+   */
+  async write<T>(
+    data: AsyncIterable<Uint8Array | NamedChunk>,
+    commit: (written: WrittenChunks) => Promise<T>,
+    options: { base?: Base } = {},
+  ): Promise<T> {
+    const save = new SaveChunks(this.#parts, options.base);
+    try {
+      return await commit(await save.write(chunks(data, this.#parts.buffers)));
+    } finally {
+      save.releaseLeases();
+    }
+  }
+}
+
+// What the saves of one writer share.
+interface WriterParts {
+  store: ObjectStore;
+  options: ChunkWriterOptions;
+  buffers: ChunkBuffers;
+  leases: ChunkLeases;
+}
+
+// The chunks of one save on their way to the store.
+class SaveChunks {
+  readonly #parts: WriterParts;
+  readonly #base: Base | undefined;
+  readonly #whole = createHash("sha256");
+  readonly #refs: ChunkRef[] = [];
+  readonly #leased: string[] = [];
+  readonly #inFlight: Promise<void>[] = [];
+  readonly #named: Promise<unknown>[] = [];
+  #sizeBytes = 0;
+  // The whole-stream hash is fed in stream order behind the writes, so that a
+  // named chunk is fetched as soon as its name arrives.
+  #hashed: Promise<unknown> = Promise.resolve();
+
+  constructor(parts: WriterParts, base: Base | undefined) {
+    this.#parts = parts;
+    this.#base = base;
+  }
+
+  // Writes every chunk, and waits for the writes and the whole-stream hash.
+  async write(source: AsyncIterable<Uint8Array | NamedChunk>): Promise<WrittenChunks> {
+    try {
+      for await (const chunk of source) {
+        if (chunk instanceof Uint8Array) await this.#writeBytes(chunk);
+        else await this.#writeNamed(chunk);
+      }
+      await Promise.all(this.#inFlight);
+      await this.#hashed;
+    } catch (error) {
+      await Promise.allSettled([...this.#inFlight, this.#hashed]);
+      throw error;
+    }
+    return { chunks: this.#refs, sha256: this.#whole.digest("hex"), sizeBytes: this.#sizeBytes };
+  }
+
+  releaseLeases(): void {
+    for (const sha256 of this.#leased) this.#parts.leases.release(sha256);
+  }
+
+  // Writes a chunk of bytes unless the store has it, with at most
+  // `writesInFlight` writes at once. The chunk is leased before its write, so
+  // that a deduplicated chunk cannot be collected between the write finding
+  // it and the manifest naming it.
+  async #writeBytes(chunk: Uint8Array): Promise<void> {
+    const { store, buffers, options } = this.#parts;
+    let written: Promise<[boolean, unknown]>;
+    try {
+      this.#checkSize(chunk.length);
+      const sha256 = await sha256InSlices(chunk);
+      this.#add({ sha256, size: chunk.length });
+      await this.#lease(sha256);
+      written = Promise.all([
+        store.putIfAbsent(chunkKeyOf(sha256), chunk),
+        this.#feedWhole(Promise.resolve(chunk)),
+      ]);
+    } catch (error) {
+      buffers.release(chunk);
+      throw error;
+    }
+    // The buffer goes back once the chunk is written and in the whole hash.
+    const write = written.then(([fresh]) => {
+      chunksWrittenTotal.inc({ result: fresh ? "written" : "deduplicated" });
+    }).finally(() => buffers.release(chunk));
+    write.catch(() => {}); // awaited below or in write(); never an unhandled rejection
+    this.#inFlight.push(write);
+    if (this.#inFlight.length >= options.writesInFlight) await this.#inFlight.shift();
+  }
+
+  // Takes a chunk of the base that the client named, reading it back for the
+  // whole hash with up to `readsAhead` read or waiting to be hashed at once.
+  async #writeNamed({ sha256 }: NamedChunk): Promise<void> {
+    const size = namedChunkSize(sha256, this.#base, this.#sizeBytes);
+    this.#checkSize(size);
+    this.#add({ sha256, size });
+    this.#named.push(this.#feedWhole(this.#readNamed(sha256, size, this.#base!)));
+    chunksWrittenTotal.inc({ result: "named" });
+    if (this.#named.length > this.#parts.options.readsAhead) await this.#named.shift();
+  }
+
+  // The bytes of a named chunk, leased before they are read.
+  async #readNamed(sha256: string, size: number, base: Base): Promise<Uint8Array> {
+    await this.#lease(sha256);
+    const bytes = await this.#parts.store.get(chunkKeyOf(sha256));
+    if (bytes === undefined || bytes.length !== size) {
+      throw new PulseError(
+        "DATA_LOSS",
+        `Cannot save checkpoint: chunk ${sha256} of base checkpoint ${base.checkpointId} ${
+          bytes === undefined ? "is missing" : `is ${bytes.length} bytes, expected ${size}`
+        }; save without a base`,
+      );
+    }
+    return bytes;
+  }
+
+  #checkSize(more: number): void {
+    const last = this.#refs.at(-1);
+    if (last !== undefined && last.size < CHUNK_BYTES) {
+      throw new PulseError(
+        "INVALID_ARGUMENT",
+        `Cannot save checkpoint: bytes follow chunk ${
+          this.#refs.length - 1
+        }, which is shorter than ${CHUNK_BYTES} bytes; only the last chunk may be`,
+      );
+    }
+    const { checkpointBytesMax } = this.#parts.options;
+    if (this.#sizeBytes + more > checkpointBytesMax) {
+      throw new PulseError(
+        "RESOURCE_EXHAUSTED",
+        `Cannot save checkpoint: it is larger than ${checkpointBytesMax} bytes, the limit (limits.checkpoint_bytes_max)`,
+      );
+    }
+  }
+
+  #add(ref: ChunkRef): void {
+    this.#refs.push(ref);
+    this.#sizeBytes += ref.size;
+  }
+
+  // Leases a chunk until releaseLeases().
+  #lease(sha256: string): Promise<void> {
+    this.#leased.push(sha256);
+    return this.#parts.leases.acquire(sha256);
+  }
+
+  // Feeds bytes to the whole hash once all bytes before them are in it.
+  #feedWhole(bytes: Promise<Uint8Array>): Promise<unknown> {
+    bytes.catch(() => {}); // awaited in the chain; never an unhandled rejection
+    this.#hashed = this.#hashed.then(async () => hashInSlices(this.#whole, await bytes));
+    this.#hashed.catch(() => {}); // awaited in write()
+    return this.#hashed;
+  }
+}
+
+// The size of a chunk the client named, which must be one of `base`.
+function namedChunkSize(sha256: string, base: Base | undefined, offset: number): number {
+  const size = base?.chunkSizes.get(sha256);
+  if (size === undefined) {
+    throw new PulseError(
+      "INVALID_ARGUMENT",
+      base === undefined
+        ? `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} names a chunk, but the header has no base_checkpoint_id`
+        : `Cannot save checkpoint: chunk_sha256 ${sha256} at byte ${offset} is not a chunk of base checkpoint ${base.checkpointId}`,
+    );
+  }
+  return size;
+}

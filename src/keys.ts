@@ -1,0 +1,101 @@
+/**
+ * The storage layout: every object key the runtime reads or writes, the
+ * patterns that recognise them, and the ids they hold. Keys are built here
+ * and nowhere else, so that the layout is one module:
+ *
+ * ```
+ * chunks/<sha256[0:2]>/<sha256>                  content-addressed chunk
+ * checkpoints/<worker_id>/<sortkey>.json         manifest, written last
+ * workers/<worker_id>.json                       worker record
+ * datasets/<name>.json                           dataset record
+ * idempotency/<worker_id>/<sha256(key)>.json     idempotency record
+ * retention/<worker_id>.json                     retention ledger
+ * ```
+ *
+ * Worker ids and dataset names are validated (`validation.ts`) before they
+ * get here: they become parts of keys.
+ */
+import { createHash } from "node:crypto";
+import { checkpointIdOf, sortKeyOf } from "./checkpoints/checkpoint_id.ts";
+
+const JSON_SUFFIX = ".json";
+
+/** Prefix of every chunk. */
+export const CHUNKS_PREFIX = "chunks/";
+const CHUNK_KEY_PATTERN = /^chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/;
+// Chunks are fanned out by the first byte of their hash.
+const CHUNK_FAN_OUTS = 256;
+
+/** Key of a chunk: content-addressed, fanned out by the first byte of its hash. */
+export function chunkKeyOf(sha256: string): string {
+  return `${CHUNKS_PREFIX}${sha256.slice(0, 2)}/${sha256}`;
+}
+
+/** The prefixes of the chunk fan-out directories, in key order. */
+export const CHUNK_FAN_OUT_PREFIXES: readonly string[] = Array.from(
+  { length: CHUNK_FAN_OUTS },
+  (_, fanOut) => `${CHUNKS_PREFIX}${fanOut.toString(16).padStart(2, "0")}/`,
+);
+
+/**
+ * The SHA-256 a chunk key names; undefined for a key that is not a chunk's,
+ * or a chunk filed under the wrong fan-out.
+ */
+export function chunkHashOfKey(key: string): string | undefined {
+  const match = CHUNK_KEY_PATTERN.exec(key);
+  if (match === null || !match[2]!.startsWith(match[1]!)) return undefined;
+  return match[2]!;
+}
+
+/** Prefix of every manifest. */
+export const MANIFESTS_PREFIX = "checkpoints/";
+
+/** Key prefix of a worker's manifests. */
+export function manifestPrefixOf(workerId: string): string {
+  return `${MANIFESTS_PREFIX}${workerId}/`;
+}
+
+/** Key of a checkpoint's manifest: sort keys make the newest list first. */
+export function manifestKeyOf(workerId: string, checkpointId: string): string {
+  return `${manifestPrefixOf(workerId)}${sortKeyOf(checkpointId)}${JSON_SUFFIX}`;
+}
+
+/** Whether a key listed under `MANIFESTS_PREFIX` is a manifest's. */
+export function isManifestKey(key: string): boolean {
+  return key.startsWith(MANIFESTS_PREFIX) && key.endsWith(JSON_SUFFIX);
+}
+
+/** The checkpoint id a manifest key names. */
+export function checkpointIdOfKey(key: string): string {
+  return checkpointIdOf(key.slice(key.lastIndexOf("/") + 1, -JSON_SUFFIX.length));
+}
+
+/** Prefix of every worker record. */
+export const WORKERS_PREFIX = "workers/";
+
+/** Key of a worker's record. */
+export function workerKeyOf(workerId: string): string {
+  return `${WORKERS_PREFIX}${workerId}${JSON_SUFFIX}`;
+}
+
+/** Prefix of every dataset record. */
+export const DATASETS_PREFIX = "datasets/";
+
+/** Key of a dataset's record. */
+export function datasetKeyOf(name: string): string {
+  return `${DATASETS_PREFIX}${name}${JSON_SUFFIX}`;
+}
+
+/**
+ * Key of the record of a worker's idempotency key. The idempotency key is
+ * hashed: it is free text, and object keys are not.
+ */
+export function idempotencyRecordKeyOf(workerId: string, idempotencyKey: string): string {
+  const hash = createHash("sha256").update(idempotencyKey).digest("hex");
+  return `idempotency/${workerId}/${hash}${JSON_SUFFIX}`;
+}
+
+/** Key of a worker's retention ledger. */
+export function ledgerKeyOf(workerId: string): string {
+  return `retention/${workerId}${JSON_SUFFIX}`;
+}
