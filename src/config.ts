@@ -263,7 +263,7 @@ export const SETTINGS = {
   }),
   "limits.saves_per_token_max": setting({
     parse: integer(1, 100_000),
-    default: 16,
+    default: 32,
     env: "PULSE_SAVES_PER_TOKEN_MAX",
     help:
       "saves in progress at once per token (per connection while authentication is off), so one tenant cannot take all of saves_max",
