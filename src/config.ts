@@ -13,6 +13,7 @@ import {
   RECEIVE_WINDOW_BYTES_MAX,
   RECEIVE_WINDOW_BYTES_MIN,
 } from "./limits.ts";
+import { LOAD_WINDOW_BYTES } from "@pulsecheckpoint/proto/protocol";
 import { isLoopback, parseAddress } from "./address.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -202,6 +203,13 @@ export const SETTINGS = {
     default: 30_000,
     env: "PULSE_SAVE_IDLE_TIMEOUT_MS",
     help: "longest silence between two messages of a save; then it fails with ABORTED",
+  }),
+  "server.load_call_bytes_max": setting({
+    parse: integer(LOAD_WINDOW_BYTES, 2 ** 40),
+    default: 2 * LOAD_WINDOW_BYTES,
+    env: "PULSE_LOAD_CALL_BYTES_MAX",
+    help:
+      "most bytes one LoadCheckpoint call may ask for: what the runtime may hold for a reader that stops reading",
   }),
   "server.keepalive_time_ms": setting({
     parse: integer(1000, 86_400_000),

@@ -49,6 +49,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       idleTimeoutMs: config["server.save_idle_timeout_ms"],
       savesPerCallerMax: config["limits.saves_per_token_max"],
     },
+    loadCallBytesMax: config["server.load_call_bytes_max"],
   });
   warnIfOpen(config, guard);
   let ready = true;

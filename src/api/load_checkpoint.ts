@@ -24,10 +24,11 @@ type LoadCall = grpc.ServerWritableStream<LoadCheckpointRequest__Output, LoadChe
 export function loadCheckpointHandler(
   guard: Guard,
   checkpoints: Checkpoints,
+  callBytesMax: number,
 ): grpc.handleServerStreamingCall<LoadCheckpointRequest__Output, LoadCheckpointResponse> {
   return (call) => {
     const done = track("LoadCheckpoint");
-    load(guard, checkpoints, call).then(
+    load(guard, checkpoints, call, callBytesMax).then(
       () => {
         done(grpc.status.OK);
         call.end();
@@ -41,11 +42,27 @@ export function loadCheckpointHandler(
   };
 }
 
-async function load(guard: Guard, checkpoints: Checkpoints, call: LoadCall): Promise<void> {
+async function load(
+  guard: Guard,
+  checkpoints: Checkpoints,
+  call: LoadCall,
+  callBytesMax: number,
+): Promise<void> {
   const started = performance.now();
   const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
   guard.check(call.metadata, "LoadCheckpoint", { worker_id: workerId });
   const { checkpoint, data } = await checkpoints.load(workerId, checkpointId, { offset, length });
+  // Under Deno 2.8.3 a server stream's writes complete before their bytes are
+  // sent, so a client that stops reading would make the runtime hold all it
+  // asked for: one call may ask for a bounded window only.
+  const asked = Math.min(length === 0 ? Infinity : length, checkpoint.sizeBytes - offset);
+  if (asked > callBytesMax) {
+    await data.return(undefined);
+    throw new PulseError(
+      "RESOURCE_EXHAUSTED",
+      `Cannot load checkpoint ${checkpoint.checkpointId}: ${asked} bytes in one call, limit is ${callBytesMax} (server.load_call_bytes_max); ask for windows with offset and length, as the SDKs do`,
+    );
+  }
   await send(call, { checkpoint: checkpointMessage(checkpoint) });
   let sent = 0;
   for await (const chunk of data) {

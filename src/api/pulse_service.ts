@@ -28,6 +28,8 @@ export interface PulseServiceParts {
   checkpoints: Checkpoints;
   garbageCollector: GarbageCollector;
   save: SaveHandlerOptions;
+  /** Most bytes one LoadCheckpoint call may ask for (`server.load_call_bytes_max`). */
+  loadCallBytesMax: number;
 }
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
@@ -96,10 +98,11 @@ function datasetHandlers({ guard, datasets }: PulseServiceParts) {
   } satisfies Partial<PulseRuntimeHandlers>;
 }
 
-function checkpointHandlers({ guard, checkpoints, save }: PulseServiceParts) {
+function checkpointHandlers(parts: PulseServiceParts) {
+  const { guard, checkpoints } = parts;
   return {
-    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, save),
-    LoadCheckpoint: loadCheckpointHandler(guard, checkpoints),
+    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, parts.save),
+    LoadCheckpoint: loadCheckpointHandler(guard, checkpoints, parts.loadCallBytesMax),
     GetCheckpoint: unary(guard, "GetCheckpoint", async (request) => {
       const { checkpoint, chunkSha256s } = await checkpoints.get(
         request.worker_id,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
 import { toStruct } from "@pulsecheckpoint/proto";
-import { REQUEST_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
+import { LOAD_WINDOW_BYTES, REQUEST_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
 import { type RawClient, rawClient, rawSave, rawSaveError } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";
@@ -118,6 +118,41 @@ Deno.test("a silent save is ABORTED after server.save_idle_timeout_ms and frees 
     assert.deepEqual(again.map((response) => response.checkpoint.size_bytes), [1, 1]);
   } finally {
     hog.close();
+    rt.close();
+    await runtime.stop();
+  }
+});
+
+Deno.test("one LoadCheckpoint call may ask for server.load_call_bytes_max at most: a reader that stops reading holds no more than that", async () => {
+  const runtime = await startRuntime({
+    env: { PULSE_LOAD_CALL_BYTES_MAX: String(LOAD_WINDOW_BYTES) },
+  });
+  const rt = new Runtime(`grpc://${runtime.grpcAddress}`);
+  const client = rawClient(runtime.grpcAddress);
+  try {
+    await rt.registerWorker("w1");
+    const data = new Uint8Array(LOAD_WINDOW_BYTES + 1).fill(7);
+    const saved = await rt.saveCheckpoint({ workerId: "w1", data });
+    const whole = new Promise<grpc.ServiceError>((resolve, reject) => {
+      const call = client.LoadCheckpoint({ worker_id: "w1" });
+      call.on("data", () => reject(new Error("a whole-checkpoint call was served")));
+      call.on("error", resolve);
+    });
+    const error = await whole;
+    assert.equal(error.code, 8); // RESOURCE_EXHAUSTED
+    assert.match(
+      error.details,
+      new RegExp(
+        `${
+          LOAD_WINDOW_BYTES + 1
+        } bytes in one call, limit is ${LOAD_WINDOW_BYTES} \\(server\\.load_call_bytes_max\\); ask for windows`,
+      ),
+    );
+    // The SDKs load in windows, and get every byte.
+    const loaded = await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId });
+    assert.deepEqual(loaded.data, data);
+  } finally {
+    client.close();
     rt.close();
     await runtime.stop();
   }
