@@ -66,6 +66,14 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "RunGc": {
                   "requestType": "RunGcRequest",
                   "responseType": "RunGcResponse"
+                },
+                "PlanSave": {
+                  "requestType": "PlanSaveRequest",
+                  "responseType": "PlanSaveResponse"
+                },
+                "PlanLoad": {
+                  "requestType": "PlanLoadRequest",
+                  "responseType": "PlanLoadResponse"
                 }
               }
             },
@@ -331,6 +339,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "base_checkpoint_id": {
                   "type": "string",
                   "id": 5
+                },
+                "plan_id": {
+                  "type": "string",
+                  "id": 6
                 }
               }
             },
@@ -357,7 +369,8 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                     "header",
                     "data",
                     "trailer",
-                    "chunk_sha256"
+                    "chunk_sha256",
+                    "chunk"
                   ]
                 }
               },
@@ -377,6 +390,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "chunk_sha256": {
                   "type": "string",
                   "id": 4
+                },
+                "chunk": {
+                  "type": "ChunkRef",
+                  "id": 5
                 }
               }
             },
@@ -564,6 +581,134 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "duration_ms": {
                   "type": "uint64",
                   "id": 10
+                }
+              }
+            },
+            "ChunkRef": {
+              "fields": {
+                "sha256": {
+                  "type": "string",
+                  "id": 1
+                },
+                "size": {
+                  "type": "uint64",
+                  "id": 2
+                }
+              }
+            },
+            "PlanSaveRequest": {
+              "fields": {
+                "worker_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "plan_id": {
+                  "type": "string",
+                  "id": 2
+                },
+                "idempotency_key": {
+                  "type": "string",
+                  "id": 3
+                },
+                "base_checkpoint_id": {
+                  "type": "string",
+                  "id": 4
+                },
+                "chunks": {
+                  "rule": "repeated",
+                  "type": "ChunkRef",
+                  "id": 5
+                }
+              }
+            },
+            "ChunkUpload": {
+              "fields": {
+                "index": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "url": {
+                  "type": "string",
+                  "id": 2
+                },
+                "headers": {
+                  "keyType": "string",
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "PlanSaveResponse": {
+              "fields": {
+                "plan_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "uploads": {
+                  "rule": "repeated",
+                  "type": "ChunkUpload",
+                  "id": 2
+                },
+                "expires_at": {
+                  "type": "google.protobuf.Timestamp",
+                  "id": 3
+                },
+                "existing": {
+                  "type": "Checkpoint",
+                  "id": 4
+                }
+              }
+            },
+            "PlanLoadRequest": {
+              "fields": {
+                "worker_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "checkpoint_id": {
+                  "type": "string",
+                  "id": 2
+                },
+                "first_chunk": {
+                  "type": "uint32",
+                  "id": 3
+                }
+              }
+            },
+            "ChunkDownload": {
+              "fields": {
+                "sha256": {
+                  "type": "string",
+                  "id": 1
+                },
+                "size": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "url": {
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "PlanLoadResponse": {
+              "fields": {
+                "checkpoint": {
+                  "type": "Checkpoint",
+                  "id": 1
+                },
+                "chunks": {
+                  "rule": "repeated",
+                  "type": "ChunkDownload",
+                  "id": 2
+                },
+                "next_chunk": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "expires_at": {
+                  "type": "google.protobuf.Timestamp",
+                  "id": 4
                 }
               }
             }

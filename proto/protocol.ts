@@ -49,6 +49,9 @@ export const RESPONSE_BYTES_MAX = 16 * MIB;
  */
 export const LOAD_WINDOW_BYTES: number = 4 * CHUNK_BYTES;
 
+/** Most chunks of one PlanSave request, or of one PlanLoad page (8 GiB of checkpoint). */
+export const PLAN_CHUNKS_MAX = 1024;
+
 /**
  * The `chunks_sha256` of a save's trailer: the hex SHA-256 of the chunks'
  * hex SHA-256s in order, each followed by a line feed.

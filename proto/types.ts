@@ -16,6 +16,9 @@ export type { HealthClient, HealthHandlers, HealthDefinition } from "./generated
 export type { HealthCheckRequest, HealthCheckRequest__Output } from "./generated/grpc/health/v1/HealthCheckRequest.ts";
 export type { HealthCheckResponse, HealthCheckResponse__Output } from "./generated/grpc/health/v1/HealthCheckResponse.ts";
 export type { Checkpoint, Checkpoint__Output } from "./generated/pulse/v1/Checkpoint.ts";
+export type { ChunkDownload, ChunkDownload__Output } from "./generated/pulse/v1/ChunkDownload.ts";
+export type { ChunkRef, ChunkRef__Output } from "./generated/pulse/v1/ChunkRef.ts";
+export type { ChunkUpload, ChunkUpload__Output } from "./generated/pulse/v1/ChunkUpload.ts";
 export type { Dataset, Dataset__Output } from "./generated/pulse/v1/Dataset.ts";
 export type { DeleteCheckpointRequest, DeleteCheckpointRequest__Output } from "./generated/pulse/v1/DeleteCheckpointRequest.ts";
 export type { DeleteCheckpointResponse, DeleteCheckpointResponse__Output } from "./generated/pulse/v1/DeleteCheckpointResponse.ts";
@@ -37,6 +40,10 @@ export type { ListWorkersRequest, ListWorkersRequest__Output } from "./generated
 export type { ListWorkersResponse, ListWorkersResponse__Output } from "./generated/pulse/v1/ListWorkersResponse.ts";
 export type { LoadCheckpointRequest, LoadCheckpointRequest__Output } from "./generated/pulse/v1/LoadCheckpointRequest.ts";
 export type { LoadCheckpointResponse, LoadCheckpointResponse__Output } from "./generated/pulse/v1/LoadCheckpointResponse.ts";
+export type { PlanLoadRequest, PlanLoadRequest__Output } from "./generated/pulse/v1/PlanLoadRequest.ts";
+export type { PlanLoadResponse, PlanLoadResponse__Output } from "./generated/pulse/v1/PlanLoadResponse.ts";
+export type { PlanSaveRequest, PlanSaveRequest__Output } from "./generated/pulse/v1/PlanSaveRequest.ts";
+export type { PlanSaveResponse, PlanSaveResponse__Output } from "./generated/pulse/v1/PlanSaveResponse.ts";
 export type { PulseRuntimeClient, PulseRuntimeHandlers, PulseRuntimeDefinition } from "./generated/pulse/v1/PulseRuntime.ts";
 export type { RegisterDatasetRequest, RegisterDatasetRequest__Output } from "./generated/pulse/v1/RegisterDatasetRequest.ts";
 export type { RegisterDatasetResponse, RegisterDatasetResponse__Output } from "./generated/pulse/v1/RegisterDatasetResponse.ts";

@@ -335,6 +335,27 @@ export const SETTINGS = {
     env: "PULSE_S3_CREATE_BUCKET",
     help: "create the bucket at start if it does not exist",
   }),
+  "storage.direct_transfer": setting({
+    parse: boolean,
+    default: true,
+    env: "PULSE_DIRECT_TRANSFER",
+    help:
+      "on S3, offer the direct path: clients move checkpoint bytes to and from the bucket with presigned URLs, the runtime plans and commits",
+  }),
+  "storage.public_endpoint": setting({
+    parse: text,
+    default: "",
+    env: "PULSE_S3_PUBLIC_ENDPOINT",
+    help:
+      "the S3 endpoint URL as clients reach it, which presigned URLs name; empty for storage.endpoint",
+  }),
+  "storage.presign_expiry_ms": setting({
+    parse: integer(1000, 7 * 24 * 3_600_000),
+    default: 900_000,
+    env: "PULSE_PRESIGN_EXPIRY_MS",
+    help:
+      "how long presigned URLs, and a direct save's hold on its chunks against garbage collection, last",
+  }),
   "storage.writes_in_flight": setting({
     parse: integer(1, CHUNK_WRITES_IN_FLIGHT_MAX),
     default: 4,

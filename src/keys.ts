@@ -99,3 +99,16 @@ export function idempotencyRecordKeyOf(workerId: string, idempotencyKey: string)
 export function ledgerKeyOf(workerId: string): string {
   return `retention/${workerId}${JSON_SUFFIX}`;
 }
+
+/** Key prefix of the store's leases: holds of saves in progress on their chunks, against GC. */
+export const LEASES_PREFIX = "leases/";
+
+/** Key prefix of the leases of one direct-path plan. */
+export function leasePrefixOf(planId: string): string {
+  return `${LEASES_PREFIX}${planId}/`;
+}
+
+/** Key of one lease of a plan: one per PlanSave call, named by a ULID. */
+export function leaseKeyOf(planId: string, leaseId: string): string {
+  return `${leasePrefixOf(planId)}${leaseId}${JSON_SUFFIX}`;
+}

@@ -30,20 +30,41 @@ const SECONDS_BUCKETS = [
   120,
 ];
 
-/** Checkpoint saves by outcome (`ok`, `error`). */
+/** Checkpoint saves by outcome (`ok`, `error`) and path (`stream`, `direct`). */
 export const checkpointsTotal = new prom.Counter({
   name: "pulse_checkpoints_total",
-  help: "Checkpoint saves, by outcome",
-  labelNames: ["outcome"] as const,
+  help:
+    "Checkpoint saves, by outcome and path (stream: bytes through the runtime; direct: to the bucket)",
+  labelNames: ["outcome", "path"] as const,
   registers: [registry],
 });
 
-/** Checkpoint bytes moved, by operation (`save`, `load`). */
+/**
+ * Checkpoint bytes moved, by operation (`save`, `load`) and path: `stream`
+ * bytes passed through the runtime, `direct` bytes went between a client and
+ * the bucket (chunks a direct save committed, chunks a direct load planned).
+ */
 export const checkpointBytesTotal = new prom.Counter({
   name: "pulse_checkpoint_bytes_total",
   help:
-    "Checkpoint bytes received by saves (not chunks named from a base) or sent by loads, by operation",
+    "Checkpoint bytes saved (not chunks named from a base) or loaded, by operation and path (stream: through the runtime; direct: between client and bucket)",
+  labelNames: ["operation", "path"] as const,
+  registers: [registry],
+});
+
+/** Direct-path plans answered, by operation (`save`, `load`). */
+export const plansTotal = new prom.Counter({
+  name: "pulse_plans_total",
+  help: "Direct-path plans answered (PlanSave, PlanLoad), by operation",
   labelNames: ["operation"] as const,
+  registers: [registry],
+});
+
+/** Presigned URLs handed to clients, by HTTP method. */
+export const presignedUrlsTotal = new prom.Counter({
+  name: "pulse_presigned_urls_total",
+  help: "Presigned URLs handed to clients for the direct path, by method (PUT, GET)",
+  labelNames: ["method"] as const,
   registers: [registry],
 });
 
@@ -121,7 +142,7 @@ export const savesInProgress = new prom.Gauge({
 export const chunksWrittenTotal = new prom.Counter({
   name: "pulse_chunks_total",
   help:
-    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored, named: taken from the base of an incremental save)",
+    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored, named: taken from the base of an incremental save, direct: uploaded by the client and verified)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

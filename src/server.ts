@@ -6,6 +6,8 @@ import { Guard } from "./api/auth.ts";
 import { startGrpcServer } from "./api/grpc_server.ts";
 import { isLoopback, withPort } from "./address.ts";
 import { Checkpoints } from "./checkpoints/checkpoints.ts";
+import { DirectPlans } from "./checkpoints/direct_plans.ts";
+import { StoreLeases } from "./checkpoints/store_leases.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import type { Config } from "./config.ts";
@@ -93,7 +95,9 @@ async function openDomain(store: ObjectStore, config: Config) {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
   });
   setActiveWorkersSource(() => workers.activeCount());
+  const direct = config["storage.direct_transfer"] ? store.direct : undefined;
   const checkpoints = new Checkpoints(store, {
+    direct,
     writesInFlight: config["storage.writes_in_flight"],
     chunkBuffers: config["storage.chunk_buffers"],
     readsAhead: config["storage.reads_ahead"],
@@ -113,7 +117,14 @@ async function openDomain(store: ObjectStore, config: Config) {
     intervalMs: config["gc.interval_ms"],
   });
   const datasets = new DatasetRegistry(store);
-  return { workers, datasets, checkpoints, retention, garbageCollector };
+  const plans = direct && new DirectPlans(direct, {
+    checkpoints,
+    leases: new StoreLeases(store),
+  }, {
+    expiryMs: config["storage.presign_expiry_ms"],
+    requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
+  });
+  return { workers, datasets, checkpoints, retention, garbageCollector, plans };
 }
 
 function warnIfOpen(config: Config, guard: Guard): void {
@@ -141,5 +152,6 @@ async function openStore(config: Config): Promise<ObjectStore> {
       initialDelayMs: config["retry.initial_delay_ms"],
       maxDelayMs: config["retry.max_delay_ms"],
     },
+    publicEndpoint: config["storage.public_endpoint"],
   });
 }

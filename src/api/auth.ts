@@ -44,6 +44,8 @@ const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
     "GetCheckpoint",
     "ListCheckpoints",
     "DeleteCheckpoint",
+    "PlanSave",
+    "PlanLoad",
   ]),
   reader: new Set([
     "GetWorker",
@@ -53,6 +55,7 @@ const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
     "LoadCheckpoint",
     "GetCheckpoint",
     "ListCheckpoints",
+    "PlanLoad",
   ]),
 };
 

@@ -72,7 +72,7 @@ async function load(
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  checkpointBytesTotal.inc({ operation: "load" }, sent);
+  checkpointBytesTotal.inc({ operation: "load", path: "stream" }, sent);
   checkpointDurationSeconds.observe({ operation: "load" }, seconds);
   log.info("pulse::checkpoint", "Checkpoint loaded", {
     worker_id: workerId,

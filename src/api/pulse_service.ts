@@ -9,12 +9,14 @@ import * as grpc from "@grpc/grpc-js";
 import { fromStruct, toTimestamp } from "@pulsecheckpoint/proto";
 import type { PulseRuntimeHandlers } from "@pulsecheckpoint/proto/types";
 import type { Checkpoints } from "../checkpoints/checkpoints.ts";
+import type { DirectPlans } from "../checkpoints/direct_plans.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
 import { log } from "../log.ts";
 import type { WorkerRegistry } from "../workers/worker_registry.ts";
 import type { CallTarget, Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
+import { planLoad, planSave } from "./direct_path.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
 import { checkpointMessage, datasetMessage, gcReportMessage, workerMessage } from "./messages.ts";
 import { saveCheckpointHandler, type SaveHandlerOptions } from "./save_checkpoint.ts";
@@ -30,6 +32,8 @@ export interface PulseServiceParts {
   save: SaveHandlerOptions;
   /** Most bytes one LoadCheckpoint call may ask for (`server.load_call_bytes_max`). */
   loadCallBytesMax: number;
+  /** The direct path's planner; undefined when the runtime offers none. */
+  plans: DirectPlans | undefined;
 }
 
 /** Builds the handlers of `pulse.v1.PulseRuntime`. */
@@ -104,13 +108,13 @@ function checkpointHandlers(parts: PulseServiceParts) {
     SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, parts.save),
     LoadCheckpoint: loadCheckpointHandler(guard, checkpoints, parts.loadCallBytesMax),
     GetCheckpoint: unary(guard, "GetCheckpoint", async (request) => {
-      const { checkpoint, chunkSha256s } = await checkpoints.get(
+      const { checkpoint, chunks } = await checkpoints.get(
         request.worker_id,
         request.checkpoint_id,
       );
       return {
         checkpoint: checkpointMessage(checkpoint),
-        chunk_sha256s: request.include_chunks ? chunkSha256s : [],
+        chunk_sha256s: request.include_chunks ? chunks.map((chunk) => chunk.sha256) : [],
       };
     }),
     ListCheckpoints: unary(guard, "ListCheckpoints", async (request) => {
@@ -120,6 +124,8 @@ function checkpointHandlers(parts: PulseServiceParts) {
         next_page_token: page.nextPageToken,
       };
     }),
+    PlanSave: unary(guard, "PlanSave", (request) => planSave(parts.plans, request)),
+    PlanLoad: unary(guard, "PlanLoad", (request) => planLoad(parts.plans, request)),
     DeleteCheckpoint: unary(guard, "DeleteCheckpoint", async (request) => {
       await checkpoints.delete(request.worker_id, request.checkpoint_id);
       log.info("pulse::checkpoint", "Checkpoint deleted", {

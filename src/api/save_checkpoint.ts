@@ -16,6 +16,7 @@ import type {
 import type { Checkpoint, Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
 import type { ExpectedContent } from "../checkpoints/content_problem.ts";
+import type { ChunkRef } from "../checkpoints/manifest.ts";
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
 import {
@@ -40,7 +41,7 @@ export interface SaveStream {
    * (under Deno 2.8.3 even a grpc-js client's cancel can end a stream as if
    * it were complete); INVALID_ARGUMENT for a message out of place.
    */
-  data: AsyncIterable<Uint8Array | NamedChunk>;
+  data: AsyncIterable<Uint8Array | NamedChunk | ChunkRef>;
   /** What the trailer says was sent, once `data` has ended; undefined without one. */
   expected: Promise<ExpectedContent | undefined>;
   /** Bytes of data received so far. */
@@ -74,7 +75,7 @@ export async function openSaveStream(
   const expected = new Promise<ExpectedContent | undefined>((resolve) => {
     ended = () => resolve(trailer && expectedContentOf(trailer));
   });
-  async function* data(): AsyncGenerator<Uint8Array | NamedChunk> {
+  async function* data(): AsyncGenerator<Uint8Array | NamedChunk | ChunkRef> {
     for (let index = 1;; index++) {
       const message = await next();
       if (message.done) {
@@ -87,6 +88,7 @@ export async function openSaveStream(
       const piece = pieceOf(message.value, index, trailer !== undefined);
       if ("trailer" in piece) trailer = piece.trailer;
       else if ("sha256" in piece) yield piece;
+      else if ("chunk" in piece) yield piece.chunk;
       else {
         received += piece.bytes.length;
         yield piece.bytes;
@@ -134,7 +136,11 @@ function pieceOf(
   message: SaveCheckpointRequest__Output,
   index: number,
   afterTrailer: boolean,
-): { bytes: Uint8Array } | NamedChunk | { trailer: SaveCheckpointTrailer__Output } {
+):
+  | { bytes: Uint8Array }
+  | NamedChunk
+  | { chunk: ChunkRef }
+  | { trailer: SaveCheckpointTrailer__Output } {
   if (afterTrailer) {
     throw new PulseError(
       "INVALID_ARGUMENT",
@@ -146,6 +152,8 @@ function pieceOf(
       return { bytes: message.data! };
     case "chunk_sha256":
       return { sha256: message.chunk_sha256! };
+    case "chunk":
+      return { chunk: { sha256: message.chunk!.sha256, size: message.chunk!.size } };
     case "trailer":
       return { trailer: message.trailer! };
     default:
@@ -206,6 +214,7 @@ async function save(
   const { header } = stream;
   const principal = guard.check(call.metadata, "SaveCheckpoint", { worker_id: header.worker_id });
   const release = options.callers.admit(principal, call.getPeer());
+  const path = header.plan_id === "" ? "stream" : "direct";
   const cancelled = new AbortController();
   if (call.cancelled) cancelled.abort();
   else call.once("cancelled", () => cancelled.abort());
@@ -217,13 +226,17 @@ async function save(
         metadata: fromStruct(header.metadata),
         idempotencyKey: header.idempotency_key,
         baseCheckpointId: header.base_checkpoint_id,
+        planId: header.plan_id,
       },
       stream.data,
       { signal: cancelled.signal, expected: stream.expected },
     );
     const seconds = (performance.now() - started) / 1000;
-    checkpointsTotal.inc({ outcome: "ok" });
-    checkpointBytesTotal.inc({ operation: "save" }, stream.receivedBytes());
+    checkpointsTotal.inc({ outcome: "ok", path });
+    checkpointBytesTotal.inc(
+      { operation: "save", path },
+      path === "direct" ? checkpoint.sizeBytes : stream.receivedBytes(),
+    );
     checkpointDurationSeconds.observe({ operation: "save" }, seconds);
     log.info("pulse::checkpoint", "Checkpoint saved successfully", {
       worker_id: checkpoint.workerId,
@@ -233,7 +246,7 @@ async function save(
     });
     return checkpoint;
   } catch (error) {
-    checkpointsTotal.inc({ outcome: "error" });
+    checkpointsTotal.inc({ outcome: "error", path });
     log.warn("pulse::checkpoint", "Checkpoint save failed", {
       worker_id: header.worker_id,
       received_bytes: stream.receivedBytes(),

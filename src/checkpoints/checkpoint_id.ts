@@ -17,6 +17,16 @@ let lastRandom = new Uint8Array(10);
 
 /** Makes a new checkpoint id, greater than every id made before by this process. */
 export function newCheckpointId(now: number = Date.now()): string {
+  return PREFIX + newUlid(now);
+}
+
+/** Tells whether `value` has the form of a checkpoint id. */
+export function isCheckpointId(value: string): boolean {
+  return isPrefixedUlid(PREFIX, value);
+}
+
+/** Makes a new ULID, greater than every one made before by this process. */
+export function newUlid(now: number = Date.now()): string {
   if (now <= lastTime) {
     // Same millisecond (or the clock stepped back): stay monotonic.
     increment(lastRandom);
@@ -24,13 +34,12 @@ export function newCheckpointId(now: number = Date.now()): string {
     lastTime = now;
     lastRandom = new Uint8Array(randomBytes(10));
   }
-  return PREFIX + encodeTime(lastTime) + encodeRandom(lastRandom);
+  return encodeTime(lastTime) + encodeRandom(lastRandom);
 }
 
-/** Tells whether `value` has the form of a checkpoint id. */
-export function isCheckpointId(value: string): boolean {
-  return value.startsWith(PREFIX) &&
-    ULID_PATTERN.test(value.slice(PREFIX.length));
+/** Tells whether `value` is `prefix` followed by a ULID. */
+export function isPrefixedUlid(prefix: string, value: string): boolean {
+  return value.startsWith(prefix) && ULID_PATTERN.test(value.slice(prefix.length));
 }
 
 /** The manifest sort key of a checkpoint id: newest sorts first. */

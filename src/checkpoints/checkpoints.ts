@@ -13,7 +13,7 @@ import { manifestKeyOf, manifestPrefixOf } from "../keys.ts";
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
 import { log } from "../log.ts";
 import { listRecords, readRecord, writeRecord } from "../storage/records.ts";
-import type { ObjectStore } from "../storage/store.ts";
+import type { DirectTransfer, ObjectStore } from "../storage/store.ts";
 import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
 import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import type { ChunkLeases } from "./chunk_leases.ts";
@@ -25,9 +25,12 @@ import {
   type WrittenChunks,
 } from "./chunk_writer.ts";
 import type { NamedChunk } from "./chunker.ts";
+import { ChunkVerifier } from "./chunk_verifier.ts";
 import { contentProblem, type ExpectedContent } from "./content_problem.ts";
+import { checkPlanId } from "./direct_plans.ts";
+import { StoreLeases } from "./store_leases.ts";
 import { Idempotency } from "./idempotency.ts";
-import { MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
+import { type ChunkRef, MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
 
 /** A checkpoint as clients see it. */
 export interface Checkpoint {
@@ -48,6 +51,11 @@ export interface SaveRequest {
   idempotencyKey: string;
   /** A checkpoint of the worker whose chunks the data may name; empty for none. */
   baseCheckpointId?: string;
+  /**
+   * The direct-path plan whose uploaded chunks the data names (as `ChunkRef`s);
+   * empty for a save whose bytes come in the data.
+   */
+  planId?: string;
 }
 
 /** What a save learns from its client besides the request and the bytes. */
@@ -67,6 +75,11 @@ export interface CheckpointsOptions extends ChunkWriterOptions {
   /** Throws unless the worker is registered; saves require registration. */
   requireWorker: (action: string, workerId: string) => void;
   /**
+   * The direct path of the store, when the runtime offers it: saves with a
+   * plan id commit chunks their clients uploaded (`storage.direct_transfer`).
+   */
+  direct?: DirectTransfer;
+  /**
    * Called after each save that made a new checkpoint (retention hooks in
    * here); what it throws is logged, never returned to the saver.
    */
@@ -80,6 +93,8 @@ export class Checkpoints {
   readonly #store: ObjectStore;
   readonly #options: CheckpointsOptions;
   readonly #writer: ChunkWriter;
+  readonly #verifier: ChunkVerifier | undefined;
+  readonly #storeLeases: StoreLeases;
   readonly #reader: ChunkReader;
   readonly #idempotency: Idempotency;
   // Saves in progress by worker, and in all.
@@ -90,6 +105,14 @@ export class Checkpoints {
     this.#store = store;
     this.#options = options;
     this.#writer = new ChunkWriter(store, options);
+    this.#verifier = options.direct && new ChunkVerifier({
+      store,
+      direct: options.direct,
+      leases: this.#writer.leases,
+      checksInFlight: options.writesInFlight,
+      checkpointBytesMax: options.checkpointBytesMax,
+    });
+    this.#storeLeases = new StoreLeases(store);
     this.#reader = new ChunkReader(store, options.readsAhead);
     this.#idempotency = new Idempotency(store);
   }
@@ -112,7 +135,7 @@ export class Checkpoints {
    */
   async save(
     request: SaveRequest,
-    data: AsyncIterable<Uint8Array | NamedChunk>,
+    data: AsyncIterable<Uint8Array | NamedChunk | ChunkRef>,
     options: SaveOptions,
   ): Promise<Checkpoint> {
     // Not awaited when the save fails first or an earlier save is returned:
@@ -127,6 +150,10 @@ export class Checkpoints {
       idempotencyKey,
       IDEMPOTENCY_KEY_LENGTH_MAX,
     );
+    if (request.planId) {
+      checkPlanId("save checkpoint", request.planId);
+      if (this.#verifier === undefined) throw directUnavailable("save checkpoint");
+    }
     this.#options.requireWorker("save checkpoint", workerId);
     const release = this.#admit(workerId);
     try {
@@ -134,7 +161,7 @@ export class Checkpoints {
       // Saves with one key run one after the other: each later one finds the
       // checkpoint of the first that committed, unless that one failed.
       return await this.#idempotency.serialized(workerId, idempotencyKey, async () => {
-        const earlier = await this.#findSaved(workerId, idempotencyKey);
+        const earlier = await this.findSaved(workerId, idempotencyKey);
         return earlier ?? await this.#save(request, data, options);
       });
     } finally {
@@ -171,7 +198,7 @@ export class Checkpoints {
 
   async #save(
     request: SaveRequest,
-    data: AsyncIterable<Uint8Array | NamedChunk>,
+    data: AsyncIterable<Uint8Array | NamedChunk | ChunkRef>,
     options: SaveOptions,
   ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
@@ -181,17 +208,32 @@ export class Checkpoints {
       // claim, sees no manifest for it, and saves anew.
       await this.#idempotency.claim(workerId, idempotencyKey, checkpointId);
     }
-    const base = baseCheckpointId === ""
-      ? undefined
-      : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
-    const checkpoint = await this.#writer.write(
-      data,
-      async (written) => {
-        await checkBeforeCommit(written, options);
-        return await this.#commit(request, checkpointId, written);
-      },
-      { base },
-    );
+    const commit = async (written: WrittenChunks) => {
+      await checkBeforeCommit(written, options);
+      return await this.#commit(request, checkpointId, written);
+    };
+    let checkpoint: Checkpoint;
+    if (request.planId) {
+      checkpoint = await this.#verifier!.verify(data, options.expected, commit);
+      // The plan's hold is no longer needed; one left behind expires.
+      await this.#storeLeases.release(request.planId).catch((error) =>
+        log.warn(TARGET, "Cannot drop the leases of a committed plan", {
+          plan_id: request.planId,
+          error,
+        })
+      );
+    } else {
+      const base = baseCheckpointId === ""
+        ? undefined
+        : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
+      checkpoint = await this.#writer.write(
+        data as AsyncIterable<Uint8Array | NamedChunk>,
+        commit,
+        {
+          base,
+        },
+      );
+    }
     try {
       this.#options.onSaved?.(checkpoint);
     } catch (error) {
@@ -244,18 +286,22 @@ export class Checkpoints {
   }
 
   /**
-   * Describes a checkpoint, with the SHA-256 of each of its chunks in order.
-   * @param checkpointId empty for the worker's latest checkpoint
+   * Describes a checkpoint, with its chunks in order.
+   * @param checkpointId empty for the worker's latest checkpoint, unless
+   *   `latestAllowed` is false
    */
   async get(
     workerId: string,
     checkpointId: string,
-  ): Promise<{ checkpoint: Checkpoint; chunkSha256s: string[] }> {
-    const manifest = await this.#manifest("get checkpoint", workerId, checkpointId);
-    return {
-      checkpoint: toCheckpoint(manifest),
-      chunkSha256s: manifest.chunks.map((chunk) => chunk.sha256),
-    };
+    options: { latestAllowed?: boolean } = {},
+  ): Promise<{ checkpoint: Checkpoint; chunks: ChunkRef[] }> {
+    const manifest = await this.#manifest(
+      "get checkpoint",
+      workerId,
+      checkpointId,
+      options.latestAllowed ?? true,
+    );
+    return { checkpoint: toCheckpoint(manifest), chunks: manifest.chunks };
   }
 
   /** Lists a worker's checkpoints, newest first, a page at a time. */
@@ -334,7 +380,8 @@ export class Checkpoints {
   }
 
   // The checkpoint an earlier save with the key committed, if one did.
-  async #findSaved(workerId: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
+  /** The checkpoint a save with this idempotency key made, if it committed. */
+  async findSaved(workerId: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
     const checkpointId = await this.#idempotency.find(workerId, idempotencyKey);
     if (checkpointId === undefined) return undefined;
     const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
@@ -344,6 +391,14 @@ export class Checkpoints {
 
 // Waits for what the client says it sent, and throws unless `written` may be
 // committed: the client is still there and the bytes are what it says.
+/** The direct path is not offered: by the store (fs), or by configuration. */
+export function directUnavailable(action: string): PulseError {
+  return new PulseError(
+    "FAILED_PRECONDITION",
+    `Cannot ${action}: this runtime offers no direct path (its store is not S3, or storage.direct_transfer is false); send the bytes in SaveCheckpoint or LoadCheckpoint`,
+  );
+}
+
 async function checkBeforeCommit(written: WrittenChunks, options: SaveOptions): Promise<void> {
   const expected = await unlessAborted(options.expected, options.signal);
   if (options.signal.aborted) throw clientCancelled();

@@ -38,6 +38,7 @@ import {
 import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
+import { StoreLeases } from "./store_leases.ts";
 import { MANIFEST } from "./manifest.ts";
 
 /** Options of a `GarbageCollector`. */
@@ -81,6 +82,7 @@ const TARGET = "pulse::gc";
 export class GarbageCollector {
   #store: ObjectStore;
   #leases: ChunkLeases;
+  #storeLeases: StoreLeases;
   #options: GarbageCollectorOptions;
   #tail: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -93,6 +95,7 @@ export class GarbageCollector {
   ) {
     this.#store = store;
     this.#leases = leases;
+    this.#storeLeases = new StoreLeases(store);
     this.#options = options;
   }
 
@@ -141,10 +144,15 @@ export class GarbageCollector {
     try {
       this.#checkStopping();
       const { referenced, manifestsScanned } = await this.#mark();
+      // Read after the manifests: a plan that commits meanwhile is either
+      // in a manifest read above or still holds its lease here.
+      const leased = await this.#storeLeases.scan(started);
       const report = await this.#sweep(referenced, collection, {
         dryRun,
         cutoff: started - graceMs,
+        leased: leased.chunks,
       });
+      if (!dryRun) { for (const key of leased.expired) await this.#store.delete(key); }
       const result: GcReport = {
         dryRun,
         graceMs,
@@ -199,7 +207,7 @@ export class GarbageCollector {
   async #sweep(
     referenced: Set<string>,
     collection: ChunkCollection,
-    options: { dryRun: boolean; cutoff: number },
+    options: { dryRun: boolean; cutoff: number; leased: Set<string> },
   ) {
     const report = {
       chunksScanned: 0,
@@ -215,7 +223,7 @@ export class GarbageCollector {
       report.bytesScanned += info.size;
       if (referenced.has(sha256)) {
         report.chunksReferenced++;
-      } else if (info.lastModified.getTime() > options.cutoff) {
+      } else if (info.lastModified.getTime() > options.cutoff || options.leased.has(sha256)) {
         report.chunksProtected++;
       } else if (options.dryRun) {
         if (collection.isProtected(sha256)) report.chunksProtected++;

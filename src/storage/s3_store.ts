@@ -28,6 +28,7 @@ import {
   withRetry,
 } from "./s3_retry.ts";
 import { createS3Client, S3_TIMEOUTS, type S3Timeouts } from "./s3_client.ts";
+import { headWithChecksum, S3DirectTransfer } from "./s3_direct.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
@@ -61,11 +62,18 @@ export interface S3StoreOptions {
   clock?: RetryClock;
   /** Overrides of `S3_TIMEOUTS`, for tests. */
   timeouts?: Partial<S3Timeouts>;
+  /**
+   * The endpoint URL as clients reach it, which presigned URLs name; "" for
+   * `endpoint` itself (`storage.public_endpoint`).
+   */
+  publicEndpoint?: string;
 }
 
 /** An `ObjectStore` in an S3 bucket. */
 export class S3Store implements ObjectStore {
   readonly description: string;
+  /** Presigned transfers for clients, set by `open()`. */
+  direct!: S3DirectTransfer;
   #client: S3Client;
   #bucket: string;
   #prefix: string;
@@ -116,6 +124,26 @@ export class S3Store implements ObjectStore {
       client.destroy();
       throw store.#openFailure(error);
     }
+    store.direct = new S3DirectTransfer({
+      // Signing asks nothing of the network: this client only signs.
+      presignClient: options.publicEndpoint
+        ? createS3Client({
+          endpoint: options.publicEndpoint,
+          region: options.region,
+          forcePathStyle: options.forcePathStyle,
+          timeouts: S3_TIMEOUTS,
+        })
+        : client,
+      bucket: options.bucket,
+      prefix: options.prefix,
+      conditionalWrites: store.#conditionalWrites,
+      head: (objectKey) =>
+        store.#retry(
+          "HeadObject",
+          objectKey,
+          () => headWithChecksum(client, options.bucket, objectKey),
+        ),
+    });
     return store;
   }
 

@@ -31,6 +31,32 @@ export interface ListOptions {
 /** Most keys one `list` call returns, as S3's ListObjectsV2 does. */
 export const LIST_KEYS_MAX = 1000;
 
+/** A presigned request: the URL, and the headers a client must send with it. */
+export interface PresignedRequest {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Transfers straight between clients and the store, for stores that can sign
+ * requests (S3): what the direct path of saves and loads needs.
+ */
+export interface DirectTransfer {
+  /**
+   * A PUT of `key` that only bytes hashing to `sha256` (hex) can complete
+   * where the store checks checksums, and that overwrites nothing where it
+   * enforces conditional writes.
+   */
+  presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest>;
+  /** A GET of `key`. */
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * The object's size and, where the store keeps one, the SHA-256 (hex) it
+   * checked on upload; undefined when the key is absent.
+   */
+  describe(key: string): Promise<{ size: number; sha256?: string } | undefined>;
+}
+
 /**
  * A store of objects. Failures that retrying cannot mend are thrown as
  * `PulseError`s with code `unavailable`; an absent object is not a failure.
@@ -38,6 +64,8 @@ export const LIST_KEYS_MAX = 1000;
 export interface ObjectStore {
   /** Describes the store for logs, e.g. `fs:/var/lib/pulse`. */
   readonly description: string;
+  /** The direct path, where the store has one (S3). */
+  readonly direct?: DirectTransfer;
   /** Writes an object, replacing any object under the key, atomically. */
   put(key: string, data: Uint8Array): Promise<void>;
   /**

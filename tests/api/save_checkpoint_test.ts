@@ -19,6 +19,7 @@ const HEADER: SaveCheckpointRequest__Output = {
     idempotency_key: "k",
     expect_trailer: true,
     base_checkpoint_id: "",
+    plan_id: "",
   },
 };
 const TRAILER: SaveCheckpointTrailer__Output = { size_bytes: 3, sha256: "", chunks_sha256: "" };

@@ -12,3 +12,5 @@ REQUEST_BYTES_MAX = 1114112
 RESPONSE_BYTES_MAX = 16777216
 #: Bytes a client asks for with one LoadCheckpoint call.
 LOAD_WINDOW_BYTES = 33554432
+#: Most chunks of one PlanSave request, or of one PlanLoad page.
+PLAN_CHUNKS_MAX = 1024

@@ -22,6 +22,10 @@ import type { ListWorkersRequest as _pulse_v1_ListWorkersRequest, ListWorkersReq
 import type { ListWorkersResponse as _pulse_v1_ListWorkersResponse, ListWorkersResponse__Output as _pulse_v1_ListWorkersResponse__Output } from '../../pulse/v1/ListWorkersResponse.ts';
 import type { LoadCheckpointRequest as _pulse_v1_LoadCheckpointRequest, LoadCheckpointRequest__Output as _pulse_v1_LoadCheckpointRequest__Output } from '../../pulse/v1/LoadCheckpointRequest.ts';
 import type { LoadCheckpointResponse as _pulse_v1_LoadCheckpointResponse, LoadCheckpointResponse__Output as _pulse_v1_LoadCheckpointResponse__Output } from '../../pulse/v1/LoadCheckpointResponse.ts';
+import type { PlanLoadRequest as _pulse_v1_PlanLoadRequest, PlanLoadRequest__Output as _pulse_v1_PlanLoadRequest__Output } from '../../pulse/v1/PlanLoadRequest.ts';
+import type { PlanLoadResponse as _pulse_v1_PlanLoadResponse, PlanLoadResponse__Output as _pulse_v1_PlanLoadResponse__Output } from '../../pulse/v1/PlanLoadResponse.ts';
+import type { PlanSaveRequest as _pulse_v1_PlanSaveRequest, PlanSaveRequest__Output as _pulse_v1_PlanSaveRequest__Output } from '../../pulse/v1/PlanSaveRequest.ts';
+import type { PlanSaveResponse as _pulse_v1_PlanSaveResponse, PlanSaveResponse__Output as _pulse_v1_PlanSaveResponse__Output } from '../../pulse/v1/PlanSaveResponse.ts';
 import type { RegisterDatasetRequest as _pulse_v1_RegisterDatasetRequest, RegisterDatasetRequest__Output as _pulse_v1_RegisterDatasetRequest__Output } from '../../pulse/v1/RegisterDatasetRequest.ts';
 import type { RegisterDatasetResponse as _pulse_v1_RegisterDatasetResponse, RegisterDatasetResponse__Output as _pulse_v1_RegisterDatasetResponse__Output } from '../../pulse/v1/RegisterDatasetResponse.ts';
 import type { RegisterWorkerRequest as _pulse_v1_RegisterWorkerRequest, RegisterWorkerRequest__Output as _pulse_v1_RegisterWorkerRequest__Output } from '../../pulse/v1/RegisterWorkerRequest.ts';
@@ -143,6 +147,56 @@ export interface PulseRuntimeClient extends grpc.Client {
   loadCheckpoint(argument: _pulse_v1_LoadCheckpointRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_LoadCheckpointResponse__Output>;
   
   /**
+   * A checkpoint's chunks with presigned GETs, a page at a time, for a load
+   * straight from the bucket; every chunk is verified by the client against
+   * its SHA-256. FAILED_PRECONDITION when the runtime offers no direct path.
+   */
+  PlanLoad(argument: _pulse_v1_PlanLoadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  PlanLoad(argument: _pulse_v1_PlanLoadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  PlanLoad(argument: _pulse_v1_PlanLoadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  PlanLoad(argument: _pulse_v1_PlanLoadRequest, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A checkpoint's chunks with presigned GETs, a page at a time, for a load
+   * straight from the bucket; every chunk is verified by the client against
+   * its SHA-256. FAILED_PRECONDITION when the runtime offers no direct path.
+   */
+  planLoad(argument: _pulse_v1_PlanLoadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  planLoad(argument: _pulse_v1_PlanLoadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  planLoad(argument: _pulse_v1_PlanLoadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  planLoad(argument: _pulse_v1_PlanLoadRequest, callback: grpc.requestCallback<_pulse_v1_PlanLoadResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * The direct path, on S3 stores: checkpoint bytes go between the client
+   * and the bucket, and the runtime plans, verifies and commits.
+   * 
+   * Plans (part of) a save: for each chunk the store lacks, a presigned PUT
+   * of exactly that chunk's key, signed with its SHA-256. The client PUTs
+   * them, then commits with SaveCheckpoint: its header names the plan, and
+   * `chunk` messages name every chunk in order. FAILED_PRECONDITION when the
+   * runtime offers no direct path (an fs store, storage.direct_transfer off):
+   * save with SaveCheckpoint's data messages then.
+   */
+  PlanSave(argument: _pulse_v1_PlanSaveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  PlanSave(argument: _pulse_v1_PlanSaveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  PlanSave(argument: _pulse_v1_PlanSaveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  PlanSave(argument: _pulse_v1_PlanSaveRequest, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The direct path, on S3 stores: checkpoint bytes go between the client
+   * and the bucket, and the runtime plans, verifies and commits.
+   * 
+   * Plans (part of) a save: for each chunk the store lacks, a presigned PUT
+   * of exactly that chunk's key, signed with its SHA-256. The client PUTs
+   * them, then commits with SaveCheckpoint: its header names the plan, and
+   * `chunk` messages name every chunk in order. FAILED_PRECONDITION when the
+   * runtime offers no direct path (an fs store, storage.direct_transfer off):
+   * save with SaveCheckpoint's data messages then.
+   */
+  planSave(argument: _pulse_v1_PlanSaveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  planSave(argument: _pulse_v1_PlanSaveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  planSave(argument: _pulse_v1_PlanSaveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  planSave(argument: _pulse_v1_PlanSaveRequest, callback: grpc.requestCallback<_pulse_v1_PlanSaveResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Registers a dataset, or updates the path and metadata of one already registered.
    */
   RegisterDataset(argument: _pulse_v1_RegisterDatasetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_RegisterDatasetResponse__Output>): grpc.ClientUnaryCall;
@@ -240,6 +294,26 @@ export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation 
   LoadCheckpoint: grpc.handleServerStreamingCall<_pulse_v1_LoadCheckpointRequest__Output, _pulse_v1_LoadCheckpointResponse>;
   
   /**
+   * A checkpoint's chunks with presigned GETs, a page at a time, for a load
+   * straight from the bucket; every chunk is verified by the client against
+   * its SHA-256. FAILED_PRECONDITION when the runtime offers no direct path.
+   */
+  PlanLoad: grpc.handleUnaryCall<_pulse_v1_PlanLoadRequest__Output, _pulse_v1_PlanLoadResponse>;
+  
+  /**
+   * The direct path, on S3 stores: checkpoint bytes go between the client
+   * and the bucket, and the runtime plans, verifies and commits.
+   * 
+   * Plans (part of) a save: for each chunk the store lacks, a presigned PUT
+   * of exactly that chunk's key, signed with its SHA-256. The client PUTs
+   * them, then commits with SaveCheckpoint: its header names the plan, and
+   * `chunk` messages name every chunk in order. FAILED_PRECONDITION when the
+   * runtime offers no direct path (an fs store, storage.direct_transfer off):
+   * save with SaveCheckpoint's data messages then.
+   */
+  PlanSave: grpc.handleUnaryCall<_pulse_v1_PlanSaveRequest__Output, _pulse_v1_PlanSaveResponse>;
+  
+  /**
    * Registers a dataset, or updates the path and metadata of one already registered.
    */
   RegisterDataset: grpc.handleUnaryCall<_pulse_v1_RegisterDatasetRequest__Output, _pulse_v1_RegisterDatasetResponse>;
@@ -273,6 +347,8 @@ export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
   ListDatasets: MethodDefinition<_pulse_v1_ListDatasetsRequest, _pulse_v1_ListDatasetsResponse, _pulse_v1_ListDatasetsRequest__Output, _pulse_v1_ListDatasetsResponse__Output>
   ListWorkers: MethodDefinition<_pulse_v1_ListWorkersRequest, _pulse_v1_ListWorkersResponse, _pulse_v1_ListWorkersRequest__Output, _pulse_v1_ListWorkersResponse__Output>
   LoadCheckpoint: MethodDefinition<_pulse_v1_LoadCheckpointRequest, _pulse_v1_LoadCheckpointResponse, _pulse_v1_LoadCheckpointRequest__Output, _pulse_v1_LoadCheckpointResponse__Output>
+  PlanLoad: MethodDefinition<_pulse_v1_PlanLoadRequest, _pulse_v1_PlanLoadResponse, _pulse_v1_PlanLoadRequest__Output, _pulse_v1_PlanLoadResponse__Output>
+  PlanSave: MethodDefinition<_pulse_v1_PlanSaveRequest, _pulse_v1_PlanSaveResponse, _pulse_v1_PlanSaveRequest__Output, _pulse_v1_PlanSaveResponse__Output>
   RegisterDataset: MethodDefinition<_pulse_v1_RegisterDatasetRequest, _pulse_v1_RegisterDatasetResponse, _pulse_v1_RegisterDatasetRequest__Output, _pulse_v1_RegisterDatasetResponse__Output>
   RegisterWorker: MethodDefinition<_pulse_v1_RegisterWorkerRequest, _pulse_v1_RegisterWorkerResponse, _pulse_v1_RegisterWorkerRequest__Output, _pulse_v1_RegisterWorkerResponse__Output>
   RunGc: MethodDefinition<_pulse_v1_RunGcRequest, _pulse_v1_RunGcResponse, _pulse_v1_RunGcRequest__Output, _pulse_v1_RunGcResponse__Output>

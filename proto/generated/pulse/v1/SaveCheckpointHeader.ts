@@ -22,6 +22,12 @@ export interface SaveCheckpointHeader {
    * worker could not already read.
    */
   'base_checkpoint_id'?: (string);
+  /**
+   * The plan (PlanSave) whose chunks this save commits: the stream then names
+   * every chunk in `chunk` messages, and its trailer must carry sha256 and
+   * chunks_sha256. Empty for a save whose bytes travel in the stream.
+   */
+  'plan_id'?: (string);
 }
 
 export interface SaveCheckpointHeader__Output {
@@ -44,4 +50,10 @@ export interface SaveCheckpointHeader__Output {
    * worker could not already read.
    */
   'base_checkpoint_id': (string);
+  /**
+   * The plan (PlanSave) whose chunks this save commits: the stream then names
+   * every chunk in `chunk` messages, and its trailer must carry sha256 and
+   * chunks_sha256. Empty for a save whose bytes travel in the stream.
+   */
+  'plan_id': (string);
 }

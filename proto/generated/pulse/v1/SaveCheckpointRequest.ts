@@ -2,6 +2,7 @@
 
 import type { SaveCheckpointHeader as _pulse_v1_SaveCheckpointHeader, SaveCheckpointHeader__Output as _pulse_v1_SaveCheckpointHeader__Output } from '../../pulse/v1/SaveCheckpointHeader.ts';
 import type { SaveCheckpointTrailer as _pulse_v1_SaveCheckpointTrailer, SaveCheckpointTrailer__Output as _pulse_v1_SaveCheckpointTrailer__Output } from '../../pulse/v1/SaveCheckpointTrailer.ts';
+import type { ChunkRef as _pulse_v1_ChunkRef, ChunkRef__Output as _pulse_v1_ChunkRef__Output } from '../../pulse/v1/ChunkRef.ts';
 
 /**
  * A header, then data messages and chunk names in the order of the bytes,
@@ -17,7 +18,13 @@ export interface SaveCheckpointRequest {
    * chunk size (8 MiB) of data since the start or the last chunk_sha256.
    */
   'chunk_sha256'?: (string);
-  'payload'?: "header"|"data"|"trailer"|"chunk_sha256";
+  /**
+   * The next chunk, already in the store: uploaded through the header's
+   * plan, or a chunk the plan said the store has. Only with a plan_id in
+   * the header, which then allows no data messages.
+   */
+  'chunk'?: (_pulse_v1_ChunkRef | null);
+  'payload'?: "header"|"data"|"trailer"|"chunk_sha256"|"chunk";
 }
 
 /**
@@ -34,5 +41,11 @@ export interface SaveCheckpointRequest__Output {
    * chunk size (8 MiB) of data since the start or the last chunk_sha256.
    */
   'chunk_sha256'?: (string);
-  'payload'?: "header"|"data"|"trailer"|"chunk_sha256";
+  /**
+   * The next chunk, already in the store: uploaded through the header's
+   * plan, or a chunk the plan said the store has. Only with a plan_id in
+   * the header, which then allows no data messages.
+   */
+  'chunk'?: (_pulse_v1_ChunkRef__Output | null);
+  'payload'?: "header"|"data"|"trailer"|"chunk_sha256"|"chunk";
 }

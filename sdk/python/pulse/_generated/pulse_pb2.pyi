@@ -174,18 +174,20 @@ class ListDatasetsResponse(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointHeader(_message.Message):
-    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id")
+    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id", "plan_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPECT_TRAILER_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     metadata: _struct_pb2.Struct
     idempotency_key: str
     expect_trailer: bool
     base_checkpoint_id: str
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ...) -> None: ...
+    plan_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ..., plan_id: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
     __slots__ = ("size_bytes", "sha256", "chunks_sha256")
@@ -198,16 +200,18 @@ class SaveCheckpointTrailer(_message.Message):
     def __init__(self, size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., chunks_sha256: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointRequest(_message.Message):
-    __slots__ = ("header", "data", "trailer", "chunk_sha256")
+    __slots__ = ("header", "data", "trailer", "chunk_sha256", "chunk")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     TRAILER_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SHA256_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
     header: SaveCheckpointHeader
     data: bytes
     trailer: SaveCheckpointTrailer
     chunk_sha256: str
-    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveCheckpointTrailer, _Mapping]] = ..., chunk_sha256: _Optional[str] = ...) -> None: ...
+    chunk: ChunkRef
+    def __init__(self, header: _Optional[_Union[SaveCheckpointHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveCheckpointTrailer, _Mapping]] = ..., chunk_sha256: _Optional[str] = ..., chunk: _Optional[_Union[ChunkRef, _Mapping]] = ...) -> None: ...
 
 class SaveCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint",)
@@ -314,3 +318,86 @@ class RunGcResponse(_message.Message):
     bytes_reclaimed: int
     duration_ms: int
     def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., chunks_referenced: _Optional[int] = ..., chunks_protected: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., bytes_reclaimed: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class ChunkRef(_message.Message):
+    __slots__ = ("sha256", "size")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    size: int
+    def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class PlanSaveRequest(_message.Message):
+    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    plan_id: str
+    idempotency_key: str
+    base_checkpoint_id: str
+    chunks: _containers.RepeatedCompositeFieldContainer[ChunkRef]
+    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ...) -> None: ...
+
+class ChunkUpload(_message.Message):
+    __slots__ = ("index", "url", "headers")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    url: str
+    headers: _containers.ScalarMap[str, str]
+    def __init__(self, index: _Optional[int] = ..., url: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class PlanSaveResponse(_message.Message):
+    __slots__ = ("plan_id", "uploads", "expires_at", "existing")
+    PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOADS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
+    plan_id: str
+    uploads: _containers.RepeatedCompositeFieldContainer[ChunkUpload]
+    expires_at: _timestamp_pb2.Timestamp
+    existing: Checkpoint
+    def __init__(self, plan_id: _Optional[str] = ..., uploads: _Optional[_Iterable[_Union[ChunkUpload, _Mapping]]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., existing: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
+
+class PlanLoadRequest(_message.Message):
+    __slots__ = ("worker_id", "checkpoint_id", "first_chunk")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    checkpoint_id: str
+    first_chunk: int
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., first_chunk: _Optional[int] = ...) -> None: ...
+
+class ChunkDownload(_message.Message):
+    __slots__ = ("sha256", "size", "url")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    size: int
+    url: str
+    def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ..., url: _Optional[str] = ...) -> None: ...
+
+class PlanLoadResponse(_message.Message):
+    __slots__ = ("checkpoint", "chunks", "next_chunk", "expires_at")
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: Checkpoint
+    chunks: _containers.RepeatedCompositeFieldContainer[ChunkDownload]
+    next_chunk: int
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., chunks: _Optional[_Iterable[_Union[ChunkDownload, _Mapping]]] = ..., next_chunk: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -84,6 +84,16 @@ class PulseRuntimeStub(object):
                 request_serializer=pulse__pb2.RunGcRequest.SerializeToString,
                 response_deserializer=pulse__pb2.RunGcResponse.FromString,
                 )
+        self.PlanSave = channel.unary_unary(
+                '/pulse.v1.PulseRuntime/PlanSave',
+                request_serializer=pulse__pb2.PlanSaveRequest.SerializeToString,
+                response_deserializer=pulse__pb2.PlanSaveResponse.FromString,
+                )
+        self.PlanLoad = channel.unary_unary(
+                '/pulse.v1.PulseRuntime/PlanLoad',
+                request_serializer=pulse__pb2.PlanLoadRequest.SerializeToString,
+                response_deserializer=pulse__pb2.PlanLoadResponse.FromString,
+                )
 
 
 class PulseRuntimeServicer(object):
@@ -182,6 +192,30 @@ class PulseRuntimeServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PlanSave(self, request, context):
+        """The direct path, on S3 stores: checkpoint bytes go between the client
+        and the bucket, and the runtime plans, verifies and commits.
+
+        Plans (part of) a save: for each chunk the store lacks, a presigned PUT
+        of exactly that chunk's key, signed with its SHA-256. The client PUTs
+        them, then commits with SaveCheckpoint: its header names the plan, and
+        `chunk` messages name every chunk in order. FAILED_PRECONDITION when the
+        runtime offers no direct path (an fs store, storage.direct_transfer off):
+        save with SaveCheckpoint's data messages then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanLoad(self, request, context):
+        """A checkpoint's chunks with presigned GETs, a page at a time, for a load
+        straight from the bucket; every chunk is verified by the client against
+        its SHA-256. FAILED_PRECONDITION when the runtime offers no direct path.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PulseRuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +288,16 @@ def add_PulseRuntimeServicer_to_server(servicer, server):
                     servicer.RunGc,
                     request_deserializer=pulse__pb2.RunGcRequest.FromString,
                     response_serializer=pulse__pb2.RunGcResponse.SerializeToString,
+            ),
+            'PlanSave': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanSave,
+                    request_deserializer=pulse__pb2.PlanSaveRequest.FromString,
+                    response_serializer=pulse__pb2.PlanSaveResponse.SerializeToString,
+            ),
+            'PlanLoad': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanLoad,
+                    request_deserializer=pulse__pb2.PlanLoadRequest.FromString,
+                    response_serializer=pulse__pb2.PlanLoadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -500,5 +544,39 @@ class PulseRuntime(object):
         return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/RunGc',
             pulse__pb2.RunGcRequest.SerializeToString,
             pulse__pb2.RunGcResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PlanSave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/PlanSave',
+            pulse__pb2.PlanSaveRequest.SerializeToString,
+            pulse__pb2.PlanSaveResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PlanLoad(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/PlanLoad',
+            pulse__pb2.PlanLoadRequest.SerializeToString,
+            pulse__pb2.PlanLoadResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
