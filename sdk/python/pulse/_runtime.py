@@ -27,7 +27,7 @@ from ._types import (
     heartbeat_of,
     worker_of,
 )
-from ._wire import Metadata, to_struct
+from ._wire import Metadata, metadata_struct
 
 _T = TypeVar("_T")
 
@@ -137,7 +137,9 @@ class Runtime:
             PulseError: INVALID_ARGUMENT for a bad id or metadata.
             TypeError, ValueError: metadata that is not JSON.
         """
-        request = pb.RegisterWorkerRequest(worker_id=worker_id, metadata=to_struct(metadata))
+        request = pb.RegisterWorkerRequest(
+            worker_id=worker_id, metadata=metadata_struct("register worker", metadata)
+        )
         return worker_of(self._channel.unary("register worker", "RegisterWorker", request).worker)
 
     def heartbeat(self, worker_id: str) -> Heartbeat:
@@ -222,7 +224,9 @@ class Runtime:
             PulseError: INVALID_ARGUMENT for a bad name, path or metadata.
             TypeError, ValueError: metadata that is not JSON.
         """
-        request = pb.RegisterDatasetRequest(name=name, path=path, metadata=to_struct(metadata))
+        request = pb.RegisterDatasetRequest(
+            name=name, path=path, metadata=metadata_struct("register dataset", metadata)
+        )
         return dataset_of(self._channel.unary("register dataset", "RegisterDataset", request).dataset)
 
     def get_dataset(self, name: str) -> Dataset:
