@@ -255,7 +255,8 @@ def save(
 ) -> pb.Checkpoint:
     """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent, or
     named when the base has them), then the trailer; on UNAVAILABLE, again from
-    ``rewind()`` (when it can) with the same header, key and base. An
+    ``rewind()`` (when it can) with the same header, key and base, on the next
+    replica (which shares the store, so the key finds a committed save). An
     incremental save's base is the worker's latest checkpoint, asked for once.
 
     Raises:
@@ -269,7 +270,7 @@ def save(
     attempts = channel.attempts()
     while True:
         feed = _SaveFeed(header, pieces(), named)
-        call = channel.start(_ACTION, lambda: channel.stub.SaveCheckpoint.future(feed, metadata=channel.metadata))
+        call = channel.start(_ACTION, lambda: attempts.stub.SaveCheckpoint.future(feed, metadata=channel.metadata))
         feed.attach(call)
         try:
             response: pb.SaveCheckpointResponse = call.result()

@@ -5,9 +5,9 @@ the channel (``_channel.py``), saves (``_checkpoint_save.py``) and loads
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from ._channel import Channel
 from ._checkpoint_load import BinaryWriter, load, write_all
@@ -33,13 +33,14 @@ _T = TypeVar("_T")
 
 
 class Runtime:
-    """A connection to a PulseCheckpoint Runtime.
+    """A connection to a PulseCheckpoint Runtime, or to its replicas.
 
     Every method blocks until the runtime has answered, and raises
     :class:`~pulse.PulseError` when a call fails. Calls that the runtime could
-    not take (status UNAVAILABLE) are tried again with backoff, as ``retry``
-    says; a save keeps one idempotency key across its attempts, so a retry never
-    makes a second checkpoint. A ``Runtime`` may be shared by threads.
+    not take (status UNAVAILABLE) go to the next replica, and are tried again
+    with backoff once every replica has failed them, as ``retry`` says; a save
+    keeps one idempotency key across its attempts, so a retry never makes a
+    second checkpoint. A ``Runtime`` may be shared by threads.
 
     Use it as a context manager, or call :meth:`close` when done::
 
@@ -50,7 +51,7 @@ class Runtime:
 
     def __init__(
         self,
-        address: str,
+        address: str | Sequence[str],
         *,
         token: str | None = None,
         tls: TlsOptions | None = None,
@@ -58,30 +59,34 @@ class Runtime:
         retry: RetryPolicy | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        """Opens a channel to the runtime; the connection is made on the first call.
+        """Opens a channel to each address; connections are made on the first call.
 
         Args:
             address: ``grpc://host:port`` (plaintext; a bare ``host:port`` too) or
-                ``grpcs://host:port`` (TLS), e.g. ``grpc://localhost:50051``.
+                ``grpcs://host:port`` (TLS), e.g. ``grpc://localhost:50051``; or
+                a list of them, the replicas of one runtime (sharing one store),
+                which calls take in turn, moving on to the next when one is
+                UNAVAILABLE. A name that resolves to several addresses is used
+                round robin.
             token: a bearer token, sent as ``authorization: Bearer <token>`` with
                 every call, for a runtime with ``[[auth.tokens]]`` configured.
-            tls: CA, client certificate and key, server name of a ``grpcs://``
-                address; the system's trusted roots when absent.
+            tls: CA, client certificate and key, server name of ``grpcs://``
+                addresses; the system's trusted roots when absent.
             timeout: deadline of each attempt of a unary call, in seconds; ``None``
                 for none. Saves and loads stream for as long as they take.
             retry: how UNAVAILABLE is retried; ``RetryPolicy()`` when absent.
             channel_options: gRPC channel arguments, added to (and overriding) the
                 SDK's: the largest message sent is the largest the runtime
-                accepts, the largest received 16 MiB.
+                accepts, the largest received 16 MiB, balancing round robin.
 
         Raises:
-            ValueError: an address that is not ``grpc://host:port`` or
+            ValueError: no address, or one that is not ``grpc://host:port`` or
                 ``grpcs://host:port``, ``tls`` with a plaintext address, a token
                 that cannot be a header value.
         """
-        self._address = address
+        self._addresses = _addresses_of(address)
         self._channel = Channel(
-            address,
+            self._addresses,
             token=token,
             tls=tls,
             timeout=timeout,
@@ -91,8 +96,13 @@ class Runtime:
 
     @property
     def address(self) -> str:
-        """The address this runtime was opened with."""
-        return self._address
+        """The address this runtime was opened with; the first, when it was given several."""
+        return self._addresses[0]
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address this runtime was opened with, in order."""
+        return self._addresses
 
     @property
     def closed(self) -> bool:
@@ -100,8 +110,9 @@ class Runtime:
         return self._channel.closed
 
     def __repr__(self) -> str:
-        """``Runtime('<address>')``, with ``closed`` when it is."""
-        return f"Runtime({self._address!r}{', closed' if self._channel.closed else ''})"
+        """``Runtime('<address>')`` (a list of them for several), with ``closed`` when it is."""
+        shown = repr(self._addresses[0]) if len(self._addresses) == 1 else repr(list(self._addresses))
+        return f"Runtime({shown}{', closed' if self._channel.closed else ''})"
 
     def __enter__(self) -> Runtime:
         """Returns this runtime."""
@@ -493,6 +504,14 @@ class Runtime:
         if grace_ms is not None:
             request.grace_ms = grace_ms
         return gc_report_of(self._channel.unary("run garbage collection", "RunGc", request))
+
+
+def _addresses_of(address: str | Sequence[str]) -> tuple[str, ...]:
+    """The addresses of one address or of a list of them; anything else is
+    passed on as one address, for the channel to refuse."""
+    if isinstance(address, str) or not isinstance(address, Sequence):
+        return (address,)
+    return tuple(address)
 
 
 def _all_pages(fetch: Callable[[str], tuple[list[_T], str]]) -> Iterator[_T]:
