@@ -23,7 +23,7 @@ from ._checkpoint_load import BinaryWriter
 from ._checkpoint_save import BinaryReader
 from ._connection import Pem, TlsOptions
 from ._errors import PulseError
-from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, REQUEST_BYTES_MAX
+from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, METADATA_BYTES_MAX, REQUEST_BYTES_MAX
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
@@ -44,6 +44,7 @@ __all__ = [
     "CHUNK_BYTES",
     "MESSAGE_BYTES",
     "MESSAGE_BYTES_MAX",
+    "METADATA_BYTES_MAX",
     "BinaryReader",
     "BinaryWriter",
     "Checkpoint",

@@ -55,9 +55,11 @@ def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Cal
     ``None``) window by window, passing its bytes to ``write`` one verified
     chunk at a time, in the pieces they arrived in (at most a data message).
 
-    On UNAVAILABLE a window is asked for again from the first byte not yet
-    received (the bytes of the chunk under way stay held); the retry policy
-    counts attempts since the last progress.
+    The windows go to one replica while it answers. On UNAVAILABLE a window
+    is asked for again, from the next replica, from the first byte not yet
+    received (the bytes of the chunk under way stay held, and are checked
+    with the rest of the chunk); the retry policy counts attempts since the
+    last progress.
 
     Raises:
         PulseError: the load failed; DATA_LOSS when the bytes or the chunk list
@@ -74,7 +76,7 @@ def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Cal
             offset=chunks.received,
             length=LOAD_WINDOW_BYTES,
         )
-        call = channel.start(_ACTION, lambda: channel.stub.LoadCheckpoint(window, metadata=channel.metadata))
+        call = channel.start(_ACTION, lambda: attempts.stub.LoadCheckpoint(window, metadata=channel.metadata))
         received_before = chunks.received
         try:
             _receive_window(call, chunks)

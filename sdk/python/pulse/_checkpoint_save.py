@@ -22,7 +22,7 @@ from ._channel import Channel
 from ._errors import PulseError, from_rpc_error
 from ._generated import pulse_pb2 as pb
 from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES
-from ._wire import Metadata, to_struct
+from ._wire import Metadata, metadata_struct
 
 #: A piece of the bytes to save: ``bytes``, or a view of the caller's buffer.
 Segment = Union[bytes, memoryview]
@@ -151,10 +151,15 @@ def _data_request(segments: list[Segment]) -> pb.SaveCheckpointRequest:
 
 
 def save_header(worker_id: str, metadata: Metadata | None, idempotency_key: str | None) -> pb.SaveCheckpointHeader:
-    """The header of a save, with a new random idempotency key unless one is given."""
+    """The header of a save, with a new random idempotency key unless one is given.
+
+    Raises:
+        PulseError: INVALID_ARGUMENT for metadata over its limit.
+        TypeError, ValueError: metadata that is not JSON.
+    """
     return pb.SaveCheckpointHeader(
         worker_id=worker_id,
-        metadata=to_struct(metadata),
+        metadata=metadata_struct(_ACTION, metadata),
         idempotency_key=idempotency_key or str(uuid.uuid4()),
         # Every save ends with a trailer; a stream cut before it commits nothing.
         expect_trailer=True,
@@ -250,7 +255,8 @@ def save(
 ) -> pb.Checkpoint:
     """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent, or
     named when the base has them), then the trailer; on UNAVAILABLE, again from
-    ``rewind()`` (when it can) with the same header, key and base. An
+    ``rewind()`` (when it can) with the same header, key and base, on the next
+    replica (which shares the store, so the key finds a committed save). An
     incremental save's base is the worker's latest checkpoint, asked for once.
 
     Raises:
@@ -264,7 +270,7 @@ def save(
     attempts = channel.attempts()
     while True:
         feed = _SaveFeed(header, pieces(), named)
-        call = channel.start(_ACTION, lambda: channel.stub.SaveCheckpoint.future(feed, metadata=channel.metadata))
+        call = channel.start(_ACTION, lambda: attempts.stub.SaveCheckpoint.future(feed, metadata=channel.metadata))
         feed.attach(call)
         try:
             response: pb.SaveCheckpointResponse = call.result()

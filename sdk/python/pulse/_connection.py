@@ -50,7 +50,7 @@ class TlsOptions:
 class Connection:
     """Where and how to connect, worked out from an address and options."""
 
-    #: The gRPC target, e.g. ``localhost:50051``.
+    #: The gRPC target, e.g. ``dns:///localhost:50051``.
     target: str
     #: ``None`` for plaintext.
     credentials: grpc.ChannelCredentials | None
@@ -73,7 +73,9 @@ def connection_of(address: str, tls: TlsOptions | None) -> Connection:
         raise ValueError(
             f"Cannot open Runtime: address {address!r} is not grpc://host:port or grpcs://host:port"
         )
-    target = f"{match.group('host')}:{match.group('port')}"
+    # The dns resolver, named: a name resolves to all its addresses (and an IP
+    # literal to itself), which the channel balances round robin.
+    target = f"dns:///{match.group('host')}:{match.group('port')}"
     if scheme == "grpc":
         if tls is not None:
             raise ValueError(f"Cannot open Runtime: tls was given for the plaintext address {address!r}; use grpcs://")

@@ -25,10 +25,14 @@ class RetryPolicy:
     ``max_delay_ms``, times a random factor in [0.5, 1] so that many workers
     do not retry in step.
 
-    ``RetryPolicy(max_attempts=1)`` turns retries off.
+    ``RetryPolicy(max_attempts=1)`` turns retries off. With several addresses
+    (replicas), an attempt is a round: a call answered UNAVAILABLE moves on to
+    the next replica at once, without waiting, and only when every replica
+    has failed it in turn is the round over and the wait taken; so even with
+    retries off, a call tries each replica once.
     """
 
-    #: Attempts in all, the first one included (at least 1).
+    #: Attempts in all, the first one included (at least 1); rounds over the replicas.
     max_attempts: int = 4
     #: Delay before the second attempt, in milliseconds.
     initial_delay_ms: int = 100

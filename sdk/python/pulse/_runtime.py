@@ -5,15 +5,17 @@ the channel (``_channel.py``), saves (``_checkpoint_save.py``) and loads
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, Sequence, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from ._channel import Channel
 from ._checkpoint_load import BinaryWriter, load, write_all
 from ._checkpoint_save import BinaryReader, buffer_pieces, file_pieces, save, save_header
 from ._connection import TlsOptions
 from ._generated import pulse_pb2 as pb
+from ._pending_saves import PENDING_SAVES_PER_WORKER_DEFAULT, PendingSaves, snapshot
 from ._retry import RetryPolicy
 from ._types import (
     Checkpoint,
@@ -27,19 +29,21 @@ from ._types import (
     heartbeat_of,
     worker_of,
 )
-from ._wire import Metadata, to_struct
+from ._wire import Metadata, metadata_struct
 
 _T = TypeVar("_T")
 
 
 class Runtime:
-    """A connection to a PulseCheckpoint Runtime.
+    """A connection to a PulseCheckpoint Runtime, or to its replicas.
 
-    Every method blocks until the runtime has answered, and raises
+    Every method blocks until the runtime has answered (but saves with
+    ``wait=False``, which return a future), and raises
     :class:`~pulse.PulseError` when a call fails. Calls that the runtime could
-    not take (status UNAVAILABLE) are tried again with backoff, as ``retry``
-    says; a save keeps one idempotency key across its attempts, so a retry never
-    makes a second checkpoint. A ``Runtime`` may be shared by threads.
+    not take (status UNAVAILABLE) go to the next replica, and are tried again
+    with backoff once every replica has failed them, as ``retry`` says; a save
+    keeps one idempotency key across its attempts, so a retry never makes a
+    second checkpoint. A ``Runtime`` may be shared by threads.
 
     Use it as a context manager, or call :meth:`close` when done::
 
@@ -50,38 +54,48 @@ class Runtime:
 
     def __init__(
         self,
-        address: str,
+        address: str | Sequence[str],
         *,
         token: str | None = None,
         tls: TlsOptions | None = None,
         timeout: float | None = 30.0,
         retry: RetryPolicy | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
+        max_pending_saves: int = PENDING_SAVES_PER_WORKER_DEFAULT,
     ) -> None:
-        """Opens a channel to the runtime; the connection is made on the first call.
+        """Opens a channel to each address; connections are made on the first call.
 
         Args:
             address: ``grpc://host:port`` (plaintext; a bare ``host:port`` too) or
-                ``grpcs://host:port`` (TLS), e.g. ``grpc://localhost:50051``.
+                ``grpcs://host:port`` (TLS), e.g. ``grpc://localhost:50051``; or
+                a list of them, the replicas of one runtime (sharing one store),
+                which calls take in turn, moving on to the next when one is
+                UNAVAILABLE. A name that resolves to several addresses is used
+                round robin.
             token: a bearer token, sent as ``authorization: Bearer <token>`` with
                 every call, for a runtime with ``[[auth.tokens]]`` configured.
-            tls: CA, client certificate and key, server name of a ``grpcs://``
-                address; the system's trusted roots when absent.
+            tls: CA, client certificate and key, server name of ``grpcs://``
+                addresses; the system's trusted roots when absent.
             timeout: deadline of each attempt of a unary call, in seconds; ``None``
                 for none. Saves and loads stream for as long as they take.
             retry: how UNAVAILABLE is retried; ``RetryPolicy()`` when absent.
             channel_options: gRPC channel arguments, added to (and overriding) the
                 SDK's: the largest message sent is the largest the runtime
-                accepts, the largest received 16 MiB.
+                accepts, the largest received 16 MiB, balancing round robin.
+            max_pending_saves: saves started with ``wait=False`` that may run
+                at once for each worker (at least 1); a further one blocks its
+                caller until one of them ends. Keep it within the runtime's
+                ``limits.saves_per_worker_max`` (4 by default).
 
         Raises:
-            ValueError: an address that is not ``grpc://host:port`` or
+            ValueError: no address, or one that is not ``grpc://host:port`` or
                 ``grpcs://host:port``, ``tls`` with a plaintext address, a token
-                that cannot be a header value.
+                that cannot be a header value, ``max_pending_saves`` below 1.
         """
-        self._address = address
+        self._addresses = _addresses_of(address)
+        self._pending = PendingSaves(max_pending_saves)
         self._channel = Channel(
-            address,
+            self._addresses,
             token=token,
             tls=tls,
             timeout=timeout,
@@ -91,8 +105,13 @@ class Runtime:
 
     @property
     def address(self) -> str:
-        """The address this runtime was opened with."""
-        return self._address
+        """The address this runtime was opened with; the first, when it was given several."""
+        return self._addresses[0]
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """Every address this runtime was opened with, in order."""
+        return self._addresses
 
     @property
     def closed(self) -> bool:
@@ -100,8 +119,9 @@ class Runtime:
         return self._channel.closed
 
     def __repr__(self) -> str:
-        """``Runtime('<address>')``, with ``closed`` when it is."""
-        return f"Runtime({self._address!r}{', closed' if self._channel.closed else ''})"
+        """``Runtime('<address>')`` (a list of them for several), with ``closed`` when it is."""
+        shown = repr(self._addresses[0]) if len(self._addresses) == 1 else repr(list(self._addresses))
+        return f"Runtime({shown}{', closed' if self._channel.closed else ''})"
 
     def __enter__(self) -> Runtime:
         """Returns this runtime."""
@@ -113,13 +133,27 @@ class Runtime:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Closes this runtime."""
+        """Closes this runtime, waiting for its saves in the background."""
         self.close()
 
-    def close(self) -> None:
-        """Closes the channel. Calls in flight end with PulseError CANCELLED, and so
-        does every later call. Closing twice is harmless."""
+    def close(self, *, cancel_pending: bool = False) -> None:
+        """Closes the runtime. Saves started with ``wait=False`` are waited for
+        first, whatever their outcome (their futures hold it); with
+        ``cancel_pending=True`` they are cancelled instead, and their futures
+        raise PulseError CANCELLED. Then the channels close: other calls in
+        flight end with PulseError CANCELLED, and so does every later call.
+        Closing twice is harmless.
+
+        Args:
+            cancel_pending: cancel the saves in the background instead of waiting for them.
+        """
+        self._pending.close()
+        if not cancel_pending:
+            self._pending.wait()
         self._channel.close()
+        # Cancelled saves end once gRPC has cancelled their calls (and a file
+        # being read has returned from its read).
+        self._pending.wait()
 
     # Workers
 
@@ -137,7 +171,9 @@ class Runtime:
             PulseError: INVALID_ARGUMENT for a bad id or metadata.
             TypeError, ValueError: metadata that is not JSON.
         """
-        request = pb.RegisterWorkerRequest(worker_id=worker_id, metadata=to_struct(metadata))
+        request = pb.RegisterWorkerRequest(
+            worker_id=worker_id, metadata=metadata_struct("register worker", metadata)
+        )
         return worker_of(self._channel.unary("register worker", "RegisterWorker", request).worker)
 
     def heartbeat(self, worker_id: str) -> Heartbeat:
@@ -222,7 +258,9 @@ class Runtime:
             PulseError: INVALID_ARGUMENT for a bad name, path or metadata.
             TypeError, ValueError: metadata that is not JSON.
         """
-        request = pb.RegisterDatasetRequest(name=name, path=path, metadata=to_struct(metadata))
+        request = pb.RegisterDatasetRequest(
+            name=name, path=path, metadata=metadata_struct("register dataset", metadata)
+        )
         return dataset_of(self._channel.unary("register dataset", "RegisterDataset", request).dataset)
 
     def get_dataset(self, name: str) -> Dataset:
@@ -265,6 +303,7 @@ class Runtime:
 
     # Checkpoints
 
+    @overload
     def save_checkpoint(
         self,
         worker_id: str,
@@ -273,13 +312,58 @@ class Runtime:
         idempotency_key: str | None = None,
         *,
         incremental: bool = False,
-    ) -> str:
+        wait: Literal[True] = True,
+    ) -> str: ...
+
+    @overload
+    def save_checkpoint(
+        self,
+        worker_id: str,
+        data: bytes | bytearray | memoryview,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: Literal[False],
+    ) -> Future[str]: ...
+
+    @overload
+    def save_checkpoint(
+        self,
+        worker_id: str,
+        data: bytes | bytearray | memoryview,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: bool,
+    ) -> str | Future[str]: ...
+
+    def save_checkpoint(
+        self,
+        worker_id: str,
+        data: bytes | bytearray | memoryview,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: bool = True,
+    ) -> str | Future[str]:
         """Saves bytes as a new checkpoint of a worker.
 
         The bytes are cut into 8 MiB chunks, as the runtime stores them; each
         chunk is hashed once and sent in 1 MiB messages. When the runtime answers
         UNAVAILABLE the save is sent again with the same idempotency key, so it
         makes at most one checkpoint.
+
+        With ``wait=False`` the save runs in the background and this returns a
+        :class:`concurrent.futures.Future` of the checkpoint id at once, so
+        training goes on while it uploads. ``bytes`` (and views of ``bytes``)
+        are used as they are; bytes the caller may change (a ``bytearray``, a
+        view of writable memory such as a numpy array's) are copied first, so
+        changing them afterwards does not change what is saved. At most
+        ``max_pending_saves`` saves of a worker run at once (a ``Runtime``
+        option, 2 by default): a further call blocks until one ends.
 
         Args:
             worker_id: a registered worker.
@@ -293,19 +377,70 @@ class Runtime:
                 and the runtime takes them from that checkpoint. Costs one
                 GetCheckpoint call first; a worker without a checkpoint saves
                 whole. Retries use the same latest checkpoint.
+            wait: ``True`` to return when the checkpoint is durable; ``False``
+                to return a future of it at once.
 
         Returns:
-            The id of the checkpoint, ``"chk_"`` followed by a ULID.
+            The id of the checkpoint, ``"chk_"`` followed by a ULID; with
+            ``wait=False``, a future whose result it is (or whose exception is
+            the save's PulseError).
 
         Raises:
             PulseError: NOT_FOUND for an unregistered worker, INVALID_ARGUMENT
                 for a bad id, metadata or key, UNAVAILABLE when the store stays
-                unavailable after retries.
-            TypeError, ValueError: metadata that is not JSON.
+                unavailable after retries. With ``wait=False`` the future
+                raises them, but for what the SDK checks before sending
+                (metadata over its limit), which is raised here, as is
+                CANCELLED when the Runtime is closed.
+            TypeError, ValueError: metadata that is not JSON, data that is not bytes.
         """
         pieces = buffer_pieces(data)
         header = save_header(worker_id, metadata, idempotency_key)
-        return save(self._channel, header, pieces, lambda: True, incremental=incremental).checkpoint_id
+        if wait:
+            return save(self._channel, header, pieces, lambda: True, incremental=incremental).checkpoint_id
+
+        def start() -> Callable[[], str]:
+            # The copy is made once the save has its slot: a worker holds at most max_pending_saves.
+            owned = buffer_pieces(snapshot(data))
+            return lambda: save(self._channel, header, owned, lambda: True, incremental=incremental).checkpoint_id
+
+        return self._pending.submit("save checkpoint", worker_id, start)
+
+    @overload
+    def save_checkpoint_stream(
+        self,
+        worker_id: str,
+        fileobj: BinaryReader,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: Literal[True] = True,
+    ) -> str: ...
+
+    @overload
+    def save_checkpoint_stream(
+        self,
+        worker_id: str,
+        fileobj: BinaryReader,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: Literal[False],
+    ) -> Future[str]: ...
+
+    @overload
+    def save_checkpoint_stream(
+        self,
+        worker_id: str,
+        fileobj: BinaryReader,
+        metadata: Metadata | None = None,
+        idempotency_key: str | None = None,
+        *,
+        incremental: bool = False,
+        wait: bool,
+    ) -> str | Future[str]: ...
 
     def save_checkpoint_stream(
         self,
@@ -315,7 +450,8 @@ class Runtime:
         idempotency_key: str | None = None,
         *,
         incremental: bool = False,
-    ) -> str:
+        wait: bool = True,
+    ) -> str | Future[str]:
         """Saves the rest of a binary file object as a new checkpoint, reading it
         in 1 MiB pieces as fast as the runtime takes them: memory use does not
         grow with the size of the file (an incremental save holds one 8 MiB
@@ -324,6 +460,10 @@ class Runtime:
         When the runtime answers UNAVAILABLE the save is tried again (with the
         same idempotency key) only if ``fileobj`` is seekable: it is rewound to
         where it was when this was called.
+
+        With ``wait=False`` the save runs in the background, as for
+        :meth:`save_checkpoint`, and reads ``fileobj`` there: the caller must
+        not read, seek, write or close it until the future is done.
 
         Args:
             worker_id: a registered worker.
@@ -334,9 +474,10 @@ class Runtime:
             idempotency_key: as for :meth:`save_checkpoint`.
             incremental: as for :meth:`save_checkpoint`: send only the 8 MiB
                 chunks that the worker's latest checkpoint does not have.
+            wait: as for :meth:`save_checkpoint`.
 
         Returns:
-            The id of the checkpoint.
+            The id of the checkpoint; with ``wait=False``, a future of it.
 
         Raises:
             PulseError: as for :meth:`save_checkpoint`.
@@ -345,7 +486,13 @@ class Runtime:
         """
         pieces, rewind = file_pieces(fileobj)
         header = save_header(worker_id, metadata, idempotency_key)
-        return save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
+        if wait:
+            return save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
+
+        def start() -> Callable[[], str]:
+            return lambda: save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
+
+        return self._pending.submit("save checkpoint", worker_id, start)
 
     def load_checkpoint(self, worker_id: str, checkpoint_id: str | None = None) -> bytes:
         """Loads a checkpoint's bytes into memory. For large checkpoints use
@@ -489,6 +636,14 @@ class Runtime:
         if grace_ms is not None:
             request.grace_ms = grace_ms
         return gc_report_of(self._channel.unary("run garbage collection", "RunGc", request))
+
+
+def _addresses_of(address: str | Sequence[str]) -> tuple[str, ...]:
+    """The addresses of one address or of a list of them; anything else is
+    passed on as one address, for the channel to refuse."""
+    if isinstance(address, str) or not isinstance(address, Sequence):
+        return (address,)
+    return tuple(address)
 
 
 def _all_pages(fetch: Callable[[str], tuple[list[_T], str]]) -> Iterator[_T]:

@@ -91,10 +91,13 @@ class RuntimeProcess:
         return code
 
 
-def start_runtime(directory: Path, env: dict[str, str] | None = None) -> RuntimeProcess:
+def start_runtime(
+    directory: Path, env: dict[str, str] | None = None, grpc_addr: str = "127.0.0.1:0"
+) -> RuntimeProcess:
     """Starts the runtime with `directory` as its working directory (its data/
     holds the embedded store, its config.toml is read) and `env` added to its
-    environment, and waits until it serves."""
+    environment, serving gRPC on `grpc_addr` (a free loopback port unless
+    given), and waits until it serves."""
     deno = shutil.which("deno")
     if deno is None:
         raise RuntimeError("Cannot start the runtime: `deno` is not on PATH")
@@ -108,7 +111,7 @@ def start_runtime(directory: Path, env: dict[str, str] | None = None) -> Runtime
         str(MAIN_FILE),
         "serve",
         "--grpc-addr",
-        "127.0.0.1:0",
+        grpc_addr,
         "--metrics-addr",
         "127.0.0.1:0",
     ]

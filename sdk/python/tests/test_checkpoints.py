@@ -212,7 +212,7 @@ def test_a_load_is_a_series_of_windows_that_add_up_to_the_checkpoint(
     monkeypatch.setattr(pulse._checkpoint_load, "LOAD_WINDOW_BYTES", window)
     data = pattern_bytes(20 * MIB, seed=21)
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=data)
-    real_get, real_load = rt._channel.stub.GetCheckpoint, rt._channel.stub.LoadCheckpoint
+    real_get, real_load = rt._channel.stubs[0].GetCheckpoint, rt._channel.stubs[0].LoadCheckpoint
     requests: list[tuple[str, str, int, int]] = []
 
     def recorded_get(request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -223,8 +223,8 @@ def test_a_load_is_a_series_of_windows_that_add_up_to_the_checkpoint(
         requests.append(("load", request.checkpoint_id, request.offset, request.length))
         return real_load(request, *args, **kwargs)
 
-    rt._channel.stub.GetCheckpoint = recorded_get
-    rt._channel.stub.LoadCheckpoint = recorded_load
+    rt._channel.stubs[0].GetCheckpoint = recorded_get
+    rt._channel.stubs[0].LoadCheckpoint = recorded_load
     assert rt.load_checkpoint(worker_id) == data
 
     # The latest is asked for with its chunks; every window then loads that checkpoint.

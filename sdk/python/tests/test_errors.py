@@ -110,10 +110,11 @@ def test_metadata_over_the_limit_is_invalid_argument(rt: Runtime, worker_id: str
 
 
 def test_a_header_over_the_largest_message_is_refused_before_sending(rt: Runtime, worker_id: str) -> None:
-    """Metadata far over its limit makes a header bigger than MESSAGE_BYTES_MAX,
-    the largest message the runtime accepts: the client refuses to send it."""
+    """An idempotency key far over the runtime's limit (which the runtime checks,
+    not the SDK) makes a header bigger than MESSAGE_BYTES_MAX, the largest
+    message the runtime accepts: the channel refuses to send it."""
     with pytest.raises(PulseError) as caught:
-        rt.save_checkpoint(worker_id=worker_id, data=b"x", metadata={"blob": "x" * (MESSAGE_BYTES_MAX + 1)})
+        rt.save_checkpoint(worker_id=worker_id, data=b"x", idempotency_key="k" * (MESSAGE_BYTES_MAX + 1))
     assert caught.value.code == "RESOURCE_EXHAUSTED"
     assert str(MESSAGE_BYTES_MAX) in caught.value.message
     assert list(rt.list_checkpoints(worker_id)) == []

@@ -108,15 +108,15 @@ class RecordedSaves:
         self.gets: list[pb.GetCheckpointRequest] = []
         self.dead = dead
         self._dead_rt = Runtime(closed_port_address()) if dead else None
-        self._real = rt._channel.stub.SaveCheckpoint
-        real_get = rt._channel.stub.GetCheckpoint
+        self._real = rt._channel.stubs[0].SaveCheckpoint
+        real_get = rt._channel.stubs[0].GetCheckpoint
 
         def get(request: pb.GetCheckpointRequest, *args: Any, **kwargs: Any) -> Any:
             self.gets.append(request)
             return real_get(request, *args, **kwargs)
 
-        rt._channel.stub.SaveCheckpoint = self
-        rt._channel.stub.GetCheckpoint = get
+        rt._channel.stubs[0].SaveCheckpoint = self
+        rt._channel.stubs[0].GetCheckpoint = get
 
     def future(self, requests: Iterator[pb.SaveCheckpointRequest], **kwargs: Any) -> Any:
         recorded: list[pb.SaveCheckpointRequest] = []
@@ -129,7 +129,7 @@ class RecordedSaves:
 
         if len(self.calls) <= self.dead:
             assert self._dead_rt is not None
-            return self._dead_rt._channel.stub.SaveCheckpoint.future(passed_on(), **kwargs)
+            return self._dead_rt._channel.stubs[0].SaveCheckpoint.future(passed_on(), **kwargs)
         return self._real.future(passed_on(), **kwargs)
 
     def close(self) -> None:

@@ -124,8 +124,8 @@ class LoseAnswers:
 def test_a_save_whose_answers_were_lost_makes_one_checkpoint(
     rt: Runtime, worker_id: str, no_backoff: list[float]
 ) -> None:
-    lossy = LoseAnswers(rt._channel.stub.SaveCheckpoint, lose=2)
-    rt._channel.stub.SaveCheckpoint = lossy
+    lossy = LoseAnswers(rt._channel.stubs[0].SaveCheckpoint, lose=2)
+    rt._channel.stubs[0].SaveCheckpoint = lossy
     data = b"state " * 300_000  # 1.8 MiB: two data messages each attempt
 
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=data)
@@ -140,8 +140,8 @@ def test_a_save_whose_answers_were_lost_makes_one_checkpoint(
 def test_a_stream_save_whose_answer_was_lost_rewinds_and_makes_one_checkpoint(
     rt: Runtime, worker_id: str, no_backoff: list[float]
 ) -> None:
-    lossy = LoseAnswers(rt._channel.stub.SaveCheckpoint, lose=1)
-    rt._channel.stub.SaveCheckpoint = lossy
+    lossy = LoseAnswers(rt._channel.stubs[0].SaveCheckpoint, lose=1)
+    rt._channel.stubs[0].SaveCheckpoint = lossy
     file = io.BytesIO(b"prefix|" + b"streamed state")
     file.seek(len(b"prefix|"))
 
@@ -156,7 +156,7 @@ def test_a_delete_whose_answer_was_lost_succeeds_on_retry(
     rt: Runtime, worker_id: str, no_backoff: list[float]
 ) -> None:
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=b"x")
-    real = rt._channel.stub.DeleteCheckpoint
+    real = rt._channel.stubs[0].DeleteCheckpoint
     calls: list[str] = []
 
     def delete_then_lose_answer(request: pb.DeleteCheckpointRequest, **kwargs: Any) -> Any:
@@ -166,7 +166,7 @@ def test_a_delete_whose_answer_was_lost_succeeds_on_retry(
             raise LostAnswer()
         return answer
 
-    rt._channel.stub.DeleteCheckpoint = delete_then_lose_answer
+    rt._channel.stubs[0].DeleteCheckpoint = delete_then_lose_answer
     rt.delete_checkpoint(worker_id, checkpoint_id)  # the retry finds it gone: success
 
     assert calls == [checkpoint_id, checkpoint_id]
@@ -218,8 +218,8 @@ def test_a_load_cut_off_midway_resumes_where_it_stopped(
     mib = 1024 * 1024
     data = bytes(range(256)) * (10 * mib // 256) + b"tail"
     checkpoint_id = rt.save_checkpoint(worker_id=worker_id, data=data)
-    cut = CutOff(rt._channel.stub.LoadCheckpoint, cuts=2, messages=4)
-    rt._channel.stub.LoadCheckpoint = cut
+    cut = CutOff(rt._channel.stubs[0].LoadCheckpoint, cuts=2, messages=4)
+    rt._channel.stubs[0].LoadCheckpoint = cut
 
     target = tmp_path / "loaded.bin"
     with target.open("wb") as file:

@@ -28,9 +28,13 @@ def test_the_package_and_the_seed_example_pass_mypy_strict(tmp_path: Path) -> No
         + "    streamed: str = rt.save_checkpoint_stream('worker-1', source)\n"
         + "    changed: str = rt.save_checkpoint_stream('worker-1', source, incremental=True)\n"
         + "again: str = rt.save_checkpoint('worker-1', b'state', {'epoch': 11}, incremental=True)\n"
+        + "from concurrent.futures import Future\n"
+        + "pending: Future[str] = rt.save_checkpoint('worker-1', bytearray(b'state'), wait=False)\n"
+        + "later: str = pending.result(timeout=60)\n"
+        + "either: str | Future[str] = rt.save_checkpoint_stream('worker-1', open(__file__, 'rb'), wait=bool(later))\n"
         + "with open('/dev/null', 'wb') as target:\n"
         + "    size: int = rt.load_checkpoint_to('worker-1', target).size_bytes\n"
-        + "rt.close()\n",
+        + "rt.close(cancel_pending=True)\n",
         encoding="utf-8",
     )
     result = subprocess.run(
