@@ -282,6 +282,20 @@ export const SETTINGS = {
     env: "PULSE_SAVES_MAX",
     help: "saves in progress at once in the runtime",
   }),
+  "registry.cache_ms": setting({
+    parse: integer(0, 60_000),
+    default: 500,
+    env: "PULSE_REGISTRY_CACHE_MS",
+    help:
+      "how long a worker record read from the store is taken as fresh: every runtime on one bucket answers the same within this",
+  }),
+  "registry.scan_interval_ms": setting({
+    parse: integer(0, 3_600_000),
+    default: 1000,
+    env: "PULSE_REGISTRY_SCAN_INTERVAL_MS",
+    help:
+      "time between two pages (500 records) of the background count of ACTIVE workers (pulse_active_workers); 0 for none",
+  }),
   "storage.backend": setting<StorageBackend>({
     parse: oneOf(["fs", "s3"] as const),
     default: "fs",

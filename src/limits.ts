@@ -54,3 +54,8 @@ export const REQUEST_METADATA_ENTRIES_MAX = 64;
 export const GC_MANIFEST_READS_IN_FLIGHT = 16;
 /** Chunk deletions the garbage collector runs at once while it sweeps. */
 export const GC_DELETES_IN_FLIGHT = 16;
+
+/** Most worker records a runtime keeps in its read-through cache. */
+export const REGISTRY_CACHE_ENTRIES_MAX = 10_000;
+/** Worker records the background count of ACTIVE workers reads per tick. */
+export const REGISTRY_SCAN_RECORDS_PER_TICK = 500;

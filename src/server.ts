@@ -69,6 +69,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     deno_version: Deno.version.deno,
   });
   domain.garbageCollector.start();
+  domain.workers.start();
   return {
     grpcPort: grpcServer.port,
     metricsPort: metricsServer.addr.port,
@@ -81,7 +82,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       await domain.garbageCollector.stop();
       await grpcServer.drain(config["server.drain_timeout_ms"]);
       await domain.retention.idle();
-      await domain.workers.flush();
+      await domain.workers.stop();
       await metricsServer.shutdown();
       await store.close();
       log.info(TARGET, "Runtime stopped");
@@ -91,8 +92,10 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 
 // The domain modules over `store`, wired to each other.
 async function openDomain(store: ObjectStore, config: Config) {
-  const workers = await WorkerRegistry.open(store, {
+  const workers = new WorkerRegistry(store, {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
+    cacheMs: config["registry.cache_ms"],
+    scanIntervalMs: config["registry.scan_interval_ms"],
   });
   setActiveWorkersSource(() => workers.activeCount());
   const direct = config["storage.direct_transfer"] ? store.direct : undefined;

@@ -71,11 +71,11 @@ function workerHandlers({ guard, workers }: PulseServiceParts) {
       log.info("pulse::worker", "Worker deregistered", { worker_id: request.worker_id });
       return {};
     }),
-    GetWorker: unary(guard, "GetWorker", (request) => {
-      return { worker: workerMessage(workers.get(request.worker_id)) };
+    GetWorker: unary(guard, "GetWorker", async (request) => {
+      return { worker: workerMessage(await workers.get(request.worker_id)) };
     }),
-    ListWorkers: unary(guard, "ListWorkers", (request) => {
-      const page = workers.list(request.page_size, request.page_token);
+    ListWorkers: unary(guard, "ListWorkers", async (request) => {
+      const page = await workers.list(request.page_size, request.page_token);
       return { workers: page.workers.map(workerMessage), next_page_token: page.nextPageToken };
     }),
   } satisfies Partial<PulseRuntimeHandlers>;

@@ -73,7 +73,7 @@ export interface CheckpointsOptions extends ChunkWriterOptions {
   /** Saves in progress at once in all. */
   savesMax: number;
   /** Throws unless the worker is registered; saves require registration. */
-  requireWorker: (action: string, workerId: string) => void;
+  requireWorker: (action: string, workerId: string) => Promise<void>;
   /**
    * The direct path of the store, when the runtime offers it: saves with a
    * plan id commit chunks their clients uploaded (`storage.direct_transfer`).
@@ -154,7 +154,7 @@ export class Checkpoints {
       checkPlanId("save checkpoint", request.planId);
       if (this.#verifier === undefined) throw directUnavailable("save checkpoint");
     }
-    this.#options.requireWorker("save checkpoint", workerId);
+    await this.#options.requireWorker("save checkpoint", workerId);
     const release = this.#admit(workerId);
     try {
       if (idempotencyKey === "") return await this.#save(request, data, options);

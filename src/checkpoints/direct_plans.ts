@@ -55,7 +55,7 @@ export interface DirectPlansOptions {
   /** How long presigned URLs and plan leases last (`storage.presign_expiry_ms`). */
   expiryMs: number;
   /** Throws unless the worker is registered. */
-  requireWorker: (action: string, workerId: string) => void;
+  requireWorker: (action: string, workerId: string) => Promise<void>;
   /** The clock; tests pass their own. */
   now?: () => number;
 }
@@ -88,7 +88,7 @@ export class DirectPlans {
     const action = "plan save";
     validateId(action, "worker_id", request.workerId);
     checkChunkList(action, request.chunks);
-    this.#options.requireWorker(action, request.workerId);
+    await this.#options.requireWorker(action, request.workerId);
     if (request.planId !== "") checkPlanId(action, request.planId);
     const planId = request.planId || PLAN_ID_PREFIX + newUlid();
     const now = new Date(this.#now());

@@ -2,24 +2,29 @@
  * The worker registry: who registered, with what metadata, and whether they
  * are still alive.
  *
- * Records live in the store (`workers/<id>.json`) and in memory. Register and
- * deregister are written through; heartbeats update memory and are written
- * at most every quarter of the heartbeat timeout per worker, so that a
- * heartbeat costs no store request while a restart loses little. Writes of
- * one worker are serialized so that the newest state always lands last.
+ * The store holds the truth (`workers/<id>.json`), so that every runtime on
+ * one bucket answers the same: a record is read through a short cache
+ * (`cacheMs`, bounded in size) and written through. A heartbeat is written
+ * when the stored one is older than half the heartbeat timeout (so that a
+ * worker heartbeating at the interval it is told, a third of the timeout,
+ * is written every other heartbeat, and never looks STALE anywhere). Writes
+ * of one worker are serialized in this process so that the newest lands
+ * last. Nothing is read at start: the active-worker count comes from a scan
+ * that reads a bounded number of records per tick in the background.
  */
 import { PulseError } from "../errors.ts";
 import { workerKeyOf, WORKERS_PREFIX } from "../keys.ts";
-import { fieldsProblem, readRecord, type RecordShape, writeRecord } from "../storage/records.ts";
-import { listAll, type ObjectStore } from "../storage/store.ts";
+import { REGISTRY_CACHE_ENTRIES_MAX, REGISTRY_SCAN_RECORDS_PER_TICK } from "../limits.ts";
+import { log } from "../log.ts";
 import {
-  decodePageToken,
-  encodePageToken,
-  type Metadata,
-  pageSize,
-  validateId,
-  validateMetadata,
-} from "../validation.ts";
+  fieldsProblem,
+  listRecords,
+  readRecord,
+  type RecordShape,
+  writeRecord,
+} from "../storage/records.ts";
+import type { ObjectStore } from "../storage/store.ts";
+import { type Metadata, validateId, validateMetadata } from "../validation.ts";
 
 /** A worker's state, derived from its record and the clock. */
 export type WorkerState = "ACTIVE" | "STALE" | "DEREGISTERED";
@@ -45,6 +50,10 @@ interface WorkerRecord {
 /** Options of a `WorkerRegistry`. */
 export interface WorkerRegistryOptions {
   heartbeatTimeoutMs: number;
+  /** How long a record read from the store is taken as fresh (`registry.cache_ms`). */
+  cacheMs: number;
+  /** Time between two ticks of the background count of ACTIVE workers; 0 for none. */
+  scanIntervalMs?: number;
   /** The clock; tests pass their own. */
   now?: () => number;
 }
@@ -61,158 +70,165 @@ const WORKER_RECORD: RecordShape<WorkerRecord> = {
     }),
 };
 
+const TARGET = "pulse::worker";
+
 /** Registers workers and tracks their heartbeats. */
 export class WorkerRegistry {
-  #store: ObjectStore;
-  #heartbeatTimeoutMs: number;
-  #now: () => number;
-  #records = new Map<string, WorkerRecord>();
-  // When each worker's heartbeat was last written, and the write chain per worker.
-  #persistedHeartbeat = new Map<string, number>();
-  #writes = new Map<string, Promise<void>>();
+  readonly #store: ObjectStore;
+  readonly #options: WorkerRegistryOptions;
+  readonly #now: () => number;
+  // Records read or written lately, by worker id, oldest first (a bounded LRU).
+  readonly #cache = new Map<string, { record: WorkerRecord; readAt: number }>();
+  readonly #writes = new Map<string, Promise<void>>();
+  readonly #scan: ActiveScan;
 
-  private constructor(store: ObjectStore, options: WorkerRegistryOptions) {
+  constructor(store: ObjectStore, options: WorkerRegistryOptions) {
     this.#store = store;
-    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs;
+    this.#options = options;
     this.#now = options.now ?? Date.now;
-  }
-
-  /**
-   * Opens the registry, reading every worker record from the store.
-   * @throws {PulseError} DATA_LOSS naming the key of a damaged record
-   */
-  static async open(
-    store: ObjectStore,
-    options: WorkerRegistryOptions,
-  ): Promise<WorkerRegistry> {
-    const registry = new WorkerRegistry(store, options);
-    for await (const info of listAll(store, WORKERS_PREFIX)) {
-      const record = await readRecord(store, info.key, WORKER_RECORD);
-      if (record === undefined) continue; // deleted since the listing
-      registry.#records.set(record.worker_id, record);
-      registry.#persistedHeartbeat.set(
-        record.worker_id,
-        Date.parse(record.last_heartbeat),
-      );
-    }
-    return registry;
+    this.#scan = new ActiveScan(store, (record) => this.#state(record) === "ACTIVE");
   }
 
   /** How often workers should send a heartbeat. */
   get heartbeatIntervalMs(): number {
-    return Math.floor(this.#heartbeatTimeoutMs / 3);
+    return Math.floor(this.#options.heartbeatTimeoutMs / 3);
   }
 
   /** Registers a worker, or replaces the metadata of a registered one and reactivates it. */
   async register(workerId: string, metadata: Metadata): Promise<Worker> {
     validateId("register worker", "worker_id", workerId);
     validateMetadata("register worker", "metadata", metadata);
-    const now = new Date(this.#now()).toISOString();
-    const existing = this.#records.get(workerId);
-    const record: WorkerRecord = {
-      worker_id: workerId,
-      metadata,
-      registered_at: existing?.registered_at ?? now,
-      last_heartbeat: now,
-      deregistered: false,
-    };
-    this.#records.set(workerId, record);
-    await this.#persist(workerId);
-    return this.#toWorker(record);
+    return await this.#serialized(workerId, async () => {
+      const existing = await this.#read(workerId, 0);
+      const now = new Date(this.#now()).toISOString();
+      const record: WorkerRecord = {
+        worker_id: workerId,
+        metadata,
+        registered_at: existing?.registered_at ?? now,
+        last_heartbeat: now,
+        deregistered: false,
+      };
+      await this.#write(record);
+      return this.#toWorker(record);
+    });
   }
 
   /** Records a heartbeat. */
   async heartbeat(workerId: string): Promise<Date> {
-    const record = this.#require("record heartbeat", workerId);
-    if (record.deregistered) {
-      throw new PulseError(
-        "FAILED_PRECONDITION",
-        `Cannot record heartbeat: worker ${workerId} is deregistered; register it again`,
-      );
-    }
+    const action = "record heartbeat";
     const now = this.#now();
-    record.last_heartbeat = new Date(now).toISOString();
-    const persisted = this.#persistedHeartbeat.get(workerId) ?? 0;
-    if (now - persisted >= this.#heartbeatTimeoutMs / 4) {
-      await this.#persist(workerId);
+    const cached = await this.#require(action, workerId);
+    if (cached.deregistered) throw deregistered(workerId);
+    if (now - Date.parse(cached.last_heartbeat) < this.#options.heartbeatTimeoutMs / 2) {
+      return new Date(now);
     }
+    await this.#serialized(workerId, async () => {
+      // Read again: another runtime may have deregistered it meanwhile.
+      const record = await this.#require(action, workerId, 0);
+      if (record.deregistered) throw deregistered(workerId);
+      await this.#write({ ...record, last_heartbeat: new Date(now).toISOString() });
+    });
     return new Date(now);
   }
 
   /** Marks a worker as gone. Deregistering twice is not an error. */
   async deregister(workerId: string): Promise<void> {
-    const record = this.#require("deregister worker", workerId);
-    if (record.deregistered) return;
-    record.deregistered = true;
-    await this.#persist(workerId);
+    await this.#serialized(workerId, async () => {
+      const record = await this.#require("deregister worker", workerId, 0);
+      if (!record.deregistered) await this.#write({ ...record, deregistered: true });
+    });
   }
 
   /** Returns a worker. */
-  get(workerId: string): Worker {
-    return this.#toWorker(this.#require("get worker", workerId));
+  async get(workerId: string): Promise<Worker> {
+    return this.#toWorker(await this.#require("get worker", workerId));
   }
 
   /** Throws NOT_FOUND unless the worker was registered (in any state). */
-  requireRegistered(action: string, workerId: string): void {
-    this.#require(action, workerId);
+  async requireRegistered(action: string, workerId: string): Promise<void> {
+    await this.#require(action, workerId);
   }
 
-  /** Lists workers by id, a page at a time. */
-  list(
+  /** Lists workers by id, a page at a time, as the store has them now. */
+  async list(
     requestedPageSize: number,
     pageToken: string,
-  ): { workers: Worker[]; nextPageToken: string } {
-    const size = pageSize("list workers", requestedPageSize);
-    // Tokens hold the last id after the prefix of the records' keys.
-    const after = decodePageToken("list workers", pageToken, WORKERS_PREFIX)?.slice(
-      WORKERS_PREFIX.length,
-    );
-    const ids = [...this.#records.keys()].filter((id) => after === undefined || id > after).sort();
-    const page = ids.slice(0, size);
-    const workers = page.map((id) => this.#toWorker(this.#records.get(id)!));
-    const nextPageToken = ids.length > size
-      ? encodePageToken(WORKERS_PREFIX + page[page.length - 1])
-      : "";
-    return { workers, nextPageToken };
+  ): Promise<{ workers: Worker[]; nextPageToken: string }> {
+    const page = await listRecords(this.#store, WORKER_RECORD, {
+      action: "list workers",
+      prefix: WORKERS_PREFIX,
+      pageSize: requestedPageSize,
+      pageToken,
+    });
+    for (const record of page.records) this.#remember(record);
+    return {
+      workers: page.records.map((r) => this.#toWorker(r)),
+      nextPageToken: page.nextPageToken,
+    };
   }
 
-  /** Counts workers in state ACTIVE. */
+  /** Workers in state ACTIVE at the last complete background scan (0 before the first). */
   activeCount(): number {
-    let count = 0;
-    for (const record of this.#records.values()) {
-      if (this.#state(record) === "ACTIVE") count++;
-    }
-    return count;
+    return this.#scan.lastCount;
   }
 
-  /** Writes every heartbeat not yet written and waits for all writes. */
-  async flush(): Promise<void> {
-    for (const [id, record] of this.#records) {
-      if (
-        Date.parse(record.last_heartbeat) !== this.#persistedHeartbeat.get(id)
-      ) {
-        this.#persist(id).catch(() => {}); // awaited below, through the chain
-      }
-    }
+  /** Starts the background count of ACTIVE workers. */
+  start(): void {
+    this.#scan.start(this.#options.scanIntervalMs ?? 0);
+  }
+
+  /** Stops the background count and waits for every write under way. */
+  async stop(): Promise<void> {
+    this.#scan.stop();
     await Promise.all(this.#writes.values());
   }
 
-  #require(action: string, workerId: string): WorkerRecord {
+  // The worker's record, fresh within `freshMs` (default: the cache time).
+  async #require(action: string, workerId: string, freshMs?: number): Promise<WorkerRecord> {
     validateId(action, "worker_id", workerId);
-    const record = this.#records.get(workerId);
+    const record = await this.#read(workerId, freshMs ?? this.#options.cacheMs);
     if (record === undefined) {
-      throw new PulseError(
-        "NOT_FOUND",
-        `Cannot ${action}: worker ${workerId} is not registered`,
-      );
+      throw new PulseError("NOT_FOUND", `Cannot ${action}: worker ${workerId} is not registered`);
     }
     return record;
+  }
+
+  async #read(workerId: string, freshMs: number): Promise<WorkerRecord | undefined> {
+    const cached = this.#cache.get(workerId);
+    if (cached !== undefined && this.#now() - cached.readAt < freshMs) return cached.record;
+    const record = await readRecord(this.#store, workerKeyOf(workerId), WORKER_RECORD);
+    if (record !== undefined) this.#remember(record);
+    return record;
+  }
+
+  async #write(record: WorkerRecord): Promise<void> {
+    await writeRecord(this.#store, workerKeyOf(record.worker_id), record);
+    this.#remember(record);
+  }
+
+  #remember(record: WorkerRecord): void {
+    this.#cache.delete(record.worker_id);
+    this.#cache.set(record.worker_id, { record, readAt: this.#now() });
+    if (this.#cache.size > REGISTRY_CACHE_ENTRIES_MAX) {
+      this.#cache.delete(this.#cache.keys().next().value!);
+    }
+  }
+
+  // Runs `task` after any other change of the worker in this process.
+  #serialized<T>(workerId: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.#writes.get(workerId) ?? Promise.resolve()).then(task);
+    const tail = run.then(() => {}, () => {});
+    this.#writes.set(workerId, tail);
+    tail.then(() => {
+      if (this.#writes.get(workerId) === tail) this.#writes.delete(workerId);
+    });
+    return run;
   }
 
   #state(record: WorkerRecord): WorkerState {
     if (record.deregistered) return "DEREGISTERED";
     const silentMs = this.#now() - Date.parse(record.last_heartbeat);
-    return silentMs > this.#heartbeatTimeoutMs ? "STALE" : "ACTIVE";
+    return silentMs > this.#options.heartbeatTimeoutMs ? "STALE" : "ACTIVE";
   }
 
   #toWorker(record: WorkerRecord): Worker {
@@ -224,20 +240,63 @@ export class WorkerRegistry {
       state: this.#state(record),
     };
   }
+}
 
-  // Writes the worker's current record after any write already under way.
-  #persist(workerId: string): Promise<void> {
-    const previous = this.#writes.get(workerId) ?? Promise.resolve();
-    const write = previous.catch(() => {}).then(async () => {
-      const record = this.#records.get(workerId)!;
-      const heartbeat = Date.parse(record.last_heartbeat);
-      await writeRecord(this.#store, workerKeyOf(workerId), record);
-      this.#persistedHeartbeat.set(workerId, heartbeat);
+function deregistered(workerId: string): PulseError {
+  return new PulseError(
+    "FAILED_PRECONDITION",
+    `Cannot record heartbeat: worker ${workerId} is deregistered; register it again`,
+  );
+}
+
+// Counts ACTIVE workers by reading every record, a bounded page per tick,
+// so that the count costs the store a steady trickle, however many workers.
+class ActiveScan {
+  readonly #store: ObjectStore;
+  readonly #isActive: (record: WorkerRecord) => boolean;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pageToken = "";
+  #counting = 0;
+  lastCount = 0;
+
+  constructor(store: ObjectStore, isActive: (record: WorkerRecord) => boolean) {
+    this.#store = store;
+    this.#isActive = isActive;
+  }
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const tick = async () => {
+      try {
+        await this.#tick();
+      } catch (error) {
+        log.warn(TARGET, "Counting active workers failed; trying again at the next tick", {
+          error,
+        });
+      }
+      this.#timer = setTimeout(tick, intervalMs);
+      Deno.unrefTimer(this.#timer);
+    };
+    this.#timer = setTimeout(tick, 0);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    const page = await listRecords(this.#store, WORKER_RECORD, {
+      action: "count active workers",
+      prefix: WORKERS_PREFIX,
+      pageSize: REGISTRY_SCAN_RECORDS_PER_TICK,
+      pageToken: this.#pageToken,
     });
-    this.#writes.set(workerId, write);
-    write.finally(() => {
-      if (this.#writes.get(workerId) === write) this.#writes.delete(workerId);
-    }).catch(() => {});
-    return write;
+    this.#counting += page.records.filter(this.#isActive).length;
+    this.#pageToken = page.nextPageToken;
+    if (page.nextPageToken === "") {
+      this.lastCount = this.#counting;
+      this.#counting = 0;
+    }
   }
 }

@@ -103,7 +103,7 @@ async function setup(writesInFlight = 2, chunkBuffers = 16) {
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 4,
     savesMax: 8,
-    requireWorker: () => {},
+    requireWorker: () => Promise.resolve(),
   });
   return {
     store,
@@ -152,8 +152,9 @@ Deno.test("save() reads no further ahead than writesInFlight + 1 chunks of unfin
   await using s = await setup(2);
   s.store.hold = true;
   let pulledBytes = 0;
+  const bytes = pattern(10 * CHUNK_BYTES, 4); // made before the clock below starts
   async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const piece of inPieces(pattern(10 * CHUNK_BYTES, 4))) {
+    for await (const piece of inPieces(bytes)) {
       pulledBytes += piece.length;
       yield piece;
     }

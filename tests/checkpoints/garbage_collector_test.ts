@@ -104,7 +104,7 @@ async function setup() {
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 8,
     savesMax: 8,
-    requireWorker: () => {},
+    requireWorker: () => Promise.resolve(),
   });
   const collector = new GarbageCollector(store, checkpoints.chunkLeases, {
     graceMs: HOUR_MS,

@@ -68,7 +68,7 @@ async function setup(options: RetentionOptions) {
     checkpointBytesMax: CHUNK_BYTES,
     savesPerWorkerMax: 32,
     savesMax: 32,
-    requireWorker: () => {},
+    requireWorker: () => Promise.resolve(),
     onSaved: (checkpoint) => hook.retention?.schedule(checkpoint.workerId),
   });
   const r = new Retention(store, checkpoints, options);
