@@ -42,7 +42,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
     storage_backend: config["storage.backend"],
   });
   const store = await openStore(config);
-  const domain = await openDomain(store, config);
+  const domain = openDomain(store, config);
   const guard = new Guard(config["auth.tokens"]);
   const grpcServer = await startGrpcServer(config, {
     guard,
@@ -91,7 +91,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 }
 
 // The domain modules over `store`, wired to each other.
-async function openDomain(store: ObjectStore, config: Config) {
+function openDomain(store: ObjectStore, config: Config) {
   const workers = new WorkerRegistry(store, {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
     cacheMs: config["registry.cache_ms"],
