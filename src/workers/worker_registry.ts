@@ -5,11 +5,12 @@
  * The store holds the truth (`workers/<id>.json`), so that every runtime on
  * one bucket answers the same: a record is read through a short cache
  * (`cacheMs`, bounded in size) and written through. A heartbeat is written
- * when the stored one is older than half the heartbeat timeout (so that a
- * worker heartbeating at the interval it is told, a third of the timeout,
- * is written every other heartbeat, and never looks STALE anywhere). Writes
- * of one worker are serialized in this process so that the newest lands
- * last. Nothing is read at start: the active-worker count comes from a scan
+ * when the stored one is older than a quarter of the heartbeat timeout (so
+ * that every heartbeat at the interval workers are told, a third of the
+ * timeout, is written, and a worker is never STALE anywhere while it
+ * heartbeats), and remembered here until then, so that this runtime reports
+ * it at once. Writes of one worker are serialized in this process so that
+ * the newest lands last. Nothing is read at start: the active-worker count comes from a scan
  * that reads a bounded number of records per tick in the background.
  */
 import { PulseError } from "../errors.ts";
@@ -80,6 +81,8 @@ export class WorkerRegistry {
   // Records read or written lately, by worker id, oldest first (a bounded LRU).
   readonly #cache = new Map<string, { record: WorkerRecord; readAt: number }>();
   readonly #writes = new Map<string, Promise<void>>();
+  // Heartbeats received here but not written yet, by worker id.
+  readonly #heard = new Map<string, number>();
   readonly #scan: ActiveScan;
 
   constructor(store: ObjectStore, options: WorkerRegistryOptions) {
@@ -119,7 +122,8 @@ export class WorkerRegistry {
     const now = this.#now();
     const cached = await this.#require(action, workerId);
     if (cached.deregistered) throw deregistered(workerId);
-    if (now - Date.parse(cached.last_heartbeat) < this.#options.heartbeatTimeoutMs / 2) {
+    if (now - Date.parse(cached.last_heartbeat) < this.#options.heartbeatTimeoutMs / 4) {
+      this.#heard.set(workerId, now);
       return new Date(now);
     }
     await this.#serialized(workerId, async () => {
@@ -203,6 +207,7 @@ export class WorkerRegistry {
 
   async #write(record: WorkerRecord): Promise<void> {
     await writeRecord(this.#store, workerKeyOf(record.worker_id), record);
+    this.#heard.delete(record.worker_id);
     this.#remember(record);
   }
 
@@ -210,7 +215,9 @@ export class WorkerRegistry {
     this.#cache.delete(record.worker_id);
     this.#cache.set(record.worker_id, { record, readAt: this.#now() });
     if (this.#cache.size > REGISTRY_CACHE_ENTRIES_MAX) {
-      this.#cache.delete(this.#cache.keys().next().value!);
+      const oldest = this.#cache.keys().next().value!;
+      this.#cache.delete(oldest);
+      this.#heard.delete(oldest);
     }
   }
 
@@ -227,8 +234,13 @@ export class WorkerRegistry {
 
   #state(record: WorkerRecord): WorkerState {
     if (record.deregistered) return "DEREGISTERED";
-    const silentMs = this.#now() - Date.parse(record.last_heartbeat);
+    const silentMs = this.#now() - this.#lastHeartbeat(record);
     return silentMs > this.#options.heartbeatTimeoutMs ? "STALE" : "ACTIVE";
+  }
+
+  // The stored heartbeat, or a later one received here and not written yet.
+  #lastHeartbeat(record: WorkerRecord): number {
+    return Math.max(Date.parse(record.last_heartbeat), this.#heard.get(record.worker_id) ?? 0);
   }
 
   #toWorker(record: WorkerRecord): Worker {
@@ -236,7 +248,7 @@ export class WorkerRegistry {
       workerId: record.worker_id,
       metadata: record.metadata,
       registeredAt: new Date(record.registered_at),
-      lastHeartbeat: new Date(record.last_heartbeat),
+      lastHeartbeat: new Date(this.#lastHeartbeat(record)),
       state: this.#state(record),
     };
   }

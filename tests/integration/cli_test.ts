@@ -1,7 +1,7 @@
 /** The executable's command line: help, version, config check, and bad values exiting 2. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { startFlags } from "../support/runtime.ts";
+import { inheritedEnv, startFlags } from "../support/runtime.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -25,7 +25,8 @@ async function run(
       ...args,
     ],
     cwd: dir,
-    env,
+    clearEnv: true,
+    env: { ...inheritedEnv(), ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();

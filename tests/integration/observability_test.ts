@@ -33,13 +33,14 @@ async function promtool(): Promise<string | undefined> {
 }
 
 Deno.test("/metrics exports the seed's eight metrics as valid Prometheus text", async () => {
-  const runtime = await startRuntime();
+  const runtime = await startRuntime({ env: { PULSE_REGISTRY_SCAN_INTERVAL_MS: "50" } });
   const rt = runtime.client();
   try {
     await rt.registerWorker("w1");
     await rt.registerWorker("w2");
     await rt.saveCheckpoint({ workerId: "w1", data: randomBytes(1000) });
     await rt.heartbeat("ghost").catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the background count of workers
     const response = await fetch(`${runtime.metricsUrl}/metrics`);
     assert.equal(response.status, 200);
     assert.match(
@@ -55,10 +56,10 @@ Deno.test("/metrics exports the seed's eight metrics as valid Prometheus text", 
       );
     }
     assert.match(text, /^pulse_active_workers 2$/m);
-    assert.match(text, /^pulse_checkpoints_total\{outcome="ok"\} 1$/m);
+    assert.match(text, /^pulse_checkpoints_total\{outcome="ok",path="stream"\} 1$/m);
     assert.match(
       text,
-      /^pulse_checkpoint_bytes_total\{operation="save"\} 1000$/m,
+      /^pulse_checkpoint_bytes_total\{operation="save",path="stream"\} 1000$/m,
     );
     assert.match(
       text,

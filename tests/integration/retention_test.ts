@@ -78,7 +78,10 @@ Deno.test("keep_last=3: after 10 concurrent saves exactly the 3 newest remain, a
 
     const metrics = await (await fetch(`${runtime.metricsUrl}/metrics`)).text();
     assert.match(metrics, new RegExp(`^pulse_retention_deleted_total ${SAVES - 3}$`, "m"));
-    assert.match(metrics, new RegExp(`^pulse_checkpoints_total\\{outcome="ok"\\} ${SAVES}$`, "m"));
+    assert.match(
+      metrics,
+      new RegExp(`^pulse_checkpoints_total\\{outcome="ok",path="stream"\\} ${SAVES}$`, "m"),
+    );
     const deletions = runtime.logs.filter((line) =>
       line.includes("Checkpoint deleted by retention")
     );

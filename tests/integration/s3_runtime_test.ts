@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import type { Checkpoint } from "@pulsecheckpoint/sdk";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
-import { startFlags } from "../support/runtime.ts";
+import { inheritedEnv, startFlags } from "../support/runtime.ts";
 import {
   assertSameBytes,
   listKeys,
@@ -246,16 +246,6 @@ async function runUntilExit(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-// What the runtime needs of the test's environment, as in startRuntime().
-function inheritedEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
 
 // A loopback port with nothing listening on it.

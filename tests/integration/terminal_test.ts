@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { inheritedEnv } from "../support/runtime.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -29,6 +30,8 @@ Deno.test("under a terminal, deno task start never prompts, serves /metrics, and
         dataDir,
       ],
       cwd: ROOT,
+      clearEnv: true,
+      env: inheritedEnv(),
       stdout: "piped",
     }).output();
     const run = JSON.parse(new TextDecoder().decode(stdout));

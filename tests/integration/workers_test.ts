@@ -6,33 +6,45 @@
 import assert from "node:assert/strict";
 import { startRuntime } from "../support/runtime.ts";
 
-async function activeWorkersMetric(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  return Number(/^pulse_active_workers (\d+)$/m.exec(text)?.[1]);
+// pulse_active_workers once the background count shows `expected` (it
+// counts every SCAN_MS here), or what it shows after 5 s.
+async function activeWorkersMetric(metricsUrl: string, expected: number): Promise<number> {
+  let value = NaN;
+  for (const started = Date.now(); Date.now() - started < 5000;) {
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    value = Number(/^pulse_active_workers (\d+)$/m.exec(text)?.[1]);
+    if (value === expected) break;
+    await new Promise((resolve) => setTimeout(resolve, SCAN_MS));
+  }
+  return value;
 }
 
+const SCAN_MS = 50;
+
 Deno.test("a worker goes STALE after the heartbeat timeout and ACTIVE again on a heartbeat", async () => {
-  const runtime = await startRuntime({ env: { PULSE_HEARTBEAT_TIMEOUT_MS: "1000" } });
+  const runtime = await startRuntime({
+    env: { PULSE_HEARTBEAT_TIMEOUT_MS: "1000", PULSE_REGISTRY_SCAN_INTERVAL_MS: String(SCAN_MS) },
+  });
   const rt = runtime.client();
   try {
     const registered = await rt.registerWorker("w1", { metadata: { rank: 0 } });
     assert.equal(registered.state, "ACTIVE");
     assert.equal((await rt.heartbeat("w1")).heartbeatIntervalMs, 333);
-    assert.equal(await activeWorkersMetric(runtime.metricsUrl), 1);
+    assert.equal(await activeWorkersMetric(runtime.metricsUrl, 1), 1);
 
     await new Promise((resolve) => setTimeout(resolve, 1300));
     assert.equal((await rt.getWorker("w1")).state, "STALE");
-    assert.equal(await activeWorkersMetric(runtime.metricsUrl), 0);
+    assert.equal(await activeWorkersMetric(runtime.metricsUrl, 0), 0);
 
     const beat = await rt.heartbeat("w1");
     const worker = await rt.getWorker("w1");
     assert.equal(worker.state, "ACTIVE");
     assert.equal(worker.lastHeartbeat.getTime(), beat.serverTime.getTime());
-    assert.equal(await activeWorkersMetric(runtime.metricsUrl), 1);
+    assert.equal(await activeWorkersMetric(runtime.metricsUrl, 1), 1);
 
     await rt.deregisterWorker("w1");
     assert.equal((await rt.getWorker("w1")).state, "DEREGISTERED");
-    assert.equal(await activeWorkersMetric(runtime.metricsUrl), 0);
+    assert.equal(await activeWorkersMetric(runtime.metricsUrl, 0), 0);
   } finally {
     rt.close();
     await runtime.stop();

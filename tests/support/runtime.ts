@@ -189,8 +189,12 @@ async function collectLines(
   if (rest) lines.push(rest);
 }
 
-// What the runtime needs of the test's environment: nothing of PULSE_* or AWS_*.
-function inheritedEnv(): Record<string, string> {
+/**
+ * What a runtime process needs of the test's environment: nothing of PULSE_*
+ * (which the test process may hold for itself, such as PULSE_TEST_S3_SERVERS,
+ * and which the runtime refuses when it knows no such setting) or AWS_*.
+ */
+export function inheritedEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "DENO_DIR"]) {
     const value = Deno.env.get(name);

@@ -104,7 +104,8 @@ def test_list_workers_follows_pages(rt: Runtime) -> None:
         rt.register_worker(worker_id)
     listed = [worker.worker_id for worker in rt.list_workers(page_size=1)]
     assert [worker_id for worker_id in listed if worker_id in ids] == ids
-    assert listed == sorted(listed)
+    # Pages follow the records' keys in the store, workers/<id>.json.
+    assert listed == sorted(listed, key=lambda worker_id: f"{worker_id}.json")
     assert listed == [worker.worker_id for worker in rt.list_workers()]
 
 
