@@ -130,19 +130,6 @@ function invalid(reason: string): PulseError {
 }
 
 /**
- * The metadata sent with every call: the bearer token, if there is one.
- *
- * @param token the token, or undefined
- * @returns fresh metadata (grpc-js may change what it is given)
- * @throws {PulseError} INVALID_ARGUMENT for a token that cannot be a header value
- */
-export function callMetadata(token: string | undefined): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
-  return metadata;
-}
-
-/**
  * Checks a bearer token once, so that a bad one fails at construction.
  *
  * @param token the token, or undefined
