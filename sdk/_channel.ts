@@ -11,6 +11,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
+import { REQUEST_BYTES_MAX, RESPONSE_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 import type {
   LoadCheckpointRequest,
   LoadCheckpointResponse__Output,
@@ -28,8 +29,6 @@ import {
   retryPolicy,
 } from "./retry.ts";
 
-/** Largest message the client accepts or sends; the runtime's limit is the same. */
-const MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
 /** Shortest reconnect backoff of the channel, whatever the retry policy. */
 const RECONNECT_BACKOFF_MS_MIN = 10;
 /** HTTP/2 receive window of the client's connections and streams. */
@@ -137,9 +136,11 @@ export class Channel {
     // grpc-js builds the methods from the service definition at run time; the
     // generated interface is what they are.
     this.#client = new Client(connection.target, connection.credentials, {
-      // Room for a full data message; grpc-js defaults to 4 MiB received.
-      "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
-      "grpc.max_send_message_length": MESSAGE_BYTES_MAX,
+      // The contract's limits: the runtime takes messages up to
+      // REQUEST_BYTES_MAX (a data message and its framing), and sends up to
+      // RESPONSE_BYTES_MAX (a chunk list; grpc-js defaults to 4 MiB received).
+      "grpc.max_send_message_length": REQUEST_BYTES_MAX,
+      "grpc.max_receive_message_length": RESPONSE_BYTES_MAX,
       // A load moves at most one receive window per round trip: HTTP/2's
       // 64 KiB would cap it at 6.4 MiB/s over 10 ms of RTT.
       "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,

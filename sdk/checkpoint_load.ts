@@ -12,20 +12,12 @@ import { createHash, randomUUID } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
+import { LOAD_WINDOW_BYTES } from "@pulsecheckpoint/proto/protocol";
 import type { LoadCheckpointResponse__Output } from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
 import { retryDelayMs } from "./retry.ts";
 import { PulseError, toPulseError } from "./pulse_error.ts";
 import { type Checkpoint, toCheckpoint } from "./resources.ts";
-
-/**
- * Bytes asked for by one LoadCheckpoint call. Loads go in windows: the
- * runtime's HTTP/2 server (Deno's node:http2) does not hold back a server
- * stream for a slow reader, so one call for a whole checkpoint would let the
- * runtime buffer all of it; a window bounds that, and a cut load resumes from
- * the last byte received.
- */
-const LOAD_WINDOW_BYTES = 32 * 1024 * 1024;
 
 const ACTION = "load checkpoint";
 
@@ -111,7 +103,11 @@ async function* windows(
   }
 }
 
-// One LoadCheckpoint call for up to LOAD_WINDOW_BYTES from `offset`.
+// One LoadCheckpoint call for up to LOAD_WINDOW_BYTES from `offset`. Loads
+// go in windows: the runtime's HTTP/2 server (Deno's node:http2) does not hold
+// back a server stream for a slow reader, so one call for a whole checkpoint
+// would let the runtime buffer all of it; a window bounds that, and a cut load
+// resumes from the last byte received.
 async function openWindow(
   channel: Channel,
   workerId: string,

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { setTimeout } from "node:timers/promises";
 import type * as grpc from "@grpc/grpc-js";
 import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
-import { CHUNK_BYTES, chunksSha256 } from "@pulsecheckpoint/proto/protocol";
+import { CHUNK_BYTES, chunksSha256, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
 import type { SaveCheckpointRequest } from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
 import { PulseError } from "./pulse_error.ts";
@@ -29,9 +29,6 @@ export type CheckpointData =
   | AsyncIterable<Uint8Array>
   | Iterable<Uint8Array>
   | ReadableStream<Uint8Array>;
-
-/** Size of the data messages a save sends. */
-export const SAVE_MESSAGE_BYTES = 1024 * 1024;
 
 const ACTION = "save checkpoint";
 
@@ -132,7 +129,7 @@ function saveOnce(
 /**
  * The messages of a save, in order: the header; the data cut into chunks of
  * {@linkcode CHUNK_BYTES} as the runtime cuts them, each hashed once and sent
- * in data messages of at most {@linkcode SAVE_MESSAGE_BYTES}, or named by its
+ * in data messages of at most {@linkcode DATA_MESSAGE_BYTES}, or named by its
  * SHA-256 when `base` has it; then the trailer with the size and the hash of
  * the chunk list (without which the runtime commits nothing). Generated as
  * they are asked for: at most one chunk is held.
@@ -165,8 +162,8 @@ export async function* saveMessages(
     if (base?.chunkSha256s.has(chunk.sha256)) {
       yield { chunk_sha256: chunk.sha256 };
     } else {
-      for (let offset = 0; offset < chunk.bytes.length; offset += SAVE_MESSAGE_BYTES) {
-        yield { data: chunk.bytes.subarray(offset, offset + SAVE_MESSAGE_BYTES) };
+      for (let offset = 0; offset < chunk.bytes.length; offset += DATA_MESSAGE_BYTES) {
+        yield { data: chunk.bytes.subarray(offset, offset + DATA_MESSAGE_BYTES) };
       }
     }
     // Writes that grpc-js takes at once (a name always, data under Deno 2.8.3)

@@ -8,6 +8,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { fromTimestamp, type JsonObject } from "@pulsecheckpoint/proto";
+import { DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
 import { Channel, type RuntimeOptions } from "./_channel.ts";
 import {
   type CheckpointStream,
@@ -16,12 +17,7 @@ import {
   type LoadedCheckpoint,
   writeFileAtomically,
 } from "./checkpoint_load.ts";
-import {
-  type CheckpointData,
-  SAVE_MESSAGE_BYTES,
-  saveCheckpoint,
-  type SaveHeader,
-} from "./checkpoint_save.ts";
+import { type CheckpointData, saveCheckpoint, type SaveHeader } from "./checkpoint_save.ts";
 import {
   type GcReport,
   type RunGcOptions,
@@ -513,7 +509,7 @@ export class Runtime {
       );
     }
     const header = saveHeader({ ...options, data: new Uint8Array() });
-    const open = () => createReadStream(path, { highWaterMark: SAVE_MESSAGE_BYTES });
+    const open = () => createReadStream(path, { highWaterMark: DATA_MESSAGE_BYTES });
     return await saveCheckpoint(this.#channel, header, open, {
       reopenable: true,
       incremental: options.incremental ?? false,

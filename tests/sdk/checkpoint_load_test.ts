@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { type Checkpoint, PulseError } from "@pulsecheckpoint/sdk";
+import { LOAD_WINDOW_BYTES } from "@pulsecheckpoint/proto/protocol";
 import { verified } from "../../sdk/checkpoint_load.ts";
 import { randomBytes, randomStream, sha256Hex } from "../support/bytes.ts";
 import { grpcRequests, withWorker } from "./_helpers.ts";
@@ -108,13 +109,13 @@ Deno.test("loadCheckpointStream() streams the bytes as they are read", async () 
   });
 });
 
-Deno.test("a checkpoint larger than a load window is loaded in 32 MiB windows and arrives whole", async () => {
+Deno.test("a checkpoint larger than a load window is loaded in windows of LOAD_WINDOW_BYTES and arrives whole", async () => {
   await withWorker(async (rt, runtime) => {
-    const bytes = randomBytes(70 * MIB);
+    // Two windows and a part of one (32 + 32 + 6 MiB today).
+    const bytes = randomBytes(2 * LOAD_WINDOW_BYTES + 6 * MIB);
     await rt.saveCheckpoint({ workerId: "w1", data: bytes });
     const loaded = await rt.loadCheckpoint("w1");
     assert.equal(sha256Hex(loaded.data), sha256Hex(bytes));
-    // 32 + 32 + 6 MiB.
     assert.equal(await grpcRequests(runtime, "LoadCheckpoint"), 3);
   });
 });
