@@ -16,7 +16,7 @@ import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
 import { CHUNK_BYTES, chunksSha256, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
 import type { SaveCheckpointRequest } from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
-import { PulseError } from "./pulse_error.ts";
+import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 
 /**
@@ -95,7 +95,7 @@ async function latestChunks(channel: Channel, workerId: string): Promise<SaveBas
     };
   } catch (error) {
     if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
-    throw error;
+    throw restated(error, ACTION);
   }
 }
 

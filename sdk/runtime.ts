@@ -517,16 +517,17 @@ export class Runtime {
   }
 
   /**
-   * Loads a checkpoint whole into memory, checked against its size and
-   * SHA-256. For large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
+   * Loads a checkpoint whole into memory, each 8 MiB chunk checked against
+   * its SHA-256 and the whole against the checkpoint's size and SHA-256. For
+   * large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
    * and {@linkcode Runtime.loadCheckpointToFile}. A load cut by UNAVAILABLE
    * resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint and its bytes
-   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
-   * the stored bytes fail their hash
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS
+   * (naming the checkpoint and the chunk) if bytes fail their hash
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
@@ -547,7 +548,7 @@ export class Runtime {
    * Loads a checkpoint into a file, streamed with backpressure (never held in
    * memory whole). The file appears whole or not at all: the bytes go to a
    * temporary file beside it, which is flushed and renamed over `path` once
-   * they all arrived and matched the checkpoint's SHA-256. A load cut by
+   * they all arrived and matched their chunks' and the checkpoint's SHA-256. A load cut by
    * UNAVAILABLE resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
@@ -555,7 +556,7 @@ export class Runtime {
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint
    * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
-   * the bytes fail their hash
+   * bytes fail their hash (the file is then left as it was)
    * @throws the file system's error if the file cannot be written
    * @example
    * ```ts
@@ -576,15 +577,20 @@ export class Runtime {
 
   /**
    * Loads a checkpoint as a stream of byte pieces, read from the runtime as
-   * fast as you consume them, 32 MiB at a time. On UNAVAILABLE, opening the
-   * load is retried, and a stream cut later resumes from the last byte
-   * received, as the retry policy allows.
+   * fast as you consume them, 32 MiB at a time. Each 8 MiB chunk reaches the
+   * stream only once all its bytes arrived and matched its SHA-256 (at most
+   * one chunk is held), the last one once the whole matched the checkpoint's
+   * size and SHA-256. The checkpoint and its chunk list are asked for first
+   * (`GetCheckpoint`): for the latest, that fixes which checkpoint every
+   * window loads. On UNAVAILABLE, each call is retried, and a stream cut
+   * later resumes from the last byte received, as the retry policy allows.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint and an async iterable of its bytes
    * @throws {PulseError} NOT_FOUND if there is no such checkpoint; the stream
-   * throws DATA_LOSS if stored bytes fail their hash
+   * throws DATA_LOSS, naming the checkpoint and the chunk, if bytes fail
+   * their hash, and no byte of that chunk reaches it
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";

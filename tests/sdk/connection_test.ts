@@ -99,6 +99,7 @@ Deno.test("the token goes out as authorization: Bearer on unary, client-streamin
     assert.deepEqual(fake.calls, [
       { method: "Heartbeat", authorization: "Bearer s3cr3t.token" },
       { method: "SaveCheckpoint", authorization: "Bearer s3cr3t.token" },
+      { method: "GetCheckpoint", authorization: "Bearer s3cr3t.token" },
       { method: "LoadCheckpoint", authorization: "Bearer s3cr3t.token" },
     ]);
     const anonymous = new Runtime(`grpc://${fake.address}`);
