@@ -6,7 +6,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { IpAddressCredentials } from "./ip_address_credentials.ts";
 import { PulseError } from "./pulse_error.ts";
 
 /** PEM text, or its bytes. */
@@ -84,6 +87,25 @@ export function connectionOf(
   if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
     throw invalid("tls.cert and tls.key must be given together");
   }
+  return tlsConnection(url, tls);
+}
+
+function tlsConnection(url: URL, tls: TlsOptions | undefined): Connection {
+  const serverName = tls?.serverName ?? hostnameOf(url);
+  if (isIP(serverName) !== 0) {
+    // grpc-js would send the IP address as SNI, which Deno refuses: see
+    // ip_address_credentials.ts.
+    const context = createSecureContext({
+      ca: bufferOf(tls?.ca) ?? undefined,
+      key: bufferOf(tls?.key) ?? undefined,
+      cert: bufferOf(tls?.cert) ?? undefined,
+    });
+    return {
+      target: url.host,
+      credentials: new IpAddressCredentials(context, serverName),
+      channelOptions: {},
+    };
+  }
   return {
     target: url.host,
     credentials: grpc.credentials.createSsl(
@@ -97,6 +119,11 @@ export function connectionOf(
       "grpc.default_authority": tls.serverName,
     },
   };
+}
+
+// The host of an address, without the brackets of an IPv6 literal.
+function hostnameOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 function parseAddress(address: string): URL {

@@ -21,13 +21,16 @@ import type {
   LoadCheckpointResponse,
 } from "@pulsecheckpoint/proto/types";
 
-/** PEM files of a test CA, a server certificate for localhost, and a client certificate. */
+/** PEM files of a test CA, server certificates for localhost, and a client certificate. */
 export interface TestCertificates {
   ca: string;
   serverCert: string;
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A server certificate the CA signed for the name localhost only, no IP address. */
+  namesOnlyCert: string;
+  namesOnlyKey: string;
   /** A second CA, which signed none of the above. */
   otherCa: string;
 }
@@ -74,7 +77,12 @@ export async function makeCertificates(): Promise<TestCertificates> {
       `${dir}/client.ext`,
       "extendedKeyUsage=clientAuth\n",
     );
-    for (const [name, cn] of [["server", "localhost"], ["client", "worker"]]) {
+    await Deno.writeTextFile(
+      `${dir}/names-only.ext`,
+      "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    );
+    const leaves = [["server", "localhost"], ["client", "worker"], ["names-only", "localhost"]];
+    for (const [name, cn] of leaves) {
       await run(
         "req",
         "-newkey",
@@ -114,6 +122,8 @@ export async function makeCertificates(): Promise<TestCertificates> {
       serverKey: await read("server.key"),
       clientCert: await read("client.pem"),
       clientKey: await read("client.key"),
+      namesOnlyCert: await read("names-only.pem"),
+      namesOnlyKey: await read("names-only.key"),
       otherCa: await read("other-ca.pem"),
     };
   } finally {

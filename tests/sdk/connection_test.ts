@@ -1,12 +1,16 @@
 /**
  * How the SDK connects: address schemes, TLS (server-verified and mutual)
- * against an in-process gRPC server with openssl-made certificates, the
- * bearer token on every kind of call, and gRPC statuses turned into
- * PulseErrors.
+ * against an in-process gRPC server with openssl-made certificates, TLS to a
+ * real runtime addressed by IP, the bearer token on every kind of call, and
+ * gRPC statuses turned into PulseErrors.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+import { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
+import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import {
   type FakeRuntime,
   LOADED_BYTES,
@@ -214,6 +218,114 @@ Deno.test("gRPC statuses become PulseErrors with the code's name and the server'
       }
     } finally {
       rt.close();
+    }
+  });
+});
+
+/** Writes `files` into `certs/` of a new directory and starts a runtime there with `env`. */
+async function withTlsRuntime(
+  files: Record<string, string>,
+  env: Record<string, string>,
+  body: (runtime: RuntimeProcess) => Promise<void>,
+  args: string[] = [],
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "pulse-sdk-tls-" });
+  try {
+    await Deno.mkdir(`${dir}/certs`);
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/certs/${name}`, text);
+    }
+    const runtime = await startRuntime({ dir, env, args });
+    try {
+      await body(runtime);
+    } finally {
+      await runtime.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// The development certificates of `deno task certs` (scripts/generate_certs.sh), by file name.
+async function developmentCertificates(): Promise<Record<string, string>> {
+  const dir = await Deno.makeTempDir({ prefix: "pulse-sdk-certs-" });
+  try {
+    const script = fileURLToPath(new URL("../../scripts/generate_certs.sh", import.meta.url));
+    const { code, stderr } = await new Deno.Command("bash", {
+      args: [script, dir],
+      stdout: "null",
+      stderr: "piped",
+    })
+      .output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const names = ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"];
+    return Object.fromEntries(
+      await Promise.all(
+        names.map(async (name) => [name, await Deno.readTextFile(`${dir}/${name}`)]),
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const TLS_ENV = { PULSE_TLS_CERT: "certs/server.pem", PULSE_TLS_KEY: "certs/server.key" };
+
+Deno.test("grpcs:// to an IP address reaches a real TLS runtime whose certificate lists that address", async (t) => {
+  const certs = await developmentCertificates();
+  await t.step("127.0.0.1, with the development certificate of deno task certs", async () => {
+    await withTlsRuntime(certs, TLS_ENV, async (runtime) => {
+      const port = runtime.grpcAddress.split(":")[1];
+      await using rt = new Runtime(`grpcs://127.0.0.1:${port}`, {
+        tls: { ca: certs["ca.pem"] },
+        retry: false,
+      });
+      await rt.registerWorker("w1");
+      const bytes = randomBytes(CHUNK_BYTES + 5);
+      const saved = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
+      const loaded = await rt.loadCheckpoint("w1");
+      assert.equal(loaded.checkpoint.checkpointId, saved.checkpointId);
+      assert.equal(sha256Hex(loaded.data), sha256Hex(bytes));
+    });
+  });
+  await t.step("[::1], with mutual TLS", async () => {
+    const env = { ...TLS_ENV, PULSE_TLS_CLIENT_CA: "certs/ca.pem" };
+    await withTlsRuntime(certs, env, async (runtime) => {
+      const port = runtime.grpcAddress.split(":").at(-1);
+      await using rt = new Runtime(`grpcs://[::1]:${port}`, {
+        tls: { ca: certs["ca.pem"], cert: certs["client.pem"], key: certs["client.key"] },
+        retry: false,
+      });
+      assert.equal((await rt.registerWorker("w1")).state, "ACTIVE");
+    }, ["--grpc-addr", "[::1]:0"]);
+  });
+});
+
+Deno.test("grpcs:// to an IP address refuses a runtime whose certificate lists only names", async () => {
+  const certificates = await makeCertificates();
+  const files = {
+    "ca.pem": certificates.ca,
+    "server.pem": certificates.namesOnlyCert,
+    "server.key": certificates.namesOnlyKey,
+  };
+  await withTlsRuntime(files, TLS_ENV, async (runtime) => {
+    const port = runtime.grpcAddress.split(":")[1];
+    const byName = new Runtime(`grpcs://localhost:${port}`, { tls: { ca: certificates.ca } });
+    const byAddress = new Runtime(`grpcs://127.0.0.1:${port}`, {
+      tls: { ca: certificates.ca },
+      retry: false,
+    });
+    try {
+      await byName.registerWorker("w1"); // the certificate is good for its name
+      await assert.rejects(byAddress.heartbeat("w1"), (error) => {
+        assert.ok(error instanceof PulseError, String(error));
+        assert.equal(error.code, "UNAVAILABLE");
+        assert.match(error.message, /127\.0\.0\.1/);
+        return true;
+      });
+    } finally {
+      byName.close();
+      byAddress.close();
     }
   });
 });
