@@ -20,6 +20,7 @@ import type {
   SaveCheckpointResponse__Output,
 } from "@pulsecheckpoint/proto/types";
 import { checkToken, connectionOf, type TlsOptions } from "./connection.ts";
+import { type ConnectionAttempt, explainConnectionFailure } from "./connection_failure.ts";
 import { PulseError, toPulseError } from "./pulse_error.ts";
 import {
   isUnavailable,
@@ -113,6 +114,7 @@ export class Channel {
   readonly retry: RetryPolicy;
   #client: PulseRuntimeClient;
   #token: string | undefined;
+  #attempt: ConnectionAttempt;
   #calls = new Set<{ cancel(): void }>();
   #closing = new AbortController();
 
@@ -127,6 +129,7 @@ export class Channel {
     const connection = connectionOf(address, options.tls);
     checkToken(options.token);
     this.#token = options.token;
+    this.#attempt = connection.attempt;
     this.retry = retryPolicy(options.retry);
     const Client = grpc.makeGenericClientConstructor(
       loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
@@ -216,7 +219,7 @@ export class Channel {
         (error, response) => {
           this.#calls.delete(call);
           options.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(toPulseError(error));
+          if (error) reject(this.error(action, error));
           else resolve(response!);
         },
       );
@@ -241,7 +244,7 @@ export class Channel {
     this.ensureOpen(action);
     const call = this.#client.SaveCheckpoint(callMetadata(this.#token), (error, response) => {
       this.#calls.delete(call);
-      callback(error === null ? undefined : toPulseError(error), response);
+      callback(error === null ? undefined : this.error(action, error), response);
     });
     this.#calls.add(call);
     return call;
@@ -264,6 +267,21 @@ export class Channel {
     this.#calls.add(call);
     call.on("close", () => this.#calls.delete(call));
     return call;
+  }
+
+  /**
+   * Turns what a call failed with into the error to report: a
+   * {@linkcode PulseError} for a gRPC status, whose message, when no
+   * connection could be made, names the address and the likely cause.
+   *
+   * @param action what the call does, for messages
+   * @param error what the call failed with
+   * @returns a PulseError, or `error` itself when it is not a gRPC status
+   */
+  error(action: string, error: unknown): unknown {
+    const converted = toPulseError(error);
+    if (!(converted instanceof PulseError)) return converted;
+    return explainConnectionFailure(converted, this.#attempt, action);
   }
 
   /**

@@ -22,7 +22,7 @@ import type {
 } from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
 import { retryDelayMs } from "./retry.ts";
-import { PulseError, restated, toPulseError } from "./pulse_error.ts";
+import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 
 const ACTION = "load checkpoint";
@@ -277,7 +277,7 @@ async function* window(
     }
     if (first) throw notFirst();
   } catch (error) {
-    throw toPulseError(error);
+    throw channel.error(ACTION, error);
   } finally {
     call.cancel(); // a no-op once the call has ended
   }

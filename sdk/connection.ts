@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { isIP } from "node:net";
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import type { ConnectionAttempt } from "./connection_failure.ts";
 import { IpAddressCredentials } from "./ip_address_credentials.ts";
 import { PulseError } from "./pulse_error.ts";
 
@@ -54,6 +55,8 @@ export interface Connection {
   credentials: grpc.ChannelCredentials;
   /** Channel options the connection needs (TLS server name). */
   channelOptions: grpc.ChannelOptions;
+  /** What is tried, for messages about connections that fail. */
+  attempt: ConnectionAttempt;
 }
 
 const SCHEMES = ["grpc:", "grpcs:"];
@@ -82,6 +85,12 @@ export function connectionOf(
       target: url.host,
       credentials: grpc.credentials.createInsecure(),
       channelOptions: {},
+      attempt: {
+        address: `grpc://${url.host}`,
+        host: hostnameOf(url),
+        tls: false,
+        clientCertificate: false,
+      },
     };
   }
   if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
@@ -92,6 +101,13 @@ export function connectionOf(
 
 function tlsConnection(url: URL, tls: TlsOptions | undefined): Connection {
   const serverName = tls?.serverName ?? hostnameOf(url);
+  const attempt: ConnectionAttempt = {
+    address: `grpcs://${url.host}`,
+    host: hostnameOf(url),
+    serverName,
+    tls: true,
+    clientCertificate: tls?.cert !== undefined,
+  };
   if (isIP(serverName) !== 0) {
     // grpc-js would send the IP address as SNI, which Deno refuses: see
     // ip_address_credentials.ts.
@@ -104,6 +120,7 @@ function tlsConnection(url: URL, tls: TlsOptions | undefined): Connection {
       target: url.host,
       credentials: new IpAddressCredentials(context, serverName),
       channelOptions: {},
+      attempt,
     };
   }
   return {
@@ -118,6 +135,7 @@ function tlsConnection(url: URL, tls: TlsOptions | undefined): Connection {
       "grpc.ssl_target_name_override": tls.serverName,
       "grpc.default_authority": tls.serverName,
     },
+    attempt,
   };
 }
 

@@ -5,12 +5,12 @@
  * gRPC statuses turned into PulseErrors.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+import { PulseError, Runtime, type TlsOptions } from "@pulsecheckpoint/sdk";
 import { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
-import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+import { developmentCertificates, TLS_ENV, withTlsRuntime } from "./_tls.ts";
+import { mismatch, startConnectionTargets, type TlsFiles } from "./_connection_cases.ts";
 import {
   type FakeRuntime,
   LOADED_BYTES,
@@ -222,60 +222,10 @@ Deno.test("gRPC statuses become PulseErrors with the code's name and the server'
   });
 });
 
-/** Writes `files` into `certs/` of a new directory and starts a runtime there with `env`. */
-async function withTlsRuntime(
-  files: Record<string, string>,
-  env: Record<string, string>,
-  body: (runtime: RuntimeProcess) => Promise<void>,
-  args: string[] = [],
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-sdk-tls-" });
-  try {
-    await Deno.mkdir(`${dir}/certs`);
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/certs/${name}`, text);
-    }
-    const runtime = await startRuntime({ dir, env, args });
-    try {
-      await body(runtime);
-    } finally {
-      await runtime.stop();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-// The development certificates of `deno task certs` (scripts/generate_certs.sh), by file name.
-async function developmentCertificates(): Promise<Record<string, string>> {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-sdk-certs-" });
-  try {
-    const script = fileURLToPath(new URL("../../scripts/generate_certs.sh", import.meta.url));
-    const { code, stderr } = await new Deno.Command("bash", {
-      args: [script, dir],
-      stdout: "null",
-      stderr: "piped",
-    })
-      .output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const names = ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"];
-    return Object.fromEntries(
-      await Promise.all(
-        names.map(async (name) => [name, await Deno.readTextFile(`${dir}/${name}`)]),
-      ),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const TLS_ENV = { PULSE_TLS_CERT: "certs/server.pem", PULSE_TLS_KEY: "certs/server.key" };
-
 Deno.test("grpcs:// to an IP address reaches a real TLS runtime whose certificate lists that address", async (t) => {
   const certs = await developmentCertificates();
   await t.step("127.0.0.1, with the development certificate of deno task certs", async () => {
-    await withTlsRuntime(certs, TLS_ENV, async (runtime) => {
-      const port = runtime.grpcAddress.split(":")[1];
+    await withTlsRuntime(certs, TLS_ENV, async ({ port }) => {
       await using rt = new Runtime(`grpcs://127.0.0.1:${port}`, {
         tls: { ca: certs["ca.pem"] },
         retry: false,
@@ -290,8 +240,7 @@ Deno.test("grpcs:// to an IP address reaches a real TLS runtime whose certificat
   });
   await t.step("[::1], with mutual TLS", async () => {
     const env = { ...TLS_ENV, PULSE_TLS_CLIENT_CA: "certs/ca.pem" };
-    await withTlsRuntime(certs, env, async (runtime) => {
-      const port = runtime.grpcAddress.split(":").at(-1);
+    await withTlsRuntime(certs, env, async ({ port }) => {
       await using rt = new Runtime(`grpcs://[::1]:${port}`, {
         tls: { ca: certs["ca.pem"], cert: certs["client.pem"], key: certs["client.key"] },
         retry: false,
@@ -308,8 +257,7 @@ Deno.test("grpcs:// to an IP address refuses a runtime whose certificate lists o
     "server.pem": certificates.namesOnlyCert,
     "server.key": certificates.namesOnlyKey,
   };
-  await withTlsRuntime(files, TLS_ENV, async (runtime) => {
-    const port = runtime.grpcAddress.split(":")[1];
+  await withTlsRuntime(files, TLS_ENV, async ({ port }) => {
     const byName = new Runtime(`grpcs://localhost:${port}`, { tls: { ca: certificates.ca } });
     const byAddress = new Runtime(`grpcs://127.0.0.1:${port}`, {
       tls: { ca: certificates.ca },
@@ -320,7 +268,10 @@ Deno.test("grpcs:// to an IP address refuses a runtime whose certificate lists o
       await assert.rejects(byAddress.heartbeat("w1"), (error) => {
         assert.ok(error instanceof PulseError, String(error));
         assert.equal(error.code, "UNAVAILABLE");
-        assert.match(error.message, /127\.0\.0\.1/);
+        assert.match(
+          error.message,
+          /^Cannot send heartbeat: no connection to grpcs:\/\/127\.0\.0\.1:\d+: the runtime's certificate is not valid for 127\.0\.0\.1; /,
+        );
         return true;
       });
     } finally {
@@ -328,4 +279,55 @@ Deno.test("grpcs:// to an IP address refuses a runtime whose certificate lists o
       byAddress.close();
     }
   });
+});
+
+// TLS settings from the files a case names.
+async function tlsOf(files: TlsFiles | undefined): Promise<TlsOptions | undefined> {
+  if (files === undefined) return undefined;
+  const read = (path: string | undefined) =>
+    path === undefined ? undefined : Deno.readTextFile(path);
+  return {
+    ca: await read(files.ca),
+    cert: await read(files.cert),
+    key: await read(files.key),
+    serverName: files.serverName,
+  };
+}
+
+Deno.test("on loopback, TLS by IP address connects, and every connection that cannot be made fails with UNAVAILABLE naming the address and the likely cause", async (t) => {
+  const targets = await startConnectionTargets();
+  try {
+    for (const testCase of targets.cases) {
+      await t.step(testCase.name, async () => {
+        await using rt = new Runtime(testCase.address, {
+          tls: await tlsOf(testCase.tls),
+          retry: false,
+        });
+        const outcome = await rt.registerWorker("w1").then(
+          () => ({ ok: true as const }),
+          (error) => {
+            assert.ok(error instanceof PulseError, String(error));
+            return { code: error.code, message: error.message };
+          },
+        );
+        assert.equal(mismatch(testCase, "register worker", outcome), undefined);
+      });
+    }
+  } finally {
+    await targets.stop();
+  }
+});
+
+Deno.test("an UNAVAILABLE of the runtime's own keeps its message", async () => {
+  const fake = await startFakeRuntime();
+  fake.failGetWorker = { code: grpc.status.UNAVAILABLE, details: "Cannot get worker: store down" };
+  try {
+    await using rt = new Runtime(`grpc://${fake.address}`, { retry: false });
+    await assert.rejects(
+      rt.getWorker("w1"),
+      (error) => error instanceof PulseError && error.message === "Cannot get worker: store down",
+    );
+  } finally {
+    await fake.close();
+  }
 });
