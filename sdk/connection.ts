@@ -6,7 +6,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import type { ConnectionAttempt } from "./connection_failure.ts";
+import { IpAddressCredentials } from "./ip_address_credentials.ts";
 import { PulseError } from "./pulse_error.ts";
 
 /** PEM text, or its bytes. */
@@ -51,6 +55,8 @@ export interface Connection {
   credentials: grpc.ChannelCredentials;
   /** Channel options the connection needs (TLS server name). */
   channelOptions: grpc.ChannelOptions;
+  /** What is tried, for messages about connections that fail. */
+  attempt: ConnectionAttempt;
 }
 
 const SCHEMES = ["grpc:", "grpcs:"];
@@ -79,10 +85,43 @@ export function connectionOf(
       target: url.host,
       credentials: grpc.credentials.createInsecure(),
       channelOptions: {},
+      attempt: {
+        address: `grpc://${url.host}`,
+        host: hostnameOf(url),
+        tls: false,
+        clientCertificate: false,
+      },
     };
   }
   if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
     throw invalid("tls.cert and tls.key must be given together");
+  }
+  return tlsConnection(url, tls);
+}
+
+function tlsConnection(url: URL, tls: TlsOptions | undefined): Connection {
+  const serverName = tls?.serverName ?? hostnameOf(url);
+  const attempt: ConnectionAttempt = {
+    address: `grpcs://${url.host}`,
+    host: hostnameOf(url),
+    serverName,
+    tls: true,
+    clientCertificate: tls?.cert !== undefined,
+  };
+  if (isIP(serverName) !== 0) {
+    // grpc-js would send the IP address as SNI, which Deno refuses: see
+    // ip_address_credentials.ts.
+    const context = createSecureContext({
+      ca: bufferOf(tls?.ca) ?? undefined,
+      key: bufferOf(tls?.key) ?? undefined,
+      cert: bufferOf(tls?.cert) ?? undefined,
+    });
+    return {
+      target: url.host,
+      credentials: new IpAddressCredentials(context, serverName),
+      channelOptions: {},
+      attempt,
+    };
   }
   return {
     target: url.host,
@@ -96,7 +135,13 @@ export function connectionOf(
       "grpc.ssl_target_name_override": tls.serverName,
       "grpc.default_authority": tls.serverName,
     },
+    attempt,
   };
+}
+
+// The host of an address, without the brackets of an IPv6 literal.
+function hostnameOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 function parseAddress(address: string): URL {
@@ -127,19 +172,6 @@ function bufferOf(pem: Pem | undefined): Buffer | null {
 
 function invalid(reason: string): PulseError {
   return new PulseError("INVALID_ARGUMENT", `Cannot create Runtime: ${reason}`);
-}
-
-/**
- * The metadata sent with every call: the bearer token, if there is one.
- *
- * @param token the token, or undefined
- * @returns fresh metadata (grpc-js may change what it is given)
- * @throws {PulseError} INVALID_ARGUMENT for a token that cannot be a header value
- */
-export function callMetadata(token: string | undefined): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
-  return metadata;
 }
 
 /**

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RunGcRequest, RunGcResponse__Output } from "@pulsecheckpoint/proto/types";
 import { PulseError } from "./pulse_error.ts";
 
 /**
@@ -51,9 +52,6 @@ export interface GcReport {
   durationMs: number;
 }
 
-// deno-lint-ignore no-explicit-any
-type Message = any;
-
 /**
  * The request message of a run.
  *
@@ -62,7 +60,7 @@ type Message = any;
  * @throws {PulseError} INVALID_ARGUMENT for a grace period that is not a
  * non-negative integer
  */
-export function runGcRequest(options: RunGcOptions): Message {
+export function runGcRequest(options: RunGcOptions): RunGcRequest {
   const { graceMs } = options;
   if (graceMs !== undefined && !(Number.isSafeInteger(graceMs) && graceMs >= 0)) {
     throw new PulseError(
@@ -81,17 +79,17 @@ export function runGcRequest(options: RunGcOptions): Message {
  * @param message the message as proto-loader decodes it
  * @returns the report
  */
-export function toGcReport(message: Message): GcReport {
+export function toGcReport(message: RunGcResponse__Output): GcReport {
   return {
     dryRun: message.dry_run,
-    graceMs: Number(message.grace_ms),
-    manifestsScanned: Number(message.manifests_scanned),
-    chunksScanned: Number(message.chunks_scanned),
-    bytesScanned: Number(message.bytes_scanned),
-    chunksReferenced: Number(message.chunks_referenced),
-    chunksProtected: Number(message.chunks_protected),
-    chunksDeleted: Number(message.chunks_deleted),
-    bytesReclaimed: Number(message.bytes_reclaimed),
-    durationMs: Number(message.duration_ms),
+    graceMs: message.grace_ms,
+    manifestsScanned: message.manifests_scanned,
+    chunksScanned: message.chunks_scanned,
+    bytesScanned: message.bytes_scanned,
+    chunksReferenced: message.chunks_referenced,
+    chunksProtected: message.chunks_protected,
+    chunksDeleted: message.chunks_deleted,
+    bytesReclaimed: message.bytes_reclaimed,
+    durationMs: message.duration_ms,
   };
 }

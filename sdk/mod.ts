@@ -44,7 +44,8 @@
  *
  * @module
  */
-export type { CheckpointData } from "./checkpoint_data.ts";
+export type { CheckpointStream, LoadedCheckpoint } from "./checkpoint_load.ts";
+export type { CheckpointData } from "./checkpoint_save.ts";
 export type { Pem, TlsOptions } from "./connection.ts";
 export type { GcReport, RunGcOptions } from "./garbage_collection.ts";
 export type { HeartbeatOptions } from "./heartbeat_loop.ts";
@@ -53,9 +54,7 @@ export type { Checkpoint, Dataset, Page, PageOptions, Worker, WorkerState } from
 export { RETRY_DEFAULTS, type RetryOptions, type RetryPolicy } from "./retry.ts";
 export {
   type CheckpointOptions,
-  type CheckpointStream,
   type HeartbeatResult,
-  type LoadedCheckpoint,
   type RegisterWorkerOptions,
   Runtime,
   type RuntimeOptions,

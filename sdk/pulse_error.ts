@@ -119,3 +119,22 @@ export function toPulseError(error: unknown): unknown {
   const details = (error as grpc.ServiceError).details ?? "";
   return new PulseError(code, details, { cause: error });
 }
+
+/**
+ * Restates the error of a call made on the way to another action (the
+ * `GetCheckpoint` that starts a load) as that action's: the runtime's
+ * `Cannot get checkpoint: <reason>` becomes `Cannot load checkpoint: <reason>`,
+ * with the same code, so that the message says what the caller asked for.
+ *
+ * @param error what the call rejected with
+ * @param action the caller's action, e.g. "load checkpoint"
+ * @returns the restated PulseError, or `error` itself when it is not one with such a message
+ */
+export function restated(error: unknown, action: string): unknown {
+  if (!(error instanceof PulseError)) return error;
+  const prefix = /^Cannot [^:]+: /.exec(error.message)?.[0];
+  if (prefix === undefined) return error;
+  return new PulseError(error.code, `Cannot ${action}: ${error.message.slice(prefix.length)}`, {
+    cause: error.cause ?? error,
+  });
+}

@@ -4,12 +4,14 @@
  *
  * @module
  */
-import { fromStruct, fromTimestamp, type JsonObject } from "@pulsecheckpoint/proto";
+import { fromStruct, fromTimestamp, type JsonObject, toStruct } from "@pulsecheckpoint/proto";
 import type {
   Checkpoint__Output,
   Dataset__Output,
+  Struct,
   Worker__Output,
 } from "@pulsecheckpoint/proto/types";
+import { PulseError } from "./pulse_error.ts";
 
 /** The state of a worker: `STALE` once no heartbeat came within the runtime's heartbeat timeout. */
 export type WorkerState = "ACTIVE" | "STALE" | "DEREGISTERED";
@@ -72,6 +74,43 @@ export interface PageOptions {
   pageSize?: number;
   /** The `nextPageToken` of the previous page; absent for the first page. */
   pageToken?: string;
+}
+
+/**
+ * A message field the runtime always sets (grpc-js decodes a missing message
+ * field as null): a runtime that leaves it out fails the call with INTERNAL
+ * instead of a TypeError later.
+ *
+ * @param value the field
+ * @param what what the field is, for the message: "the checkpoint"
+ * @param action what the call does, for the message
+ * @returns the field
+ * @throws {PulseError} INTERNAL if the field is missing
+ */
+export function present<T>(value: T | null | undefined, what: string, action: string): T {
+  if (value === null || value === undefined) {
+    throw new PulseError("INTERNAL", `Cannot ${action}: the runtime answered without ${what}`);
+  }
+  return value;
+}
+
+/**
+ * Converts metadata to a `google.protobuf.Struct`, before anything is sent.
+ *
+ * @param metadata a JSON object; absent for an empty one
+ * @returns the Struct message
+ * @throws {PulseError} INVALID_ARGUMENT for a value that is not JSON
+ */
+export function metadataStruct(metadata: JsonObject | undefined): Struct {
+  try {
+    return toStruct(metadata ?? {});
+  } catch (error) {
+    throw new PulseError(
+      "INVALID_ARGUMENT",
+      `Cannot send metadata: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 /**

@@ -7,18 +7,17 @@
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import * as grpc from "@grpc/grpc-js";
+import { fromTimestamp, type JsonObject } from "@pulsecheckpoint/proto";
+import { DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
+import { Channel, type RuntimeOptions } from "./_channel.ts";
 import {
-  type CheckpointData,
+  type CheckpointStream,
   collect,
-  SAVE_MESSAGE_BYTES,
-  type SaveBase,
-  type SaveHeader,
-  verified,
+  loadCheckpointStream,
+  type LoadedCheckpoint,
   writeFileAtomically,
-  writeSave,
-} from "./checkpoint_data.ts";
-import { callMetadata, checkToken, connectionOf, type TlsOptions } from "./connection.ts";
+} from "./checkpoint_load.ts";
+import { type CheckpointData, saveCheckpoint, type SaveHeader } from "./checkpoint_save.ts";
 import {
   type GcReport,
   type RunGcOptions,
@@ -26,75 +25,22 @@ import {
   toGcReport,
 } from "./garbage_collection.ts";
 import { HeartbeatLoop, type HeartbeatOptions } from "./heartbeat_loop.ts";
-import { PulseError, toPulseError } from "./pulse_error.ts";
+import { PulseError } from "./pulse_error.ts";
 import {
   type Checkpoint,
   type Dataset,
+  metadataStruct,
   type Page,
   type PageOptions,
   pageRequest,
+  present,
   toCheckpoint,
   toDataset,
   toWorker,
   type Worker,
 } from "./resources.ts";
-import {
-  isUnavailable,
-  retryDelayMs,
-  retrying,
-  type RetryOptions,
-  type RetryPolicy,
-  retryPolicy,
-} from "./retry.ts";
-import {
-  fromTimestamp,
-  type JsonObject,
-  loadPulsePackage,
-  SERVICE_NAME,
-  toStruct,
-} from "@pulsecheckpoint/proto";
 
-/** Largest message the client accepts or sends; the runtime's limit is the same. */
-const MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
-/** Shortest reconnect backoff of the channel, whatever the retry policy. */
-const RECONNECT_BACKOFF_MS_MIN = 10;
-/** HTTP/2 receive window of the client's connections and streams. */
-const RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
-/**
- * Bytes asked for by one LoadCheckpoint call. Loads go in windows: the
- * runtime's HTTP/2 server (Deno's node:http2) does not hold back a server
- * stream for a slow reader, so one call for a whole checkpoint would let the
- * runtime buffer all of it; a window bounds that, and a cut load resumes from
- * the last byte received.
- */
-const LOAD_WINDOW_BYTES = 32 * 1024 * 1024;
-
-/**
- * Options of a {@linkcode Runtime}.
- *
- * @example
- * ```ts
- * import { Runtime } from "@pulsecheckpoint/sdk";
- * const rt = new Runtime("grpcs://pulse.example.com:443", {
- *   token: "secret-token",
- *   retry: { maxAttempts: 5 },
- * });
- * rt.close();
- * ```
- */
-export interface RuntimeOptions {
-  /** Sent as `authorization: Bearer <token>` with every call. */
-  token?: string;
-  /** TLS settings; only with a `grpcs://` address. */
-  tls?: TlsOptions;
-  /** How calls that fail with UNAVAILABLE are retried; `false` for never. */
-  retry?: RetryOptions | false;
-  /**
-   * grpc-js channel options (`grpc.keepalive_time_ms`, ...), passed through;
-   * they win over the SDK's own.
-   */
-  channelOptions?: Record<string, string | number>;
-}
+export type { RuntimeOptions };
 
 /** What {@linkcode Runtime.saveCheckpoint} saves. */
 export interface SaveCheckpointOptions {
@@ -145,44 +91,12 @@ export interface CheckpointOptions {
   checkpointId?: string;
 }
 
-/** A loaded checkpoint and its bytes. */
-export interface LoadedCheckpoint {
-  /** The checkpoint. */
-  checkpoint: Checkpoint;
-  /** Its bytes, checked against its size and SHA-256. */
-  data: Uint8Array;
-}
-
-/** A checkpoint being loaded. */
-export interface CheckpointStream {
-  /** The checkpoint. */
-  checkpoint: Checkpoint;
-  /**
-   * Its bytes, read from the runtime as fast as they are consumed. Iterate it
-   * to the end or break out of it: until then the call stays open. It throws
-   * a {@linkcode PulseError} with code DATA_LOSS, after its last piece, if the
-   * bytes do not match the checkpoint's size and SHA-256.
-   */
-  stream: AsyncIterable<Uint8Array>;
-}
-
 /** What the runtime answers to a heartbeat. */
 export interface HeartbeatResult {
   /** The runtime's clock. */
   serverTime: Date;
   /** How often the runtime expects heartbeats. */
   heartbeatIntervalMs: number;
-}
-
-// deno-lint-ignore no-explicit-any
-type Message = any;
-type Client = grpc.Client & Record<string, Message>;
-type Cancellable = { cancel(): void };
-
-/** Per-call settings of a single attempt. */
-interface CallOptions {
-  deadline?: Date;
-  signal?: AbortSignal;
 }
 
 /**
@@ -208,12 +122,8 @@ interface CallOptions {
  * ```
  */
 export class Runtime {
-  #client: Client;
-  #token: string | undefined;
-  #retry: RetryPolicy;
-  #calls = new Set<Cancellable>();
+  #channel: Channel;
   #heartbeats = new Map<string, HeartbeatLoop>();
-  #closing = new AbortController();
 
   /**
    * Makes a client; the connection opens with the first call.
@@ -230,37 +140,7 @@ export class Runtime {
    * ```
    */
   constructor(address: string, options: RuntimeOptions = {}) {
-    const connection = connectionOf(address, options.tls);
-    checkToken(options.token);
-    this.#token = options.token;
-    this.#retry = retryPolicy(options.retry);
-    const definition = loadPulsePackage();
-    const Client = grpc.makeGenericClientConstructor(
-      definition[SERVICE_NAME] as grpc.ServiceDefinition,
-      SERVICE_NAME,
-    );
-    const reconnectMs = Math.max(
-      RECONNECT_BACKOFF_MS_MIN,
-      this.#retry.initialDelayMs,
-    );
-    this.#client = new Client(connection.target, connection.credentials, {
-      // Room for a full data message; grpc-js defaults to 4 MiB received.
-      "grpc.max_receive_message_length": MESSAGE_BYTES_MAX,
-      "grpc.max_send_message_length": MESSAGE_BYTES_MAX,
-      // A load moves at most one receive window per round trip: HTTP/2's
-      // 64 KiB would cap it at 6.4 MiB/s over 10 ms of RTT.
-      "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
-      // Reconnect at the pace of the retries: by default grpc-js waits 1 s
-      // and up to 120 s, and fails calls at once meanwhile, so that retries
-      // spaced 100 ms apart would all fail without a connection attempt.
-      "grpc.initial_reconnect_backoff_ms": reconnectMs,
-      "grpc.max_reconnect_backoff_ms": Math.max(
-        reconnectMs,
-        this.#retry.maxDelayMs,
-      ),
-      ...connection.channelOptions,
-      ...options.channelOptions,
-    }) as Client;
+    this.#channel = new Channel(address, options);
   }
 
   /**
@@ -288,9 +168,9 @@ export class Runtime {
     workerId: string,
     options: RegisterWorkerOptions = {},
   ): Promise<Worker> {
-    const response = await this.#unary("register worker", "RegisterWorker", {
+    const response = await this.#channel.unary("register worker", "RegisterWorker", {
       worker_id: workerId,
-      metadata: toStructChecked(options.metadata),
+      metadata: metadataStruct(options.metadata),
     });
     if (options.heartbeat) {
       await this.startHeartbeats(
@@ -298,7 +178,7 @@ export class Runtime {
         options.heartbeat === true ? {} : options.heartbeat,
       );
     }
-    return toWorker(response.worker);
+    return toWorker(present(response.worker, "the worker", "register worker"));
   }
 
   /**
@@ -317,7 +197,7 @@ export class Runtime {
    * ```
    */
   async heartbeat(workerId: string): Promise<HeartbeatResult> {
-    const response = await this.#unary("send heartbeat", "Heartbeat", {
+    const response = await this.#channel.unary("send heartbeat", "Heartbeat", {
       worker_id: workerId,
     });
     return {
@@ -349,11 +229,11 @@ export class Runtime {
     workerId: string,
     options: HeartbeatOptions = {},
   ): Promise<void> {
-    this.#ensureOpen("start heartbeats");
+    this.#channel.ensureOpen("start heartbeats");
     const running = this.#heartbeats.get(workerId);
     if (running !== undefined && !running.stopped) return;
     const loop = new HeartbeatLoop(async (timeoutMs, signal) => {
-      const response = await this.#attempt("send heartbeat", "Heartbeat", {
+      const response = await this.#channel.attempt("send heartbeat", "Heartbeat", {
         worker_id: workerId,
       }, { deadline: new Date(Date.now() + timeoutMs), signal });
       return response.heartbeat_interval_ms;
@@ -403,7 +283,7 @@ export class Runtime {
    */
   async deregisterWorker(workerId: string): Promise<void> {
     await this.stopHeartbeats(workerId);
-    await this.#unary("deregister worker", "DeregisterWorker", {
+    await this.#channel.unary("deregister worker", "DeregisterWorker", {
       worker_id: workerId,
     });
   }
@@ -422,10 +302,10 @@ export class Runtime {
    * ```
    */
   async getWorker(workerId: string): Promise<Worker> {
-    const response = await this.#unary("get worker", "GetWorker", {
+    const response = await this.#channel.unary("get worker", "GetWorker", {
       worker_id: workerId,
     });
-    return toWorker(response.worker);
+    return toWorker(present(response.worker, "the worker", "get worker"));
   }
 
   /**
@@ -442,7 +322,7 @@ export class Runtime {
    * ```
    */
   async listWorkers(options: PageOptions = {}): Promise<Page<Worker>> {
-    const response = await this.#unary(
+    const response = await this.#channel.unary(
       "list workers",
       "ListWorkers",
       pageRequest(options),
@@ -488,16 +368,16 @@ export class Runtime {
     name: string,
     options: { path: string; metadata?: JsonObject },
   ): Promise<Dataset> {
-    const response = await this.#unary(
+    const response = await this.#channel.unary(
       "register dataset",
       "RegisterDataset",
       {
         name,
         path: options.path,
-        metadata: toStructChecked(options.metadata),
+        metadata: metadataStruct(options.metadata),
       },
     );
-    return toDataset(response.dataset);
+    return toDataset(present(response.dataset, "the dataset", "register dataset"));
   }
 
   /**
@@ -514,8 +394,8 @@ export class Runtime {
    * ```
    */
   async getDataset(name: string): Promise<Dataset> {
-    const response = await this.#unary("get dataset", "GetDataset", { name });
-    return toDataset(response.dataset);
+    const response = await this.#channel.unary("get dataset", "GetDataset", { name });
+    return toDataset(present(response.dataset, "the dataset", "get dataset"));
   }
 
   /**
@@ -532,7 +412,7 @@ export class Runtime {
    * ```
    */
   async listDatasets(options: PageOptions = {}): Promise<Page<Dataset>> {
-    const response = await this.#unary(
+    const response = await this.#channel.unary(
       "list datasets",
       "ListDatasets",
       pageRequest(options),
@@ -591,7 +471,10 @@ export class Runtime {
   async saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
     const header = saveHeader(options);
     const { data } = options;
-    return await this.#save(header, () => data, data instanceof Uint8Array, options.incremental);
+    return await saveCheckpoint(this.#channel, header, () => data, {
+      reopenable: data instanceof Uint8Array,
+      incremental: options.incremental ?? false,
+    });
   }
 
   /**
@@ -626,21 +509,25 @@ export class Runtime {
       );
     }
     const header = saveHeader({ ...options, data: new Uint8Array() });
-    const open = () => createReadStream(path, { highWaterMark: SAVE_MESSAGE_BYTES });
-    return await this.#save(header, open, true, options.incremental);
+    const open = () => createReadStream(path, { highWaterMark: DATA_MESSAGE_BYTES });
+    return await saveCheckpoint(this.#channel, header, open, {
+      reopenable: true,
+      incremental: options.incremental ?? false,
+    });
   }
 
   /**
-   * Loads a checkpoint whole into memory, checked against its size and
-   * SHA-256. For large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
+   * Loads a checkpoint whole into memory, each 8 MiB chunk checked against
+   * its SHA-256 and the whole against the checkpoint's size and SHA-256. For
+   * large checkpoints, see {@linkcode Runtime.loadCheckpointStream}
    * and {@linkcode Runtime.loadCheckpointToFile}. A load cut by UNAVAILABLE
    * resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint and its bytes
-   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
-   * the stored bytes fail their hash
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS
+   * (naming the checkpoint and the chunk) if bytes fail their hash
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
@@ -661,7 +548,7 @@ export class Runtime {
    * Loads a checkpoint into a file, streamed with backpressure (never held in
    * memory whole). The file appears whole or not at all: the bytes go to a
    * temporary file beside it, which is flushed and renamed over `path` once
-   * they all arrived and matched the checkpoint's SHA-256. A load cut by
+   * they all arrived and matched their chunks' and the checkpoint's SHA-256. A load cut by
    * UNAVAILABLE resumes from the last byte received, of the same checkpoint.
    *
    * @param workerId the worker
@@ -669,7 +556,7 @@ export class Runtime {
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint
    * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
-   * the bytes fail their hash
+   * bytes fail their hash (the file is then left as it was)
    * @throws the file system's error if the file cannot be written
    * @example
    * ```ts
@@ -690,15 +577,20 @@ export class Runtime {
 
   /**
    * Loads a checkpoint as a stream of byte pieces, read from the runtime as
-   * fast as you consume them, 32 MiB at a time. On UNAVAILABLE, opening the
-   * load is retried, and a stream cut later resumes from the last byte
-   * received, as the retry policy allows.
+   * fast as you consume them, 32 MiB at a time. Each 8 MiB chunk reaches the
+   * stream only once all its bytes arrived and matched its SHA-256 (at most
+   * one chunk is held), the last one once the whole matched the checkpoint's
+   * size and SHA-256. The checkpoint and its chunk list are asked for first
+   * (`GetCheckpoint`): for the latest, that fixes which checkpoint every
+   * window loads. On UNAVAILABLE, each call is retried, and a stream cut
+   * later resumes from the last byte received, as the retry policy allows.
    *
    * @param workerId the worker
    * @param options a checkpoint id; absent for the worker's latest checkpoint
    * @returns the checkpoint and an async iterable of its bytes
    * @throws {PulseError} NOT_FOUND if there is no such checkpoint; the stream
-   * throws DATA_LOSS if stored bytes fail their hash
+   * throws DATA_LOSS, naming the checkpoint and the chunk, if bytes fail
+   * their hash, and no byte of that chunk reaches it
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
@@ -712,11 +604,7 @@ export class Runtime {
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<CheckpointStream> {
-    const first = await this.#retrying(
-      () => this.#openWindow(workerId, options.checkpointId ?? "", 0),
-    );
-    const { checkpoint } = first;
-    return { checkpoint, stream: verified(checkpoint, this.#windows(checkpoint, first.stream)) };
+    return await loadCheckpointStream(this.#channel, workerId, options.checkpointId ?? "");
   }
 
   /**
@@ -785,7 +673,7 @@ export class Runtime {
     workerId: string,
     options: PageOptions = {},
   ): Promise<Page<Checkpoint>> {
-    const response = await this.#unary("list checkpoints", "ListCheckpoints", {
+    const response = await this.#channel.unary("list checkpoints", "ListCheckpoints", {
       worker_id: workerId,
       ...pageRequest(options),
     });
@@ -842,9 +730,9 @@ export class Runtime {
     checkpointId: string,
   ): Promise<void> {
     const request = { worker_id: workerId, checkpoint_id: checkpointId };
-    await this.#retrying(async (attempt) => {
+    await this.#channel.retrying(async (attempt) => {
       try {
-        await this.#attempt("delete checkpoint", "DeleteCheckpoint", request);
+        await this.#channel.attempt("delete checkpoint", "DeleteCheckpoint", request);
       } catch (error) {
         const gone = error instanceof PulseError && error.code === "NOT_FOUND";
         if (!(gone && attempt > 1)) throw error;
@@ -873,7 +761,7 @@ export class Runtime {
    */
   async runGc(options: RunGcOptions = {}): Promise<GcReport> {
     const request = runGcRequest(options);
-    return toGcReport(await this.#unary("run garbage collection", "RunGc", request));
+    return toGcReport(await this.#channel.unary("run garbage collection", "RunGc", request));
   }
 
   /**
@@ -894,12 +782,9 @@ export class Runtime {
    * ```
    */
   close(): void {
-    if (this.#closing.signal.aborted) return;
-    this.#closing.abort();
+    if (this.#channel.closed) return;
     for (const loop of this.#heartbeats.values()) loop.stop().catch(() => {});
-    for (const call of this.#calls) call.cancel();
-    this.#calls.clear();
-    this.#client.close();
+    this.#channel.close();
   }
 
   /**
@@ -922,220 +807,14 @@ export class Runtime {
     await Promise.all(loops.map((loop) => loop.stop()));
   }
 
-  // Saves with retries when `data` can be opened again; one key for all attempts.
-  async #save(
-    header: SaveHeader,
-    data: () => CheckpointData,
-    reopenable: boolean,
-    incremental = false,
-  ): Promise<Checkpoint> {
-    const base = incremental ? await this.#latestChunks(header.workerId) : undefined;
-    const attempt = () => this.#saveOnce(header, data(), base);
-    return reopenable ? await this.#retrying(attempt) : await attempt();
-  }
-
-  // The worker's latest checkpoint and its chunks, or undefined if it has none.
-  async #latestChunks(workerId: string): Promise<SaveBase | undefined> {
-    try {
-      const response = await this.#unary("save checkpoint", "GetCheckpoint", {
-        worker_id: workerId,
-        include_chunks: true,
-      });
-      return {
-        checkpointId: response.checkpoint.checkpoint_id,
-        chunkSha256s: new Set(response.chunk_sha256s),
-      };
-    } catch (error) {
-      if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
-      throw error;
-    }
-  }
-
-  #saveOnce(
-    header: SaveHeader,
-    data: CheckpointData,
-    base: SaveBase | undefined,
-  ): Promise<Checkpoint> {
-    return new Promise<Checkpoint>((resolve, reject) => {
-      this.#ensureOpen("save checkpoint");
-      const ended = new AbortController();
-      const call: grpc.ClientWritableStream<Message> = this.#client
-        .SaveCheckpoint(
-          callMetadata(this.#token),
-          (error: unknown, response: Message) => {
-            this.#calls.delete(call);
-            ended.abort();
-            if (error) reject(toPulseError(error));
-            else if (response?.checkpoint) resolve(toCheckpoint(response.checkpoint));
-            else {
-              reject(
-                new PulseError(
-                  "INTERNAL",
-                  "Cannot save checkpoint: the runtime answered without the checkpoint",
-                ),
-              );
-            }
-          },
-        );
-      this.#calls.add(call);
-      writeSave(call, header, data, base, ended.signal).catch((error) => {
-        // The source failed: end the call and report the source's error.
-        reject(error);
-        call.cancel();
-      });
-    });
-  }
-
-  // The checkpoint's bytes from the first window on, each further window
-  // asked for from the last byte received; a window cut by UNAVAILABLE is
-  // asked for again, up to the retry policy's attempts without progress.
-  async *#windows(
-    checkpoint: Checkpoint,
-    first: AsyncIterable<Uint8Array>,
-  ): AsyncGenerator<Uint8Array> {
-    let offset = 0;
-    let window: AsyncIterable<Uint8Array> | undefined = first;
-    for (let failures = 0;;) {
-      try {
-        window ??= (await this.#openWindow(
-          checkpoint.workerId,
-          checkpoint.checkpointId,
-          offset,
-        )).stream;
-        const start = offset;
-        for await (const piece of window) {
-          offset += piece.length;
-          failures = 0;
-          yield piece;
-        }
-        if (offset >= checkpoint.sizeBytes) return;
-        if (offset === start) {
-          throw new PulseError(
-            "INTERNAL",
-            `Cannot load checkpoint ${checkpoint.checkpointId}: the runtime sent no bytes from offset ${offset}`,
-          );
-        }
-      } catch (error) {
-        failures++;
-        if (failures >= this.#retry.maxAttempts || !this.#retryable(error)) throw error;
-        await this.#backOff(retryDelayMs(failures, this.#retry));
-      }
-      window = undefined;
-    }
-  }
-
-  // One LoadCheckpoint call for up to LOAD_WINDOW_BYTES from `offset`.
-  async #openWindow(
-    workerId: string,
-    checkpointId: string,
-    offset: number,
-  ): Promise<CheckpointStream> {
-    this.#ensureOpen("load checkpoint");
-    const call: grpc.ClientReadableStream<Message> = this.#client
-      .LoadCheckpoint(
-        { worker_id: workerId, checkpoint_id: checkpointId, offset, length: LOAD_WINDOW_BYTES },
-        callMetadata(this.#token),
-      );
-    this.#calls.add(call);
-    call.on("close", () => this.#calls.delete(call));
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<Message>;
-    let first: IteratorResult<Message>;
-    try {
-      first = await messages.next();
-    } catch (error) {
-      call.cancel();
-      throw toPulseError(error);
-    }
-    if (first.done || first.value.payload !== "checkpoint") {
-      call.cancel();
-      throw new PulseError(
-        "INTERNAL",
-        "Cannot load checkpoint: the runtime did not send the checkpoint first",
-      );
-    }
-    return { checkpoint: toCheckpoint(first.value.checkpoint), stream: rest(messages, call) };
-  }
-
   // GetCheckpoint; an empty id asks for the latest.
   async #describe(workerId: string, checkpointId: string): Promise<Checkpoint> {
-    const response = await this.#unary("get checkpoint", "GetCheckpoint", {
+    const action = "get checkpoint";
+    const response = await this.#channel.unary(action, "GetCheckpoint", {
       worker_id: workerId,
       checkpoint_id: checkpointId,
     });
-    return toCheckpoint(response.checkpoint);
-  }
-
-  // One unary call, retried on UNAVAILABLE.
-  #unary(action: string, method: string, request: Message): Promise<Message> {
-    return this.#retrying(() => this.#attempt(action, method, request));
-  }
-
-  // One attempt of a unary call.
-  #attempt(
-    action: string,
-    method: string,
-    request: Message,
-    options: CallOptions = {},
-  ): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      this.#ensureOpen(action);
-      const onAbort = () => call.cancel();
-      const call: grpc.ClientUnaryCall = this.#client[method](
-        request,
-        callMetadata(this.#token),
-        { deadline: options.deadline },
-        (error: unknown, response: Message) => {
-          this.#calls.delete(call);
-          options.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(toPulseError(error));
-          else resolve(response);
-        },
-      );
-      this.#calls.add(call);
-      if (options.signal?.aborted) call.cancel();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  #retrying<T>(attempt: (attempt: number) => Promise<T>): Promise<T> {
-    return retrying(attempt, this.#retry, {
-      wait: (_retry, delayMs) => this.#backOff(delayMs),
-      retryable: (error) => this.#retryable(error),
-    });
-  }
-
-  // What every retry here retries: UNAVAILABLE, unless the client is closing.
-  #retryable(error: unknown): boolean {
-    return isUnavailable(error) && !this.#closing.signal.aborted;
-  }
-
-  // Waits `delayMs`, then up to twice as long for the channel to reconnect,
-  // so that the retry is not failed at once by a channel still backing off
-  // (grpc-js's backoff grows by 1.6 with 20% jitter; ours by 2 with 50%).
-  async #backOff(delayMs: number): Promise<void> {
-    const signal = this.#closing.signal;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delayMs);
-      signal.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-    });
-    if (signal.aborted) return; // the next attempt reports the close
-    await new Promise<void>((resolve) => {
-      this.#client.waitForReady(Date.now() + 2 * delayMs, () => resolve());
-    });
-  }
-
-  #ensureOpen(action: string): void {
-    if (this.#closing.signal.aborted) {
-      throw new PulseError(
-        "CANCELLED",
-        `Cannot ${action}: the Runtime client is closed`,
-      );
-    }
+    return toCheckpoint(present(response.checkpoint, "the checkpoint", action));
   }
 }
 
@@ -1149,40 +828,8 @@ function saveHeader(options: SaveCheckpointOptions): SaveHeader {
 }
 
 function checkMetadata(metadata: JsonObject | undefined): JsonObject {
-  toStructChecked(metadata); // fail before the call starts
+  metadataStruct(metadata); // fail before the call starts
   return metadata ?? {};
-}
-
-function toStructChecked(metadata: JsonObject | undefined): Message {
-  try {
-    return toStruct(metadata ?? {});
-  } catch (error) {
-    throw new PulseError(
-      "INVALID_ARGUMENT",
-      `Cannot send metadata: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
-// The data messages after the first, as byte pieces, with errors as PulseErrors.
-async function* rest(
-  messages: AsyncIterator<Message>,
-  call: grpc.ClientReadableStream<Message>,
-): AsyncGenerator<Uint8Array> {
-  try {
-    while (true) {
-      const next = await messages.next();
-      if (next.done) return;
-      const data: Uint8Array = next.value.data;
-      // A plain view of grpc-js's Buffer, without copying it.
-      yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    }
-  } catch (error) {
-    throw toPulseError(error);
-  } finally {
-    call.cancel(); // a no-op once the call has ended
-  }
 }
 
 async function* allPages<T>(

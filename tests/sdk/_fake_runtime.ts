@@ -1,23 +1,36 @@
 /**
  * An in-process stand-in of the runtime's gRPC service for the SDK's
- * connection tests: served over plaintext or TLS (optionally requiring client
- * certificates), it records the metadata of every call and answers a few
- * methods with canned responses, or with a chosen status.
+ * connection and load tests: served over plaintext or TLS (optionally
+ * requiring client certificates), it records the metadata of every call,
+ * answers a few methods with canned responses or a chosen status, and serves
+ * one checkpoint whose bytes, hashes and id a test may alter.
  *
  * Also makes a throwaway CA, server and client certificates with openssl.
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
+import { CHUNK_BYTES, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
+import type {
+  Checkpoint,
+  GetCheckpointRequest__Output,
+  GetCheckpointResponse,
+  LoadCheckpointRequest__Output,
+  LoadCheckpointResponse,
+} from "@pulsecheckpoint/proto/types";
 
-/** PEM files of a test CA, a server certificate for localhost, and a client certificate. */
+/** PEM files of a test CA, server certificates for localhost, and a client certificate. */
 export interface TestCertificates {
   ca: string;
   serverCert: string;
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A server certificate the CA signed for the name localhost only, no IP address. */
+  namesOnlyCert: string;
+  namesOnlyKey: string;
   /** A second CA, which signed none of the above. */
   otherCa: string;
 }
@@ -64,7 +77,12 @@ export async function makeCertificates(): Promise<TestCertificates> {
       `${dir}/client.ext`,
       "extendedKeyUsage=clientAuth\n",
     );
-    for (const [name, cn] of [["server", "localhost"], ["client", "worker"]]) {
+    await Deno.writeTextFile(
+      `${dir}/names-only.ext`,
+      "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    );
+    const leaves = [["server", "localhost"], ["client", "worker"], ["names-only", "localhost"]];
+    for (const [name, cn] of leaves) {
       await run(
         "req",
         "-newkey",
@@ -104,6 +122,8 @@ export async function makeCertificates(): Promise<TestCertificates> {
       serverKey: await read("server.key"),
       clientCert: await read("client.pem"),
       clientKey: await read("client.key"),
+      namesOnlyCert: await read("names-only.pem"),
+      namesOnlyKey: await read("names-only.key"),
       otherCa: await read("other-ca.pem"),
     };
   } finally {
@@ -117,14 +137,41 @@ export interface ReceivedCall {
   authorization: string | undefined;
 }
 
+/**
+ * The checkpoint the fake keeps, and how it serves it: GetCheckpoint
+ * describes `bytes` (size, SHA-256, chunk list), LoadCheckpoint sends
+ * `served` (the same bytes unless a test alters them) from each window's
+ * offset, in messages of DATA_MESSAGE_BYTES.
+ */
+export interface FakeCheckpoint {
+  bytes: Uint8Array;
+  /** What LoadCheckpoint sends in place of `bytes`. */
+  served?: Uint8Array;
+  /** What GetCheckpoint lists in place of the chunks' true hashes. */
+  chunkSha256s?: string[];
+  /** What GetCheckpoint and LoadCheckpoint give as its SHA-256 in place of the true one. */
+  sha256?: string;
+  /** The checkpoint id the windows from this offset on describe, in place of its own. */
+  renamedFrom?: { offset: number; checkpointId: string };
+}
+
+/** The id of the fake's checkpoint. */
+export const CHECKPOINT_ID = "chk_01JTESTTESTTESTTESTTESTTES";
+
 /** A running fake runtime. */
 export interface FakeRuntime {
   /** `127.0.0.1:<port>`. */
   address: string;
   /** Every call received, in order. */
   calls: ReceivedCall[];
+  /** Every LoadCheckpoint request, in order. */
+  loads: LoadCheckpointRequest__Output[];
+  /** Every GetCheckpoint request, in order. */
+  gets: GetCheckpointRequest__Output[];
   /** When set, GetWorker fails with this status. */
   failGetWorker: { code: grpc.status; details: string } | undefined;
+  /** The checkpoint GetCheckpoint and LoadCheckpoint serve (LOADED_BYTES at first). */
+  checkpoint: FakeCheckpoint;
   close(): Promise<void>;
 }
 
@@ -132,6 +179,45 @@ export interface FakeRuntime {
 export const LOADED_BYTES: Uint8Array = new TextEncoder().encode(
   "fake-checkpoint-bytes",
 );
+
+const sha256Hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+function chunkSha256s(bytes: Uint8Array): string[] {
+  const sha256s: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+    sha256s.push(sha256Hex(bytes.subarray(offset, offset + CHUNK_BYTES)));
+  }
+  return sha256s;
+}
+
+function describe(stored: FakeCheckpoint, offset: number): Checkpoint {
+  const renamed = stored.renamedFrom !== undefined && offset >= stored.renamedFrom.offset;
+  return {
+    checkpoint_id: renamed ? stored.renamedFrom!.checkpointId : CHECKPOINT_ID,
+    worker_id: "w1",
+    size_bytes: stored.bytes.length,
+    sha256: stored.sha256 ?? sha256Hex(stored.bytes),
+    metadata: { fields: {} },
+    created_at: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+    idempotency_key: "",
+  };
+}
+
+// Sends the served bytes of one window, waiting for the call to drain.
+async function serveWindow(
+  call: grpc.ServerWritableStream<LoadCheckpointRequest__Output, LoadCheckpointResponse>,
+  stored: FakeCheckpoint,
+): Promise<void> {
+  const { offset, length } = call.request;
+  const served = stored.served ?? stored.bytes;
+  const end = length === 0 ? served.length : Math.min(served.length, offset + length);
+  if (!call.write({ checkpoint: describe(stored, offset) })) await once(call, "drain");
+  for (let at = offset; at < end; at += DATA_MESSAGE_BYTES) {
+    const data = served.subarray(at, Math.min(end, at + DATA_MESSAGE_BYTES));
+    if (!call.write({ data })) await once(call, "drain");
+  }
+  call.end();
+}
 
 /** Starts a fake runtime; with `tls`, over TLS (and requiring client certificates if asked). */
 export async function startFakeRuntime(
@@ -141,7 +227,10 @@ export async function startFakeRuntime(
   const fake: FakeRuntime = {
     address: "",
     calls: [],
+    loads: [],
+    gets: [],
     failGetWorker: undefined,
+    checkpoint: { bytes: LOADED_BYTES },
     close: () =>
       new Promise<void>((resolve) => {
         server.forceShutdown();
@@ -156,15 +245,6 @@ export async function startFakeRuntime(
     });
   };
   const now = { seconds: Math.floor(Date.now() / 1000), nanos: 0 };
-  const checkpoint = {
-    checkpoint_id: "chk_01JTESTTESTTESTTESTTESTTES",
-    worker_id: "w1",
-    size_bytes: LOADED_BYTES.length,
-    sha256: createHash("sha256").update(LOADED_BYTES).digest("hex"),
-    metadata: { fields: {} },
-    created_at: now,
-    idempotency_key: "",
-  };
   const definition = loadPulsePackage();
   server.addService(definition[SERVICE_NAME] as grpc.ServiceDefinition, {
     Heartbeat: (
@@ -199,13 +279,28 @@ export async function startFakeRuntime(
     ) => {
       record("SaveCheckpoint", call.metadata);
       call.on("data", () => {});
-      call.on("end", () => callback(null, { checkpoint }));
+      call.on("end", () => callback(null, { checkpoint: describe(fake.checkpoint, 0) }));
     },
-    LoadCheckpoint: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    GetCheckpoint: (
+      call: grpc.ServerUnaryCall<GetCheckpointRequest__Output, GetCheckpointResponse>,
+      callback: grpc.sendUnaryData<GetCheckpointResponse>,
+    ) => {
+      record("GetCheckpoint", call.metadata);
+      fake.gets.push(call.request);
+      const stored = fake.checkpoint;
+      callback(null, {
+        checkpoint: describe(stored, 0),
+        chunk_sha256s: call.request.include_chunks
+          ? stored.chunkSha256s ?? chunkSha256s(stored.bytes)
+          : [],
+      });
+    },
+    LoadCheckpoint: (
+      call: grpc.ServerWritableStream<LoadCheckpointRequest__Output, LoadCheckpointResponse>,
+    ) => {
       record("LoadCheckpoint", call.metadata);
-      call.write({ checkpoint });
-      call.write({ data: LOADED_BYTES });
-      call.end();
+      fake.loads.push(call.request);
+      serveWindow(call, fake.checkpoint).catch((error) => call.destroy(error));
     },
   });
   const credentials = tls === undefined

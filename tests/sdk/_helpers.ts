@@ -1,5 +1,21 @@
-/** Helpers of the SDK tests: the runtime's call counts, and waiting. */
-import type { RuntimeProcess } from "../support/runtime.ts";
+/** Helpers of the SDK tests: a runtime with a worker, the runtime's call counts, and waiting. */
+import type { Runtime } from "@pulsecheckpoint/sdk";
+import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+
+/** Starts a runtime, registers worker `w1` through a client, runs `body`, and stops both. */
+export async function withWorker(
+  body: (rt: Runtime, runtime: RuntimeProcess) => Promise<void>,
+): Promise<void> {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  try {
+    await rt.registerWorker("w1");
+    await body(rt, runtime);
+  } finally {
+    rt.close();
+    await runtime.stop();
+  }
+}
 
 /** Calls of `method` the runtime counted, all status codes together. */
 export async function grpcRequests(

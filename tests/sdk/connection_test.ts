@@ -1,12 +1,16 @@
 /**
  * How the SDK connects: address schemes, TLS (server-verified and mutual)
- * against an in-process gRPC server with openssl-made certificates, the
- * bearer token on every kind of call, and gRPC statuses turned into
- * PulseErrors.
+ * against an in-process gRPC server with openssl-made certificates, TLS to a
+ * real runtime addressed by IP, the bearer token on every kind of call, and
+ * gRPC statuses turned into PulseErrors.
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
+import { PulseError, Runtime, type TlsOptions } from "@pulsecheckpoint/sdk";
+import { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
+import { randomBytes, sha256Hex } from "../support/bytes.ts";
+import { developmentCertificates, TLS_ENV, withTlsRuntime } from "./_tls.ts";
+import { mismatch, startConnectionTargets, type TlsFiles } from "./_connection_cases.ts";
 import {
   type FakeRuntime,
   LOADED_BYTES,
@@ -99,6 +103,7 @@ Deno.test("the token goes out as authorization: Bearer on unary, client-streamin
     assert.deepEqual(fake.calls, [
       { method: "Heartbeat", authorization: "Bearer s3cr3t.token" },
       { method: "SaveCheckpoint", authorization: "Bearer s3cr3t.token" },
+      { method: "GetCheckpoint", authorization: "Bearer s3cr3t.token" },
       { method: "LoadCheckpoint", authorization: "Bearer s3cr3t.token" },
     ]);
     const anonymous = new Runtime(`grpc://${fake.address}`);
@@ -215,4 +220,114 @@ Deno.test("gRPC statuses become PulseErrors with the code's name and the server'
       rt.close();
     }
   });
+});
+
+Deno.test("grpcs:// to an IP address reaches a real TLS runtime whose certificate lists that address", async (t) => {
+  const certs = await developmentCertificates();
+  await t.step("127.0.0.1, with the development certificate of deno task certs", async () => {
+    await withTlsRuntime(certs, TLS_ENV, async ({ port }) => {
+      await using rt = new Runtime(`grpcs://127.0.0.1:${port}`, {
+        tls: { ca: certs["ca.pem"] },
+        retry: false,
+      });
+      await rt.registerWorker("w1");
+      const bytes = randomBytes(CHUNK_BYTES + 5);
+      const saved = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
+      const loaded = await rt.loadCheckpoint("w1");
+      assert.equal(loaded.checkpoint.checkpointId, saved.checkpointId);
+      assert.equal(sha256Hex(loaded.data), sha256Hex(bytes));
+    });
+  });
+  await t.step("[::1], with mutual TLS", async () => {
+    const env = { ...TLS_ENV, PULSE_TLS_CLIENT_CA: "certs/ca.pem" };
+    await withTlsRuntime(certs, env, async ({ port }) => {
+      await using rt = new Runtime(`grpcs://[::1]:${port}`, {
+        tls: { ca: certs["ca.pem"], cert: certs["client.pem"], key: certs["client.key"] },
+        retry: false,
+      });
+      assert.equal((await rt.registerWorker("w1")).state, "ACTIVE");
+    }, ["--grpc-addr", "[::1]:0"]);
+  });
+});
+
+Deno.test("grpcs:// to an IP address refuses a runtime whose certificate lists only names", async () => {
+  const certificates = await makeCertificates();
+  const files = {
+    "ca.pem": certificates.ca,
+    "server.pem": certificates.namesOnlyCert,
+    "server.key": certificates.namesOnlyKey,
+  };
+  await withTlsRuntime(files, TLS_ENV, async ({ port }) => {
+    const byName = new Runtime(`grpcs://localhost:${port}`, { tls: { ca: certificates.ca } });
+    const byAddress = new Runtime(`grpcs://127.0.0.1:${port}`, {
+      tls: { ca: certificates.ca },
+      retry: false,
+    });
+    try {
+      await byName.registerWorker("w1"); // the certificate is good for its name
+      await assert.rejects(byAddress.heartbeat("w1"), (error) => {
+        assert.ok(error instanceof PulseError, String(error));
+        assert.equal(error.code, "UNAVAILABLE");
+        assert.match(
+          error.message,
+          /^Cannot send heartbeat: no connection to grpcs:\/\/127\.0\.0\.1:\d+: the runtime's certificate is not valid for 127\.0\.0\.1; /,
+        );
+        return true;
+      });
+    } finally {
+      byName.close();
+      byAddress.close();
+    }
+  });
+});
+
+// TLS settings from the files a case names.
+async function tlsOf(files: TlsFiles | undefined): Promise<TlsOptions | undefined> {
+  if (files === undefined) return undefined;
+  const read = (path: string | undefined) =>
+    path === undefined ? undefined : Deno.readTextFile(path);
+  return {
+    ca: await read(files.ca),
+    cert: await read(files.cert),
+    key: await read(files.key),
+    serverName: files.serverName,
+  };
+}
+
+Deno.test("on loopback, TLS by IP address connects, and every connection that cannot be made fails with UNAVAILABLE naming the address and the likely cause", async (t) => {
+  const targets = await startConnectionTargets();
+  try {
+    for (const testCase of targets.cases) {
+      await t.step(testCase.name, async () => {
+        await using rt = new Runtime(testCase.address, {
+          tls: await tlsOf(testCase.tls),
+          retry: false,
+        });
+        const outcome = await rt.registerWorker("w1").then(
+          () => ({ ok: true as const }),
+          (error) => {
+            assert.ok(error instanceof PulseError, String(error));
+            return { code: error.code, message: error.message };
+          },
+        );
+        assert.equal(mismatch(testCase, "register worker", outcome), undefined);
+      });
+    }
+  } finally {
+    await targets.stop();
+  }
+});
+
+Deno.test("an UNAVAILABLE of the runtime's own keeps its message", async () => {
+  const fake = await startFakeRuntime();
+  fake.failGetWorker = { code: grpc.status.UNAVAILABLE, details: "Cannot get worker: store down" };
+  try {
+    await using rt = new Runtime(`grpc://${fake.address}`, { retry: false });
+    await assert.rejects(
+      rt.getWorker("w1"),
+      (error) => error instanceof PulseError && error.message === "Cannot get worker: store down",
+    );
+  } finally {
+    await fake.close();
+  }
 });

@@ -1,9 +1,10 @@
 /**
  * The SDK on Node 20: built the way JSR's npm layer builds it (transpiled ES
  * modules and declarations, dependencies from npm; see _node_build.ts), then
- * `node` runs the product description's flow against a real runtime, and a
+ * `node` runs the product description's flow against a real runtime, a
  * streamed save against a stalled connection, to show grpc-js backpressure
- * holds on Node.
+ * holds on Node, and the connections of _connection_cases.ts (TLS by IP, and
+ * the causes of those that fail, in Node's OpenSSL words).
  *
  * Needs `node` and `npm` on PATH and the npm registry (once: the packages are
  * cached in the temporary directory).
@@ -13,8 +14,13 @@ import { buildForNode } from "./_node_build.ts";
 import { run } from "../deploy/_tools.ts";
 import { startRuntime } from "../support/runtime.ts";
 import { startTcpFaultProxy } from "../support/tcp_fault_proxy.ts";
+import { mismatch, startConnectionTargets } from "./_connection_cases.ts";
 
-const SCRIPTS = ["tests/sdk/node/seed_flow.ts", "tests/sdk/node/backpressure.ts"];
+const SCRIPTS = [
+  "tests/sdk/node/seed_flow.ts",
+  "tests/sdk/node/backpressure.ts",
+  "tests/sdk/node/connect.ts",
+];
 
 Deno.test("the SDK built for Node runs the product flow against a real runtime", async () => {
   const build = await buildForNode(SCRIPTS);
@@ -88,6 +94,28 @@ Deno.test("on Node, a streamed save reads no further ahead than grpc-js's buffer
   } finally {
     await proxy.close();
     await runtime.stop();
+    await build.remove();
+  }
+});
+
+Deno.test("on Node, TLS by IP address connects, and connections that cannot be made name their likely cause", async () => {
+  const build = await buildForNode(SCRIPTS);
+  const targets = await startConnectionTargets();
+  const casesFile = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(casesFile, JSON.stringify(targets.cases));
+    const result = await run("node", [build.script("tests/sdk/node/connect.ts"), casesFile]);
+    assert.equal(result.code, 0, result.stderr);
+    const outcomes = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(outcomes.map((o) => o.name), targets.cases.map((c) => c.name));
+    const wrong = targets.cases.map((testCase, index) => {
+      const problem = mismatch(testCase, "register worker", outcomes[index]);
+      return problem === undefined ? undefined : `${testCase.name}: ${problem}`;
+    }).filter((problem) => problem !== undefined);
+    assert.deepEqual(wrong, []);
+  } finally {
+    await Deno.remove(casesFile);
+    await targets.stop();
     await build.remove();
   }
 });

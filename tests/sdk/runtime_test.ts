@@ -2,7 +2,8 @@
  * The client's life cycle and its checks before a call: close() and
  * `await using` end it (later calls and calls in flight reject with
  * CANCELLED), bad metadata fails before anything is sent, and every save
- * carries an idempotency key — the caller's, or a fresh UUID.
+ * carries an idempotency key — the caller's, or a fresh UUID. Listings as
+ * async iterables over every page are here too.
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
@@ -10,7 +11,7 @@ import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
 import { loadPulsePackage, SERVICE_NAME } from "@pulsecheckpoint/proto";
 import { randomBytes } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
-import { grpcRequests } from "./_helpers.ts";
+import { grpcRequests, withWorker } from "./_helpers.ts";
 
 const MIB = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -205,4 +206,45 @@ Deno.test("a save answered without its checkpoint rejects with INTERNAL instead 
     rt.close();
     server.forceShutdown();
   }
+});
+
+Deno.test("checkpoints(), workers() and datasets() iterate every page, and stop fetching on break", async () => {
+  await withWorker(async (rt, runtime) => {
+    const ids: string[] = [];
+    for (let step = 0; step < 7; step++) {
+      const saved = await rt.saveCheckpoint({
+        workerId: "w1",
+        data: randomBytes(10),
+        metadata: { step },
+      });
+      ids.push(saved.checkpointId);
+    }
+    const listed: string[] = [];
+    for await (const c of rt.checkpoints("w1", { pageSize: 3 })) {
+      listed.push(c.checkpointId);
+    }
+    assert.deepEqual(listed, [...ids].reverse());
+    assert.equal(await grpcRequests(runtime, "ListCheckpoints"), 3);
+
+    for await (const c of rt.checkpoints("w1", { pageSize: 3 })) {
+      assert.equal(c.checkpointId, ids[6]);
+      break;
+    }
+    assert.equal(await grpcRequests(runtime, "ListCheckpoints"), 4);
+
+    for (const name of ["w2", "w3", "w4"]) await rt.registerWorker(name);
+    for (const name of ["d1", "d2", "d3"]) {
+      await rt.registerDataset(name, { path: `s3://bucket/${name}` });
+    }
+    const workers: string[] = [];
+    for await (const w of rt.workers({ pageSize: 2 })) workers.push(w.workerId);
+    assert.deepEqual(workers, ["w1", "w2", "w3", "w4"]);
+    const datasets: string[] = [];
+    for await (const d of rt.datasets({ pageSize: 2 })) datasets.push(d.path);
+    assert.deepEqual(datasets, [
+      "s3://bucket/d1",
+      "s3://bucket/d2",
+      "s3://bucket/d3",
+    ]);
+  });
 });
