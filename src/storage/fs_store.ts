@@ -4,43 +4,54 @@
  * Writes go to a temporary file in `<root>/.tmp/`, are fsynced, then renamed
  * (put) or hard-linked (putIfAbsent, which fails if the key exists) into
  * place, and the directory is fsynced: an object is either absent or whole,
- * whenever the process dies.
+ * whenever the process dies. All file I/O goes through a `StoreFiles` layer
+ * (`fs_files.ts`): the real file system, unless a test gives another.
  */
 import { dirname, join } from "node:path";
 import { PulseError } from "../errors.ts";
+import { DENO_FILES, type StoreFiles } from "./fs_files.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
 
 const TMP_DIR = ".tmp";
 
+/** Options of `FsStore.open`. */
+export interface FsStoreOptions {
+  /** The file layer; the real file system by default. */
+  files?: StoreFiles;
+}
+
 /** An `ObjectStore` on the local filesystem. */
 export class FsStore implements ObjectStore {
   readonly description: string;
-  #root: string;
+  readonly #root: string;
+  readonly #files: StoreFiles;
   #tmpCounter = 0;
 
-  private constructor(root: string) {
+  private constructor(root: string, files: StoreFiles) {
     this.#root = root;
+    this.#files = files;
     this.description = `fs:${root}`;
   }
 
   /** Opens the store at `root`, creating it, and removes temporary files a crash left. */
-  static async open(root: string): Promise<FsStore> {
-    await Deno.remove(join(root, TMP_DIR), { recursive: true }).catch(
+  static async open(root: string, options: FsStoreOptions = {}): Promise<FsStore> {
+    const files = options.files ?? DENO_FILES;
+    await files.remove(join(root, TMP_DIR), { recursive: true }).catch(
       (error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       },
     );
-    await Deno.mkdir(join(root, TMP_DIR), { recursive: true });
-    return new FsStore(await Deno.realPath(root));
+    await files.mkdir(join(root, TMP_DIR), { recursive: true });
+    return new FsStore(await files.realPath(root), files);
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
     const tmp = await this.#writeTemporary(key, data);
     try {
       const path = await this.#pathForWrite(key);
-      await Deno.rename(tmp, path);
-      await syncDirectory(dirname(path));
+      await this.#files.rename(tmp, path);
+      await this.#files.syncDirectory(dirname(path));
     } catch (error) {
       throw this.#outOfSpace(key, error);
     }
@@ -48,24 +59,24 @@ export class FsStore implements ObjectStore {
 
   async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const path = this.#path(key);
-    if (await exists(path)) return false;
+    if (await this.#exists(path)) return false;
     const tmp = await this.#writeTemporary(key, data);
     try {
-      await Deno.link(tmp, await this.#pathForWrite(key));
-      await syncDirectory(dirname(path));
+      await this.#files.link(tmp, await this.#pathForWrite(key));
+      await this.#files.syncDirectory(dirname(path));
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) return false;
       throw this.#outOfSpace(key, error);
     } finally {
-      await Deno.remove(tmp);
+      await this.#files.remove(tmp);
     }
     return true;
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
-    let file: Deno.FsFile;
+    let file;
     try {
-      file = await Deno.open(this.#path(key));
+      file = await this.#files.open(this.#path(key), { read: true });
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw error;
@@ -87,7 +98,7 @@ export class FsStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const stat = await Deno.stat(this.#path(key));
+      const stat = await this.#files.stat(this.#path(key));
       return { key, size: stat.size, lastModified: stat.mtime ?? new Date(0) };
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
@@ -119,7 +130,7 @@ export class FsStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     try {
-      await Deno.remove(this.#path(key));
+      await this.#files.remove(this.#path(key));
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
@@ -135,15 +146,25 @@ export class FsStore implements ObjectStore {
 
   async #pathForWrite(key: string): Promise<string> {
     const path = this.#path(key);
-    await Deno.mkdir(dirname(path), { recursive: true });
+    await this.#files.mkdir(dirname(path), { recursive: true });
     return path;
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#files.lstat(path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
   }
 
   // Writes `data` (to become `key`) to a new temporary file and fsyncs it; a
   // file that could not be written whole is removed.
   async #writeTemporary(key: string, data: Uint8Array): Promise<string> {
     const path = join(this.#root, TMP_DIR, `${Deno.pid}-${++this.#tmpCounter}`);
-    using file = await Deno.open(path, { write: true, createNew: true });
+    using file = await this.#files.open(path, { write: true, createNew: true });
     try {
       let written = 0;
       while (written < data.length) {
@@ -151,7 +172,7 @@ export class FsStore implements ObjectStore {
       }
       await file.sync();
     } catch (error) {
-      await Deno.remove(path);
+      await this.#files.remove(path);
       throw this.#outOfSpace(key, error);
     }
     return path;
@@ -169,9 +190,8 @@ export class FsStore implements ObjectStore {
   }
 
   async #walk(directory: string, visit: (key: string) => void): Promise<void> {
-    let entries: AsyncIterable<Deno.DirEntry>;
     try {
-      entries = Deno.readDir(join(this.#root, ...directory.split("/")));
+      const entries = this.#files.readDir(join(this.#root, ...directory.split("/")));
       for await (const entry of entries) {
         if (entry.name === TMP_DIR && directory === "") continue;
         const key = directory === "" ? entry.name : `${directory}/${entry.name}`;
@@ -182,20 +202,4 @@ export class FsStore implements ObjectStore {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-// Makes a rename or link into `directory` durable.
-async function syncDirectory(directory: string): Promise<void> {
-  using dir = await Deno.open(directory, { read: true });
-  await dir.sync();
 }
