@@ -4,8 +4,10 @@
  * Writes go to a temporary file in `<root>/.tmp/`, are fsynced, then renamed
  * (put) or hard-linked (putIfAbsent, which fails if the key exists) into
  * place, and the directory is fsynced: an object is either absent or whole,
- * whenever the process dies. All file I/O goes through a `StoreFiles` layer
- * (`fs_files.ts`): the real file system, unless a test gives another.
+ * whenever the process dies. A directory the store creates is made durable
+ * too, by an fsync of its parent, and so is every deletion, by an fsync of
+ * the directory it was in. All file I/O goes through a `StoreFiles` layer
+ * (`fs_files.ts`), the real one unless a test gives another.
  */
 import { dirname, join } from "node:path";
 import { PulseError } from "../errors.ts";
@@ -27,6 +29,10 @@ export class FsStore implements ObjectStore {
   readonly #root: string;
   readonly #files: StoreFiles;
   #tmpCounter = 0;
+  // Directories being created, so that a put into one waits until it is durable.
+  readonly #creating = new Map<string, Promise<void>>();
+  // putIfAbsent calls in progress by key, so that false means durable.
+  readonly #claiming = new Map<string, Promise<boolean>>();
 
   private constructor(root: string, files: StoreFiles) {
     this.#root = root;
@@ -37,32 +43,43 @@ export class FsStore implements ObjectStore {
   /** Opens the store at `root`, creating it, and removes temporary files a crash left. */
   static async open(root: string, options: FsStoreOptions = {}): Promise<FsStore> {
     const files = options.files ?? DENO_FILES;
-    await files.remove(join(root, TMP_DIR), { recursive: true }).catch(
-      (error) => {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      },
-    );
-    await files.mkdir(join(root, TMP_DIR), { recursive: true });
+    const creator = new FsStore(root, files);
+    await creator.#ensureDirectory(root);
+    await files.remove(join(root, TMP_DIR), { recursive: true }).catch(ignoreNotFound);
+    await files.mkdir(join(root, TMP_DIR));
     return new FsStore(await files.realPath(root), files);
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
     const tmp = await this.#writeTemporary(key, data);
     try {
-      const path = await this.#pathForWrite(key);
+      const path = this.#path(key);
+      await this.#ensureDirectory(dirname(path));
       await this.#files.rename(tmp, path);
       await this.#files.syncDirectory(dirname(path));
     } catch (error) {
+      await this.#files.remove(tmp).catch(ignoreNotFound);
       throw this.#outOfSpace(key, error);
     }
   }
 
-  async putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+  putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
+    // A key being written by another call is not there yet until that call
+    // made it durable: wait for it, then it is there.
+    const pending = this.#claiming.get(key);
+    if (pending !== undefined) return pending.then(() => false, () => this.putIfAbsent(key, data));
+    const claim = this.#putIfAbsent(key, data).finally(() => this.#claiming.delete(key));
+    this.#claiming.set(key, claim);
+    return claim;
+  }
+
+  async #putIfAbsent(key: string, data: Uint8Array): Promise<boolean> {
     const path = this.#path(key);
     if (await this.#exists(path)) return false;
     const tmp = await this.#writeTemporary(key, data);
     try {
-      await this.#files.link(tmp, await this.#pathForWrite(key));
+      await this.#ensureDirectory(dirname(path));
+      await this.#files.link(tmp, path);
       await this.#files.syncDirectory(dirname(path));
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) return false;
@@ -129,11 +146,15 @@ export class FsStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const path = this.#path(key);
     try {
-      await this.#files.remove(this.#path(key));
+      await this.#files.remove(path);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+    // Synced even when the file was gone: an earlier call may have removed
+    // it and failed before its sync.
+    await this.#files.syncDirectory(dirname(path)).catch(ignoreNotFound);
   }
 
   close(): Promise<void> {
@@ -144,12 +165,6 @@ export class FsStore implements ObjectStore {
     return join(this.#root, ...key.split("/"));
   }
 
-  async #pathForWrite(key: string): Promise<string> {
-    const path = this.#path(key);
-    await this.#files.mkdir(dirname(path), { recursive: true });
-    return path;
-  }
-
   async #exists(path: string): Promise<boolean> {
     try {
       await this.#files.lstat(path);
@@ -158,6 +173,35 @@ export class FsStore implements ObjectStore {
       if (error instanceof Deno.errors.NotFound) return false;
       throw error;
     }
+  }
+
+  // Creates `directory` and the parents it lacks, each made durable by an
+  // fsync of its parent before this resolves.
+  #ensureDirectory(directory: string): Promise<void> {
+    const pending = this.#creating.get(directory);
+    if (pending !== undefined) return pending;
+    const creation = this.#createDirectory(directory).finally(() =>
+      this.#creating.delete(directory)
+    );
+    this.#creating.set(directory, creation);
+    return creation;
+  }
+
+  async #createDirectory(directory: string): Promise<void> {
+    try {
+      await this.#files.mkdir(directory);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return;
+      if (!(error instanceof Deno.errors.NotFound) || dirname(directory) === directory) throw error;
+      await this.#ensureDirectory(dirname(directory));
+      try {
+        await this.#files.mkdir(directory);
+      } catch (again) {
+        if (again instanceof Deno.errors.AlreadyExists) return;
+        throw again;
+      }
+    }
+    await this.#files.syncDirectory(dirname(directory));
   }
 
   // Writes `data` (to become `key`) to a new temporary file and fsyncs it; a
@@ -202,4 +246,8 @@ export class FsStore implements ObjectStore {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
 }
