@@ -8,9 +8,13 @@
  * too, by an fsync of its parent, and so is every deletion, by an fsync of
  * the directory it was in. All file I/O goes through a `StoreFiles` layer
  * (`fs_files.ts`), the real one unless a test gives another.
+ *
+ * One store serves one process: an open store holds the lock of its root
+ * (`directory_lock.ts`), and a second process cannot open it meanwhile.
  */
 import { dirname, join } from "node:path";
 import { PulseError } from "../errors.ts";
+import { DirectoryLock, LOCK_FILE } from "./directory_lock.ts";
 import { DENO_FILES, type StoreFiles } from "./fs_files.ts";
 import { LIST_KEYS_MAX } from "./store.ts";
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from "./store.ts";
@@ -28,26 +32,40 @@ export class FsStore implements ObjectStore {
   readonly description: string;
   readonly #root: string;
   readonly #files: StoreFiles;
+  readonly #lock: DirectoryLock | undefined;
   #tmpCounter = 0;
   // Directories being created, so that a put into one waits until it is durable.
   readonly #creating = new Map<string, Promise<void>>();
   // putIfAbsent calls in progress by key, so that false means durable.
   readonly #claiming = new Map<string, Promise<boolean>>();
 
-  private constructor(root: string, files: StoreFiles) {
+  private constructor(root: string, files: StoreFiles, lock?: DirectoryLock) {
     this.#root = root;
     this.#files = files;
+    this.#lock = lock;
     this.description = `fs:${root}`;
   }
 
-  /** Opens the store at `root`, creating it, and removes temporary files a crash left. */
+  /**
+   * Opens the store at `root`, creating it, takes its lock, and removes
+   * temporary files a crash left.
+   * @throws {PulseError} FAILED_PRECONDITION naming the other process when
+   *   one has the store open
+   */
   static async open(root: string, options: FsStoreOptions = {}): Promise<FsStore> {
     const files = options.files ?? DENO_FILES;
-    const creator = new FsStore(root, files);
-    await creator.#ensureDirectory(root);
-    await files.remove(join(root, TMP_DIR), { recursive: true }).catch(ignoreNotFound);
-    await files.mkdir(join(root, TMP_DIR));
-    return new FsStore(await files.realPath(root), files);
+    await new FsStore(root, files).#ensureDirectory(root);
+    // Locked before anything is touched: the temporary files may be another
+    // process's writes in progress.
+    const lock = await DirectoryLock.acquire(root);
+    try {
+      await files.remove(join(root, TMP_DIR), { recursive: true }).catch(ignoreNotFound);
+      await files.mkdir(join(root, TMP_DIR));
+      return new FsStore(await files.realPath(root), files, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
   }
 
   async put(key: string, data: Uint8Array): Promise<void> {
@@ -157,7 +175,9 @@ export class FsStore implements ObjectStore {
     await this.#files.syncDirectory(dirname(path)).catch(ignoreNotFound);
   }
 
+  /** Releases the store's lock; the store must not be used after. */
   close(): Promise<void> {
+    this.#lock?.release();
     return Promise.resolve();
   }
 
@@ -237,7 +257,7 @@ export class FsStore implements ObjectStore {
     try {
       const entries = this.#files.readDir(join(this.#root, ...directory.split("/")));
       for await (const entry of entries) {
-        if (entry.name === TMP_DIR && directory === "") continue;
+        if (directory === "" && (entry.name === TMP_DIR || entry.name === LOCK_FILE)) continue;
         const key = directory === "" ? entry.name : `${directory}/${entry.name}`;
         if (entry.isDirectory) await this.#walk(key, visit);
         else if (entry.isFile) visit(key);
