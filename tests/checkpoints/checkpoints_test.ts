@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { newCheckpointId } from "../../src/checkpoints/checkpoint_id.ts";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import type { ExpectedContent } from "../../src/checkpoints/content_problem.ts";
 import { PulseError } from "../../src/errors.ts";
@@ -62,6 +63,8 @@ class FaultyStore implements ObjectStore {
   held: (() => void)[] = [];
   hold = false;
   chunkWrites = 0;
+  /** Awaited before each delete(). */
+  beforeDelete: (key: string) => Promise<void> = () => Promise.resolve();
   constructor(readonly inner: ObjectStore) {}
   put(key: string, data: Uint8Array) {
     return this.inner.put(key, data);
@@ -85,7 +88,8 @@ class FaultyStore implements ObjectStore {
   list(prefix: string, options?: { startAfter?: string; limit?: number }) {
     return this.inner.list(prefix, options);
   }
-  delete(key: string) {
+  async delete(key: string) {
+    await this.beforeDelete(key);
     return this.inner.delete(key);
   }
   close() {
@@ -498,4 +502,54 @@ Deno.test("save() with a damaged idempotency record fails with DATA_LOSS naming 
     { code: "DATA_LOSS", message: `Cannot read idempotency record ${key}: not a JSON object` },
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+});
+
+Deno.test("delete() keeps the idempotency claim of a retry that found the checkpoint gone: a later retry returns the retry's checkpoint", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "step-7" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  // The deletion of the idempotency record is held, after the manifest's.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  s.store.beforeDelete = (key) => key.startsWith("idempotency/") ? held : Promise.resolve();
+  const deleted = s.checkpoints.delete("w1", first.checkpointId);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // A retry of the first save comes meanwhile.
+  const retry = s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  await Promise.race([retry, new Promise((resolve) => setTimeout(resolve, 500))]);
+  release();
+  await deleted;
+  const retried = await retry;
+  assert.notEqual(retried.checkpointId, first.checkpointId);
+  s.store.beforeDelete = () => Promise.resolve();
+  // A later retry finds the retry's checkpoint: no duplicate.
+  const later = await s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  assert.equal(later.checkpointId, retried.checkpointId);
+  assert.deepEqual(
+    (await s.checkpoints.list("w1", 0, "")).checkpoints.map((c) => c.checkpointId),
+    [retried.checkpointId],
+  );
+});
+
+Deno.test("delete() leaves an idempotency record that names another checkpoint (a claim made in another runtime)", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "step-8" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(100, 19)), NO_TRAILER);
+  const key = idempotencyRecordKeyOf("w1", "step-8");
+  const other = newCheckpointId();
+  await s.store.put(key, new TextEncoder().encode(JSON.stringify({ checkpoint_id: other })));
+  await s.checkpoints.delete("w1", first.checkpointId);
+  await assert.rejects(s.checkpoints.get("w1", first.checkpointId), { code: "NOT_FOUND" });
+  assert.deepEqual(
+    JSON.parse(new TextDecoder().decode(await s.store.get(key))),
+    { checkpoint_id: other },
+  );
+  // The record of a checkpoint that is deleted goes with it.
+  const second = await s.checkpoints.save(
+    { ...header, idempotencyKey: "step-9" },
+    inPieces(pattern(100, 20)),
+    NO_TRAILER,
+  );
+  await s.checkpoints.delete("w1", second.checkpointId);
+  assert.equal(await s.store.get(idempotencyRecordKeyOf("w1", "step-9")), undefined);
 });
