@@ -190,7 +190,7 @@ export class Checkpoints {
         await checkBeforeCommit(written, options);
         return await this.#commit(request, checkpointId, written);
       },
-      { base },
+      { base, signal: options.signal },
     );
     try {
       this.#options.onSaved?.(checkpoint);

@@ -33,6 +33,8 @@ export interface ChunkWriterOptions {
   writesInFlight: number;
   /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
   chunkBuffers: number;
+  /** Longest wait of a save for a free chunk buffer (`storage.chunk_buffer_wait_ms`). */
+  chunkBufferWaitMs: number;
   /** Chunks read ahead per save or load (`storage.reads_ahead`). */
   readsAhead: number;
   /** Largest checkpoint a save may write. */
@@ -68,7 +70,7 @@ export class ChunkWriter {
     this.#parts = {
       store,
       options,
-      buffers: new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES),
+      buffers: new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES, options.chunkBufferWaitMs),
       leases: new ChunkLeases(),
     };
   }
@@ -82,16 +84,18 @@ export class ChunkWriter {
    * Writes the chunks of `data`, then calls `commit` with what was written
    * while every chunk is still leased; gives the leases back once `commit`
    * settles, or once the writing failed. `data` may name chunks of `base`
-   * instead of sending their bytes.
+   * instead of sending their bytes; `signal` (the client has gone) stops a
+   * wait for a chunk buffer.
    */
   async write<T>(
     data: AsyncIterable<Uint8Array | NamedChunk>,
     commit: (written: WrittenChunks) => Promise<T>,
-    options: { base?: Base } = {},
+    options: { base?: Base; signal?: AbortSignal } = {},
   ): Promise<T> {
     const save = new SaveChunks(this.#parts, options.base);
     try {
-      return await commit(await save.write(chunks(data, this.#parts.buffers)));
+      const source = chunks(data, this.#parts.buffers, options.signal);
+      return await commit(await save.write(source));
     } finally {
       save.releaseLeases();
     }

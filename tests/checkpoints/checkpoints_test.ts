@@ -97,12 +97,13 @@ class FaultyStore implements ObjectStore {
   }
 }
 
-async function setup(writesInFlight = 2, chunkBuffers = 16) {
+async function setup(writesInFlight = 2, chunkBuffers = 16, chunkBufferWaitMs = 30_000) {
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
   const checkpoints = new Checkpoints(store, {
     writesInFlight,
     chunkBuffers,
+    chunkBufferWaitMs,
     readsAhead: 2,
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 4,
@@ -552,4 +553,111 @@ Deno.test("delete() leaves an idempotency record that names another checkpoint (
   );
   await s.checkpoints.delete("w1", second.checkpointId);
   assert.equal(await s.store.get(idempotencyRecordKeyOf("w1", "step-9")), undefined);
+});
+
+// A source that sends `first` (if any), then waits for `open()` before sending `rest`.
+function gatedSource(first: Uint8Array | undefined, rest: Uint8Array) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  async function* data(): AsyncGenerator<Uint8Array> {
+    if (first !== undefined) yield first;
+    await gate;
+    yield rest;
+  }
+  return { data: data(), open };
+}
+
+// Settles as `promise` does, or rejects once `ms` have passed: a wait that
+// never ends fails the test instead of hanging it.
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a save that waits chunkBufferWaitMs for a chunk buffer fails with UNAVAILABLE naming the setting, committing nothing", async () => {
+  await using s = await setup(2, 1, 200);
+  // The one buffer is held by a save that sent 10 bytes and stalls.
+  const stalled = gatedSource(pattern(10, 21), pattern(10, 22));
+  const holder = s.checkpoints.save(header, stalled.data, NO_TRAILER);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(
+      within(
+        s.checkpoints.save({ ...header, workerId: "w2" }, inPieces(pattern(10, 23)), NO_TRAILER),
+        5000,
+      ),
+      {
+        code: "UNAVAILABLE",
+        message:
+          "Cannot save checkpoint: no chunk buffer came free within 200 ms (storage.chunk_buffer_wait_ms); all 1 (storage.chunk_buffers) are held by other saves; the runtime is busy, retry later",
+      },
+    );
+    assert.deepEqual((await s.checkpoints.list("w2", 0, "")).checkpoints, []);
+  } finally {
+    stalled.open();
+  }
+  assert.equal((await holder).sizeBytes, 20);
+  // The buffer is free again for the next save.
+  const next = await s.checkpoints.save(
+    { ...header, workerId: "w2" },
+    inPieces(pattern(10, 24)),
+    NO_TRAILER,
+  );
+  assert.equal(next.sizeBytes, 10);
+});
+
+Deno.test("an aborted save stops waiting for a chunk buffer at once, with ABORTED", async () => {
+  await using s = await setup(2, 1, 60_000);
+  const stalled = gatedSource(pattern(10, 25), pattern(10, 26));
+  const holder = s.checkpoints.save(header, stalled.data, NO_TRAILER);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cancel = new AbortController();
+    const waiting = s.checkpoints.save(
+      { ...header, workerId: "w2" },
+      inPieces(pattern(10, 27)),
+      { signal: cancel.signal, expected: Promise.resolve(undefined) },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    cancel.abort();
+    await assert.rejects(within(waiting, 2000), {
+      code: "ABORTED",
+      message:
+        "Cannot save checkpoint: the client cancelled the call while the save waited for a chunk buffer",
+    });
+    assert.ok(performance.now() - started < 1000);
+  } finally {
+    stalled.open();
+  }
+  await holder;
+  const next = await s.checkpoints.save(
+    { ...header, workerId: "w2" },
+    inPieces(pattern(10, 28)),
+    NO_TRAILER,
+  );
+  assert.equal(next.sizeBytes, 10);
+});
+
+Deno.test("a save holds no chunk buffer before its first data byte arrives", async () => {
+  await using s = await setup(2, 1, 60_000);
+  // Header in, no byte yet (an empty data message does not count).
+  const silent = gatedSource(new Uint8Array(0), pattern(10, 29));
+  const waiting = s.checkpoints.save(header, silent.data, NO_TRAILER);
+  try {
+    // Another save takes the one buffer, again and again, and commits.
+    const bytes = pattern(3 * CHUNK_BYTES + 1, 30);
+    const other = await within(
+      s.checkpoints.save({ ...header, workerId: "w2" }, inPieces(bytes), NO_TRAILER),
+      10_000,
+    );
+    const { data } = await s.checkpoints.load("w2", other.checkpointId);
+    assert.deepEqual(await readAll(data), bytes);
+  } finally {
+    silent.open();
+  }
+  assert.equal((await waiting).sizeBytes, 10);
 });
