@@ -121,7 +121,7 @@ export const savesInProgress = new prom.Gauge({
 export const chunksWrittenTotal = new prom.Counter({
   name: "pulse_chunks_total",
   help:
-    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored, named: taken from the base of an incremental save)",
+    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored and verified, rewritten: already stored but rotten, so written again, named: taken from the base of an incremental save)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

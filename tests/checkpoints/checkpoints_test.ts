@@ -63,6 +63,8 @@ class FaultyStore implements ObjectStore {
   held: (() => void)[] = [];
   hold = false;
   chunkWrites = 0;
+  holdGets = false;
+  heldGets: (() => void)[] = [];
   /** Awaited before each delete(). */
   beforeDelete: (key: string) => Promise<void> = () => Promise.resolve();
   constructor(readonly inner: ObjectStore) {}
@@ -79,7 +81,10 @@ class FaultyStore implements ObjectStore {
     }
     return this.inner.putIfAbsent(key, data);
   }
-  get(key: string, range?: { offset: number; length: number }) {
+  async get(key: string, range?: { offset: number; length: number }) {
+    if (this.holdGets && key.startsWith("chunks/")) {
+      await new Promise<void>((resolve) => this.heldGets.push(resolve));
+    }
     return this.inner.get(key, range);
   }
   head(key: string) {
@@ -660,4 +665,110 @@ Deno.test("a save holds no chunk buffer before its first data byte arrives", asy
     silent.open();
   }
   assert.equal((await waiting).sizeBytes, 10);
+});
+
+// The chunk hashes of a worker's latest manifest, as stored.
+async function chunksOfLatest(store: ObjectStore, workerId: string): Promise<string[]> {
+  const [latest] = await store.list(`checkpoints/${workerId}/`, { limit: 1 });
+  const manifest = JSON.parse(new TextDecoder().decode(await store.get(latest!.key)));
+  return manifest.chunks.map((chunk: { sha256: string }) => chunk.sha256);
+}
+
+// Flips one bit of a stored chunk's file, as a disk that rots would.
+async function flipByte(dir: string, sha256: string, at: number): Promise<void> {
+  const path = `${dir}/${chunkKeyOf(sha256)}`;
+  const bytes = await Deno.readFile(path);
+  bytes[at] = bytes[at]! ^ 0x10;
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("a full save of bytes whose stored chunk rotted rewrites the chunk from the bytes it was sent: both checkpoints load", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES + 100, 31);
+  const first = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const [, rotten] = await chunksOfLatest(s.store, "w1");
+  await flipByte(s.dir, rotten!, 4321);
+  await assert.rejects(readAll((await s.checkpoints.load("w1", first.checkpointId)).data), {
+    code: "DATA_LOSS",
+  });
+
+  const second = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.equal(second.sha256, first.sha256);
+  assert.deepEqual(
+    await Deno.readFile(`${s.dir}/${chunkKeyOf(rotten!)}`),
+    bytes.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES),
+  );
+  for (const saved of [first, second]) {
+    assert.deepEqual(
+      await readAll((await s.checkpoints.load("w1", saved.checkpointId)).data),
+      bytes,
+    );
+  }
+});
+
+Deno.test("a full save finds a stored chunk that is short or long, too, and rewrites it", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES, 32);
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const [shortened, lengthened] = await chunksOfLatest(s.store, "w1");
+  await Deno.truncate(`${s.dir}/${chunkKeyOf(shortened!)}`, CHUNK_BYTES - 1);
+  await Deno.writeFile(`${s.dir}/${chunkKeyOf(lengthened!)}`, new Uint8Array([7]), {
+    append: true,
+  });
+  const second = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.deepEqual(
+    await readAll((await s.checkpoints.load("w1", second.checkpointId)).data),
+    bytes,
+  );
+});
+
+Deno.test("an incremental save naming a rotten chunk of its base fails with DATA_LOSS naming the chunk, committing nothing", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES + 100, 33);
+  const base = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const chunks = await chunksOfLatest(s.store, "w1");
+  await flipByte(s.dir, chunks[0]!, 99);
+  async function* named(): AsyncGenerator<Uint8Array | { sha256: string }> {
+    yield { sha256: chunks[0]! };
+    yield { sha256: chunks[1]! };
+    yield bytes.subarray(2 * CHUNK_BYTES);
+  }
+  await assert.rejects(
+    s.checkpoints.save({ ...header, baseCheckpointId: base.checkpointId }, named(), NO_TRAILER),
+    {
+      code: "DATA_LOSS",
+      message: `Cannot save checkpoint: chunk ${
+        chunks[0]
+      } of base checkpoint ${base.checkpointId} fails its SHA-256 check; send it in full`,
+    },
+  );
+  assert.deepEqual(
+    (await s.checkpoints.list("w1", 0, "")).checkpoints.map((c) => c.checkpointId),
+    [base.checkpointId],
+  );
+  // Sent in full, the chunk is repaired, and the base loads again.
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.deepEqual(await readAll((await s.checkpoints.load("w1", base.checkpointId)).data), bytes);
+});
+
+Deno.test("verifying deduplicated chunks happens within the write slots: a save reads no further ahead while verifications wait", async () => {
+  await using s = await setup(2);
+  const bytes = pattern(10 * CHUNK_BYTES, 34);
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  s.store.holdGets = true;
+  let pulledBytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const piece of inPieces(bytes)) {
+      pulledBytes += piece.length;
+      yield piece;
+    }
+  }
+  const save = s.checkpoints.save(header, counted(), NO_TRAILER);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Two verifications held (every chunk is stored already), a third chunk cut and waiting.
+  assert.equal(s.store.heldGets.length, 2);
+  assert.ok(pulledBytes <= 3 * CHUNK_BYTES, `pulled ${pulledBytes} bytes`);
+  s.store.holdGets = false;
+  for (const release of s.store.heldGets.splice(0)) release();
+  assert.equal((await save).sizeBytes, 10 * CHUNK_BYTES);
 });
