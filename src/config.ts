@@ -382,6 +382,13 @@ export const SETTINGS = {
     env: "PULSE_CHUNK_BUFFERS",
     help: "8 MiB chunk buffers shared by all saves: their memory together (default 256 MiB)",
   }),
+  "storage.chunk_buffer_wait_ms": setting({
+    parse: integer(100, 3_600_000),
+    default: 30_000,
+    env: "PULSE_CHUNK_BUFFER_WAIT_MS",
+    help:
+      "longest wait of a save for a free chunk buffer; then it fails with UNAVAILABLE (the runtime is busy: the SDKs retry) instead of hanging behind the saves that hold them",
+  }),
   "storage.reads_ahead": setting({
     parse: integer(0, CHUNK_READS_AHEAD_MAX),
     default: 2,

@@ -25,6 +25,11 @@ export { CHUNK_BYTES, METADATA_BYTES_MAX } from "@pulsecheckpoint/proto/protocol
  * slices, so a save or load never holds a heartbeat back for more than one.
  */
 export const HASH_SLICE_BYTES = 1 * MIB;
+/**
+ * Bytes of a stored chunk read at a time when a save compares it with the
+ * bytes it sent before reusing it: the memory of one verification.
+ */
+export const CHUNK_VERIFY_SLICE_BYTES = 1 * MIB;
 /** Most chunk writes in flight per save (`storage.writes_in_flight`). */
 export const CHUNK_WRITES_IN_FLIGHT_MAX = 32;
 /** Most chunk buffers all saves share (`storage.chunk_buffers`): 32 GiB. */

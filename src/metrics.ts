@@ -142,7 +142,7 @@ export const savesInProgress = new prom.Gauge({
 export const chunksWrittenTotal = new prom.Counter({
   name: "pulse_chunks_total",
   help:
-    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored, named: taken from the base of an incremental save, direct: uploaded by the client and verified)",
+    "Chunks of saved checkpoints, by result (written: new, deduplicated: already stored and verified, rewritten: already stored but rotten, so written again, named: taken from the base of an incremental save, direct: uploaded by the client and verified)",
   labelNames: ["result"] as const,
   registers: [registry],
 });

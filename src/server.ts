@@ -103,6 +103,7 @@ function openDomain(store: ObjectStore, config: Config) {
     direct,
     writesInFlight: config["storage.writes_in_flight"],
     chunkBuffers: config["storage.chunk_buffers"],
+    chunkBufferWaitMs: config["storage.chunk_buffer_wait_ms"],
     readsAhead: config["storage.reads_ahead"],
     checkpointBytesMax: config["limits.checkpoint_bytes_max"],
     savesPerWorkerMax: config["limits.saves_per_worker_max"],

@@ -229,9 +229,7 @@ export class Checkpoints {
       checkpoint = await this.#writer.write(
         data as AsyncIterable<Uint8Array | NamedChunk>,
         commit,
-        {
-          base,
-        },
+        { base, signal: options.signal },
       );
     }
     try {
@@ -321,7 +319,12 @@ export class Checkpoints {
     return { checkpoints: page.records.map(toCheckpoint), nextPageToken: page.nextPageToken };
   }
 
-  /** Deletes a checkpoint; its chunks stay until garbage collection. */
+  /**
+   * Deletes a checkpoint, and its idempotency key's claim while that still
+   * names it; its chunks stay until garbage collection. Runs after the saves
+   * in progress with its idempotency key, and they after it: a retry that
+   * found the checkpoint gone and claimed the key anew keeps its claim.
+   */
   async delete(workerId: string, checkpointId: string): Promise<void> {
     const manifest = await this.#manifest(
       "delete checkpoint",
@@ -329,10 +332,13 @@ export class Checkpoints {
       checkpointId,
       false,
     );
-    await this.#store.delete(manifestKeyOf(workerId, manifest.checkpoint_id));
-    if (manifest.idempotency_key !== "") {
-      await this.#idempotency.delete(workerId, manifest.idempotency_key);
-    }
+    const { idempotency_key: idempotencyKey, checkpoint_id: id } = manifest;
+    const remove = async () => {
+      await this.#store.delete(manifestKeyOf(workerId, id));
+      if (idempotencyKey !== "") await this.#idempotency.delete(workerId, idempotencyKey, id);
+    };
+    if (idempotencyKey === "") await remove();
+    else await this.#idempotency.serialized(workerId, idempotencyKey, remove);
   }
 
   async #manifest(

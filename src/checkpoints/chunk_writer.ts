@@ -12,13 +12,24 @@
  * `chunk_leases.ts`).
  *
  * A save may name chunks of a base checkpoint instead of sending them; each is
- * leased and read back, up to `readsAhead` ahead, for the whole-stream
- * SHA-256, which therefore always covers bytes the runtime holds.
+ * leased and read back, up to `readsAhead` ahead, verified against its
+ * SHA-256 and fed to the whole-stream SHA-256, which therefore always covers
+ * bytes the runtime holds.
+ *
+ * No stored chunk is reused unread: a chunk the store already has (a
+ * deduplicated one) is compared with the bytes the save sent for it before
+ * the save may commit, and rewritten from them if it differs (a rotten chunk
+ * repaired); a named chunk that fails its SHA-256 fails the save with
+ * DATA_LOSS. The comparison reads `CHUNK_VERIFY_SLICE_BYTES` at a time within
+ * the chunk's write slot, so a save's memory stays within its in-flight
+ * limits.
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { PulseError } from "../errors.ts";
 import { chunkKeyOf } from "../keys.ts";
-import { CHUNK_BYTES } from "../limits.ts";
+import { CHUNK_BYTES, CHUNK_VERIFY_SLICE_BYTES } from "../limits.ts";
+import { log } from "../log.ts";
 import { chunksWrittenTotal } from "../metrics.ts";
 import type { ObjectStore } from "../storage/store.ts";
 import { ChunkBuffers } from "./chunk_buffers.ts";
@@ -27,12 +38,16 @@ import { chunks, type NamedChunk } from "./chunker.ts";
 import { hashInSlices, sha256InSlices } from "./hash_in_slices.ts";
 import type { ChunkRef, Manifest } from "./manifest.ts";
 
+const TARGET = "pulse::checkpoint";
+
 /** Options of a `ChunkWriter`. */
 export interface ChunkWriterOptions {
   /** Chunk writes in flight per save (`storage.writes_in_flight`). */
   writesInFlight: number;
   /** Chunk buffers shared by all saves (`storage.chunk_buffers`). */
   chunkBuffers: number;
+  /** Longest wait of a save for a free chunk buffer (`storage.chunk_buffer_wait_ms`). */
+  chunkBufferWaitMs: number;
   /** Chunks read ahead per save or load (`storage.reads_ahead`). */
   readsAhead: number;
   /** Largest checkpoint a save may write. */
@@ -68,7 +83,7 @@ export class ChunkWriter {
     this.#parts = {
       store,
       options,
-      buffers: new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES),
+      buffers: new ChunkBuffers(options.chunkBuffers, CHUNK_BYTES, options.chunkBufferWaitMs),
       leases: new ChunkLeases(),
     };
   }
@@ -82,16 +97,18 @@ export class ChunkWriter {
    * Writes the chunks of `data`, then calls `commit` with what was written
    * while every chunk is still leased; gives the leases back once `commit`
    * settles, or once the writing failed. `data` may name chunks of `base`
-   * instead of sending their bytes.
+   * instead of sending their bytes; `signal` (the client has gone) stops a
+   * wait for a chunk buffer.
    */
   async write<T>(
     data: AsyncIterable<Uint8Array | NamedChunk>,
     commit: (written: WrittenChunks) => Promise<T>,
-    options: { base?: Base } = {},
+    options: { base?: Base; signal?: AbortSignal } = {},
   ): Promise<T> {
     const save = new SaveChunks(this.#parts, options.base);
     try {
-      return await commit(await save.write(chunks(data, this.#parts.buffers)));
+      const source = chunks(data, this.#parts.buffers, options.signal);
+      return await commit(await save.write(source));
     } finally {
       save.releaseLeases();
     }
@@ -151,14 +168,14 @@ class SaveChunks {
   // it and the manifest naming it.
   async #writeBytes(chunk: Uint8Array): Promise<void> {
     const { store, buffers, options } = this.#parts;
-    let written: Promise<[boolean, unknown]>;
+    let written: Promise<[ChunkStored, unknown]>;
     try {
       this.#checkSize(chunk.length);
       const sha256 = await sha256InSlices(chunk);
       this.#add({ sha256, size: chunk.length });
       await this.#lease(sha256);
       written = Promise.all([
-        store.putIfAbsent(chunkKeyOf(sha256), chunk),
+        storeChunk(store, sha256, chunk),
         this.#feedWhole(Promise.resolve(chunk)),
       ]);
     } catch (error) {
@@ -166,8 +183,8 @@ class SaveChunks {
       throw error;
     }
     // The buffer goes back once the chunk is written and in the whole hash.
-    const write = written.then(([fresh]) => {
-      chunksWrittenTotal.inc({ result: fresh ? "written" : "deduplicated" });
+    const write = written.then(([result]) => {
+      chunksWrittenTotal.inc({ result });
     }).finally(() => buffers.release(chunk));
     write.catch(() => {}); // awaited below or in write(); never an unhandled rejection
     this.#inFlight.push(write);
@@ -185,7 +202,7 @@ class SaveChunks {
     if (this.#named.length > this.#parts.options.readsAhead) await this.#named.shift();
   }
 
-  // The bytes of a named chunk, leased before they are read.
+  // The bytes of a named chunk, leased before they are read, and verified.
   async #readNamed(sha256: string, size: number, base: Base): Promise<Uint8Array> {
     await this.#lease(sha256);
     const bytes = await this.#parts.store.get(chunkKeyOf(sha256));
@@ -195,6 +212,16 @@ class SaveChunks {
         `Cannot save checkpoint: chunk ${sha256} of base checkpoint ${base.checkpointId} ${
           bytes === undefined ? "is missing" : `is ${bytes.length} bytes, expected ${size}`
         }; save without a base`,
+      );
+    }
+    if (await sha256InSlices(bytes) !== sha256) {
+      log.error(TARGET, "Named chunk failed verification", {
+        base_checkpoint_id: base.checkpointId,
+        chunk_sha256: sha256,
+      });
+      throw new PulseError(
+        "DATA_LOSS",
+        `Cannot save checkpoint: chunk ${sha256} of base checkpoint ${base.checkpointId} fails its SHA-256 check; send it in full`,
       );
     }
     return bytes;
@@ -237,6 +264,45 @@ class SaveChunks {
     this.#hashed.catch(() => {}); // awaited in write()
     return this.#hashed;
   }
+}
+
+/** What a save did with a chunk of bytes, as `pulse_chunks_total` counts it. */
+type ChunkStored = "written" | "deduplicated" | "rewritten";
+
+// Writes a chunk unless the store has it whole. A stored copy is reused only
+// once it equals the bytes sent, whose SHA-256 names it (so it passes its
+// SHA-256 check); one that differs has rotted, and is replaced by them.
+async function storeChunk(
+  store: ObjectStore,
+  sha256: string,
+  chunk: Uint8Array,
+): Promise<ChunkStored> {
+  const key = chunkKeyOf(sha256);
+  if (await store.putIfAbsent(key, chunk)) return "written";
+  if (await storedEquals(store, key, chunk)) return "deduplicated";
+  log.warn(TARGET, "Stored chunk failed verification; rewritten from the bytes of a save", {
+    chunk_sha256: sha256,
+  });
+  await store.put(key, chunk);
+  return "rewritten";
+}
+
+// Whether the object at `key` holds exactly `bytes`, read a slice at a time.
+async function storedEquals(store: ObjectStore, key: string, bytes: Uint8Array): Promise<boolean> {
+  for (let offset = 0;; offset += CHUNK_VERIFY_SLICE_BYTES) {
+    const expected = bytes.subarray(offset, offset + CHUNK_VERIFY_SLICE_BYTES);
+    const last = offset + expected.length === bytes.length;
+    // The last slice asks for a byte more: a longer object differs too.
+    const length = expected.length + (last ? 1 : 0);
+    const stored = await store.get(key, { offset, length });
+    if (stored === undefined || !viewOf(stored).equals(viewOf(expected))) return false;
+    if (last) return true;
+  }
+}
+
+// A Buffer over the same memory (Buffer.from of a Uint8Array would copy it).
+function viewOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 // The size of a chunk the client named, which must be one of `base`.

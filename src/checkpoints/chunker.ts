@@ -17,12 +17,16 @@ export interface NamedChunk {
  * empty), and passes named chunks through where they come, which must be at a
  * chunk boundary. Each chunk of bytes is a buffer from `buffers`, which the
  * consumer owns and must release; a buffer not yet yielded when the source
- * fails or the consumer stops is released here.
- * @throws {PulseError} INVALID_ARGUMENT for a named chunk within a chunk of bytes
+ * fails or the consumer stops is released here. A buffer is taken only once
+ * a byte for it has arrived: a save holds none before its first data byte.
+ * @param signal stops a wait for a buffer when it fires (the client has gone)
+ * @throws {PulseError} INVALID_ARGUMENT for a named chunk within a chunk of
+ *   bytes; what `buffers.acquire` throws
  */
 export async function* chunks(
   source: AsyncIterable<Uint8Array | NamedChunk>,
   buffers: ChunkBuffers,
+  signal?: AbortSignal,
 ): AsyncGenerator<Uint8Array | NamedChunk> {
   let buffer: Uint8Array | undefined;
   let filled = 0;
@@ -40,7 +44,7 @@ export async function* chunks(
       }
       let offset = 0;
       while (offset < piece.length) {
-        buffer ??= await buffers.acquire();
+        buffer ??= await buffers.acquire(signal);
         const n = Math.min(piece.length - offset, buffer.length - filled);
         buffer.set(piece.subarray(offset, offset + n), filled);
         filled += n;

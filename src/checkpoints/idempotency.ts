@@ -72,8 +72,18 @@ export class Idempotency {
     return (await readRecord(this.#store, key, IDEMPOTENCY_RECORD))?.checkpoint_id;
   }
 
-  /** Forgets a key's claim, so that a later save with it makes a new checkpoint. */
-  async delete(workerId: string, idempotencyKey: string): Promise<void> {
+  /**
+   * Forgets a key's claim if it still names `checkpointId`, so that a later
+   * save with the key makes a new checkpoint. A claim that names another
+   * checkpoint (a retry's, made once `checkpointId` was gone) is kept: that
+   * checkpoint is what the key means now. Run it `serialized` with the saves
+   * of the key, so that no save of this process claims the key between the
+   * check and the deletion.
+   * @returns whether the claim was deleted
+   */
+  async delete(workerId: string, idempotencyKey: string, checkpointId: string): Promise<boolean> {
+    if (await this.find(workerId, idempotencyKey) !== checkpointId) return false;
     await this.#store.delete(idempotencyRecordKeyOf(workerId, idempotencyKey));
+    return true;
   }
 }

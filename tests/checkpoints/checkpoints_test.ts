@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { newCheckpointId } from "../../src/checkpoints/checkpoint_id.ts";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import type { ExpectedContent } from "../../src/checkpoints/content_problem.ts";
 import { PulseError } from "../../src/errors.ts";
@@ -62,6 +63,10 @@ class FaultyStore implements ObjectStore {
   held: (() => void)[] = [];
   hold = false;
   chunkWrites = 0;
+  holdGets = false;
+  heldGets: (() => void)[] = [];
+  /** Awaited before each delete(). */
+  beforeDelete: (key: string) => Promise<void> = () => Promise.resolve();
   constructor(readonly inner: ObjectStore) {}
   put(key: string, data: Uint8Array) {
     return this.inner.put(key, data);
@@ -76,7 +81,10 @@ class FaultyStore implements ObjectStore {
     }
     return this.inner.putIfAbsent(key, data);
   }
-  get(key: string, range?: { offset: number; length: number }) {
+  async get(key: string, range?: { offset: number; length: number }) {
+    if (this.holdGets && key.startsWith("chunks/")) {
+      await new Promise<void>((resolve) => this.heldGets.push(resolve));
+    }
     return this.inner.get(key, range);
   }
   head(key: string) {
@@ -85,7 +93,8 @@ class FaultyStore implements ObjectStore {
   list(prefix: string, options?: { startAfter?: string; limit?: number }) {
     return this.inner.list(prefix, options);
   }
-  delete(key: string) {
+  async delete(key: string) {
+    await this.beforeDelete(key);
     return this.inner.delete(key);
   }
   close() {
@@ -93,12 +102,13 @@ class FaultyStore implements ObjectStore {
   }
 }
 
-async function setup(writesInFlight = 2, chunkBuffers = 16) {
+async function setup(writesInFlight = 2, chunkBuffers = 16, chunkBufferWaitMs = 30_000) {
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
   const checkpoints = new Checkpoints(store, {
     writesInFlight,
     chunkBuffers,
+    chunkBufferWaitMs,
     readsAhead: 2,
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 4,
@@ -499,4 +509,267 @@ Deno.test("save() with a damaged idempotency record fails with DATA_LOSS naming 
     { code: "DATA_LOSS", message: `Cannot read idempotency record ${key}: not a JSON object` },
   );
   assert.deepEqual((await s.checkpoints.list("w1", 0, "")).checkpoints, []);
+});
+
+Deno.test("delete() keeps the idempotency claim of a retry that found the checkpoint gone: a later retry returns the retry's checkpoint", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "step-7" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  // The deletion of the idempotency record is held, after the manifest's.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  s.store.beforeDelete = (key) => key.startsWith("idempotency/") ? held : Promise.resolve();
+  const deleted = s.checkpoints.delete("w1", first.checkpointId);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // A retry of the first save comes meanwhile.
+  const retry = s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  await Promise.race([retry, new Promise((resolve) => setTimeout(resolve, 500))]);
+  release();
+  await deleted;
+  const retried = await retry;
+  assert.notEqual(retried.checkpointId, first.checkpointId);
+  s.store.beforeDelete = () => Promise.resolve();
+  // A later retry finds the retry's checkpoint: no duplicate.
+  const later = await s.checkpoints.save(keyed, inPieces(pattern(100, 18)), NO_TRAILER);
+  assert.equal(later.checkpointId, retried.checkpointId);
+  assert.deepEqual(
+    (await s.checkpoints.list("w1", 0, "")).checkpoints.map((c) => c.checkpointId),
+    [retried.checkpointId],
+  );
+});
+
+Deno.test("delete() leaves an idempotency record that names another checkpoint (a claim made in another runtime)", async () => {
+  await using s = await setup();
+  const keyed = { ...header, idempotencyKey: "step-8" };
+  const first = await s.checkpoints.save(keyed, inPieces(pattern(100, 19)), NO_TRAILER);
+  const key = idempotencyRecordKeyOf("w1", "step-8");
+  const other = newCheckpointId();
+  await s.store.put(key, new TextEncoder().encode(JSON.stringify({ checkpoint_id: other })));
+  await s.checkpoints.delete("w1", first.checkpointId);
+  await assert.rejects(s.checkpoints.get("w1", first.checkpointId), { code: "NOT_FOUND" });
+  assert.deepEqual(
+    JSON.parse(new TextDecoder().decode(await s.store.get(key))),
+    { checkpoint_id: other },
+  );
+  // The record of a checkpoint that is deleted goes with it.
+  const second = await s.checkpoints.save(
+    { ...header, idempotencyKey: "step-9" },
+    inPieces(pattern(100, 20)),
+    NO_TRAILER,
+  );
+  await s.checkpoints.delete("w1", second.checkpointId);
+  assert.equal(await s.store.get(idempotencyRecordKeyOf("w1", "step-9")), undefined);
+});
+
+// A source that sends `first` (if any), then waits for `open()` before sending `rest`.
+function gatedSource(first: Uint8Array | undefined, rest: Uint8Array) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  async function* data(): AsyncGenerator<Uint8Array> {
+    if (first !== undefined) yield first;
+    await gate;
+    yield rest;
+  }
+  return { data: data(), open };
+}
+
+// Settles as `promise` does, or rejects once `ms` have passed: a wait that
+// never ends fails the test instead of hanging it.
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("a save that waits chunkBufferWaitMs for a chunk buffer fails with UNAVAILABLE naming the setting, committing nothing", async () => {
+  await using s = await setup(2, 1, 200);
+  // The one buffer is held by a save that sent 10 bytes and stalls.
+  const stalled = gatedSource(pattern(10, 21), pattern(10, 22));
+  const holder = s.checkpoints.save(header, stalled.data, NO_TRAILER);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(
+      within(
+        s.checkpoints.save({ ...header, workerId: "w2" }, inPieces(pattern(10, 23)), NO_TRAILER),
+        5000,
+      ),
+      {
+        code: "UNAVAILABLE",
+        message:
+          "Cannot save checkpoint: no chunk buffer came free within 200 ms (storage.chunk_buffer_wait_ms); all 1 (storage.chunk_buffers) are held by other saves; the runtime is busy, retry later",
+      },
+    );
+    assert.deepEqual((await s.checkpoints.list("w2", 0, "")).checkpoints, []);
+  } finally {
+    stalled.open();
+  }
+  assert.equal((await holder).sizeBytes, 20);
+  // The buffer is free again for the next save.
+  const next = await s.checkpoints.save(
+    { ...header, workerId: "w2" },
+    inPieces(pattern(10, 24)),
+    NO_TRAILER,
+  );
+  assert.equal(next.sizeBytes, 10);
+});
+
+Deno.test("an aborted save stops waiting for a chunk buffer at once, with ABORTED", async () => {
+  await using s = await setup(2, 1, 60_000);
+  const stalled = gatedSource(pattern(10, 25), pattern(10, 26));
+  const holder = s.checkpoints.save(header, stalled.data, NO_TRAILER);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cancel = new AbortController();
+    const waiting = s.checkpoints.save(
+      { ...header, workerId: "w2" },
+      inPieces(pattern(10, 27)),
+      { signal: cancel.signal, expected: Promise.resolve(undefined) },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    cancel.abort();
+    await assert.rejects(within(waiting, 2000), {
+      code: "ABORTED",
+      message:
+        "Cannot save checkpoint: the client cancelled the call while the save waited for a chunk buffer",
+    });
+    assert.ok(performance.now() - started < 1000);
+  } finally {
+    stalled.open();
+  }
+  await holder;
+  const next = await s.checkpoints.save(
+    { ...header, workerId: "w2" },
+    inPieces(pattern(10, 28)),
+    NO_TRAILER,
+  );
+  assert.equal(next.sizeBytes, 10);
+});
+
+Deno.test("a save holds no chunk buffer before its first data byte arrives", async () => {
+  await using s = await setup(2, 1, 60_000);
+  // Header in, no byte yet (an empty data message does not count).
+  const silent = gatedSource(new Uint8Array(0), pattern(10, 29));
+  const waiting = s.checkpoints.save(header, silent.data, NO_TRAILER);
+  try {
+    // Another save takes the one buffer, again and again, and commits.
+    const bytes = pattern(3 * CHUNK_BYTES + 1, 30);
+    const other = await within(
+      s.checkpoints.save({ ...header, workerId: "w2" }, inPieces(bytes), NO_TRAILER),
+      10_000,
+    );
+    const { data } = await s.checkpoints.load("w2", other.checkpointId);
+    assert.deepEqual(await readAll(data), bytes);
+  } finally {
+    silent.open();
+  }
+  assert.equal((await waiting).sizeBytes, 10);
+});
+
+// The chunk hashes of a worker's latest manifest, as stored.
+async function chunksOfLatest(store: ObjectStore, workerId: string): Promise<string[]> {
+  const [latest] = await store.list(`checkpoints/${workerId}/`, { limit: 1 });
+  const manifest = JSON.parse(new TextDecoder().decode(await store.get(latest!.key)));
+  return manifest.chunks.map((chunk: { sha256: string }) => chunk.sha256);
+}
+
+// Flips one bit of a stored chunk's file, as a disk that rots would.
+async function flipByte(dir: string, sha256: string, at: number): Promise<void> {
+  const path = `${dir}/${chunkKeyOf(sha256)}`;
+  const bytes = await Deno.readFile(path);
+  bytes[at] = bytes[at]! ^ 0x10;
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("a full save of bytes whose stored chunk rotted rewrites the chunk from the bytes it was sent: both checkpoints load", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES + 100, 31);
+  const first = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const [, rotten] = await chunksOfLatest(s.store, "w1");
+  await flipByte(s.dir, rotten!, 4321);
+  await assert.rejects(readAll((await s.checkpoints.load("w1", first.checkpointId)).data), {
+    code: "DATA_LOSS",
+  });
+
+  const second = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.equal(second.sha256, first.sha256);
+  assert.deepEqual(
+    await Deno.readFile(`${s.dir}/${chunkKeyOf(rotten!)}`),
+    bytes.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES),
+  );
+  for (const saved of [first, second]) {
+    assert.deepEqual(
+      await readAll((await s.checkpoints.load("w1", saved.checkpointId)).data),
+      bytes,
+    );
+  }
+});
+
+Deno.test("a full save finds a stored chunk that is short or long, too, and rewrites it", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES, 32);
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const [shortened, lengthened] = await chunksOfLatest(s.store, "w1");
+  await Deno.truncate(`${s.dir}/${chunkKeyOf(shortened!)}`, CHUNK_BYTES - 1);
+  await Deno.writeFile(`${s.dir}/${chunkKeyOf(lengthened!)}`, new Uint8Array([7]), {
+    append: true,
+  });
+  const second = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.deepEqual(
+    await readAll((await s.checkpoints.load("w1", second.checkpointId)).data),
+    bytes,
+  );
+});
+
+Deno.test("an incremental save naming a rotten chunk of its base fails with DATA_LOSS naming the chunk, committing nothing", async () => {
+  await using s = await setup();
+  const bytes = pattern(2 * CHUNK_BYTES + 100, 33);
+  const base = await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  const chunks = await chunksOfLatest(s.store, "w1");
+  await flipByte(s.dir, chunks[0]!, 99);
+  async function* named(): AsyncGenerator<Uint8Array | { sha256: string }> {
+    yield { sha256: chunks[0]! };
+    yield { sha256: chunks[1]! };
+    yield bytes.subarray(2 * CHUNK_BYTES);
+  }
+  await assert.rejects(
+    s.checkpoints.save({ ...header, baseCheckpointId: base.checkpointId }, named(), NO_TRAILER),
+    {
+      code: "DATA_LOSS",
+      message: `Cannot save checkpoint: chunk ${
+        chunks[0]
+      } of base checkpoint ${base.checkpointId} fails its SHA-256 check; send it in full`,
+    },
+  );
+  assert.deepEqual(
+    (await s.checkpoints.list("w1", 0, "")).checkpoints.map((c) => c.checkpointId),
+    [base.checkpointId],
+  );
+  // Sent in full, the chunk is repaired, and the base loads again.
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  assert.deepEqual(await readAll((await s.checkpoints.load("w1", base.checkpointId)).data), bytes);
+});
+
+Deno.test("verifying deduplicated chunks happens within the write slots: a save reads no further ahead while verifications wait", async () => {
+  await using s = await setup(2);
+  const bytes = pattern(10 * CHUNK_BYTES, 34);
+  await s.checkpoints.save(header, inPieces(bytes), NO_TRAILER);
+  s.store.holdGets = true;
+  let pulledBytes = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const piece of inPieces(bytes)) {
+      pulledBytes += piece.length;
+      yield piece;
+    }
+  }
+  const save = s.checkpoints.save(header, counted(), NO_TRAILER);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Two verifications held (every chunk is stored already), a third chunk cut and waiting.
+  assert.equal(s.store.heldGets.length, 2);
+  assert.ok(pulledBytes <= 3 * CHUNK_BYTES, `pulled ${pulledBytes} bytes`);
+  s.store.holdGets = false;
+  for (const release of s.store.heldGets.splice(0)) release();
+  assert.equal((await save).sizeBytes, 10 * CHUNK_BYTES);
 });

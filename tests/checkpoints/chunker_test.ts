@@ -7,6 +7,9 @@ import { PulseError } from "../../src/errors.ts";
 import { ChunkBuffers } from "../../src/checkpoints/chunk_buffers.ts";
 import { chunks, type NamedChunk } from "../../src/checkpoints/chunker.ts";
 
+// Longest wait for a buffer: longer than any case here waits.
+const WAIT_MS = 30_000;
+
 // Pieces of the given sizes with consecutive byte values; a string is a named chunk.
 async function* pieces(sizes: (number | string)[]): AsyncGenerator<Uint8Array | NamedChunk> {
   let value = 0;
@@ -24,7 +27,7 @@ async function* pieces(sizes: (number | string)[]): AsyncGenerator<Uint8Array | 
 // Copies each chunk out and gives its buffer back, as a save does once
 // written; a named chunk comes out as its name.
 async function collect(source: AsyncIterable<Uint8Array | NamedChunk>, chunkBytes: number) {
-  const buffers = new ChunkBuffers(2, chunkBytes);
+  const buffers = new ChunkBuffers(2, chunkBytes, WAIT_MS);
   const out: Uint8Array[] = [];
   const named: string[] = [];
   for await (const chunk of chunks(source, buffers)) {
@@ -61,7 +64,7 @@ Deno.test("chunks() passes named chunks through where they come, at chunk bounda
 });
 
 Deno.test("chunks() refuses a named chunk within a chunk of bytes, and gives its buffer back", async () => {
-  const buffers = new ChunkBuffers(1, 8);
+  const buffers = new ChunkBuffers(1, 8, WAIT_MS);
   const iterator = chunks(pieces([8, 3, "b"]), buffers);
   const first = (await iterator.next()).value as Uint8Array;
   buffers.release(first);
@@ -83,14 +86,14 @@ Deno.test("chunks() reads its source only as its consumer asks", async () => {
       yield new Uint8Array(4);
     }
   }
-  const iterator = chunks(counting(), new ChunkBuffers(4, 8));
+  const iterator = chunks(counting(), new ChunkBuffers(4, 8, WAIT_MS));
   await iterator.next();
   assert.equal(pulled, 2); // two pieces of 4 fill the first chunk; nothing more is read
   await iterator.return(undefined);
 });
 
 Deno.test("chunks of several saves never take more buffers than the pool has; a save waits for one", async () => {
-  const buffers = new ChunkBuffers(2, 8);
+  const buffers = new ChunkBuffers(2, 8, WAIT_MS);
   const a = chunks(pieces([16, 16]), buffers);
   const b = chunks(pieces([16]), buffers);
   const first = (await a.next()).value as Uint8Array;
@@ -114,7 +117,7 @@ Deno.test("chunks of several saves never take more buffers than the pool has; a 
 });
 
 Deno.test("a buffer half filled when the source fails is given back to the pool", async () => {
-  const buffers = new ChunkBuffers(1, 8);
+  const buffers = new ChunkBuffers(1, 8, WAIT_MS);
   async function* failing(): AsyncGenerator<Uint8Array> {
     yield new Uint8Array(3);
     throw new Error("the client went away");

@@ -100,6 +100,7 @@ async function setup() {
   const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
+    chunkBufferWaitMs: 30_000,
     readsAhead: 2,
     checkpointBytesMax: 64 * CHUNK_BYTES,
     savesPerWorkerMax: 8,

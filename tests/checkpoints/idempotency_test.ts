@@ -14,7 +14,7 @@ async function setup() {
   return Object.assign(temp, { idempotency: new Idempotency(temp.store) });
 }
 
-Deno.test("claim() is found by find() for its worker and key until delete()", async () => {
+Deno.test("claim() is found by find() for its worker and key until delete() of the checkpoint it names", async () => {
   await using s = await setup();
   const checkpointId = newCheckpointId();
   assert.equal(await s.idempotency.find("w1", "step-1"), undefined);
@@ -22,7 +22,10 @@ Deno.test("claim() is found by find() for its worker and key until delete()", as
   assert.equal(await s.idempotency.find("w1", "step-1"), checkpointId);
   assert.equal(await s.idempotency.find("w2", "step-1"), undefined);
   assert.equal(await s.idempotency.find("w1", "step-2"), undefined);
-  await s.idempotency.delete("w1", "step-1");
+  // Only the claim of the checkpoint deleted goes.
+  assert.equal(await s.idempotency.delete("w1", "step-1", newCheckpointId()), false);
+  assert.equal(await s.idempotency.find("w1", "step-1"), checkpointId);
+  assert.equal(await s.idempotency.delete("w1", "step-1", checkpointId), true);
   assert.equal(await s.idempotency.find("w1", "step-1"), undefined);
 });
 

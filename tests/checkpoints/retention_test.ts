@@ -64,6 +64,7 @@ async function setup(options: RetentionOptions) {
   const checkpoints = new Checkpoints(store, {
     writesInFlight: 2,
     chunkBuffers: 16,
+    chunkBufferWaitMs: 30_000,
     readsAhead: 2,
     checkpointBytesMax: CHUNK_BYTES,
     savesPerWorkerMax: 32,

@@ -13,9 +13,10 @@
  *
  * Known deviation: s3rver keeps the body of a PUT whose connection was cut
  * (a torn object, shorter than sent); S3, moto and SeaweedFS discard it. The
- * runtime takes any chunk that exists for durable, so a torn chunk would be
- * deduplicated into the retried checkpoint and fail its load with DATA_LOSS.
- * On s3rver only, torn chunks are therefore deleted before the restart.
+ * runtime compares a chunk that exists with the bytes it was sent before
+ * reusing it, so the retry would rewrite a torn chunk (counted as
+ * `rewritten`, not `deduplicated`). On s3rver only, torn chunks are deleted
+ * before the restart, so that the counts below are the same on every server.
  *
  * Each case runs against s3rver (started here) and every server named in
  * PULSE_TEST_S3_SERVERS (see `tests/support/s3_targets.ts`).

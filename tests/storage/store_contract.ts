@@ -2,10 +2,20 @@
  * The contract every `ObjectStore` backend passes: one suite, registered once
  * per backend by `storeContract(name, open)`. Each case opens a fresh, empty
  * store, checks what it writes by reading it back byte for byte, and cleans up.
+ *
+ * A backend on local files also passes the durability cases: opened over a
+ * fault-injecting file layer (`faulty_files.ts`), every object it commits
+ * must have its bytes synced before it takes its key and its directory synced
+ * after (and each directory it creates, by a sync of its parent), and a write
+ * cut by a full disk or a crash must never leave part of an object at its key.
  */
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { PulseError } from "../../src/errors.ts";
+import { DENO_FILES, type StoreFiles } from "../../src/storage/fs_files.ts";
 import { LIST_KEYS_MAX, listAll } from "../../src/storage/store.ts";
 import type { ObjectStore } from "../../src/storage/store.ts";
+import { CrashError, FaultyFiles, type FileOperation } from "./faulty_files.ts";
 
 /** A fresh, empty store and how to remove it after a case. */
 export interface OpenedStore {
@@ -30,6 +40,16 @@ export interface ContractOptions {
    * before it by bytes ("p/a/b" before "p/a-b"), consistently across pages.
    */
   unsortedAcrossSegments?: string;
+  /** For a backend on local files: how to open it over a file layer, for the durability cases. */
+  files?: FileBackend;
+}
+
+/** How to open a backend on local files over a given file layer. */
+export interface FileBackend {
+  /** A fresh, empty directory for a store, and its removal. */
+  makeRoot(): Promise<{ root: string; cleanup: () => Promise<void> }>;
+  /** Opens the store at `root`, doing all its file I/O through `files`. */
+  open(root: string, files: StoreFiles): Promise<ObjectStore>;
 }
 
 /** Registers the contract's test cases for one backend. */
@@ -294,6 +314,171 @@ export function storeContract(
     strictEqual(await store.putIfAbsent("objects/deleted", data), true);
     assertBytes(await store.get("objects/deleted"), data);
   });
+
+  if (options.files !== undefined) durabilityContract(name, options.files);
+}
+
+/** A store over a fault-injecting file layer, and how to restart it on the real files. */
+interface FaultyStore {
+  store: ObjectStore;
+  files: FaultyFiles;
+  /** The store's root, as the file layer sees it (symbolic links resolved). */
+  root: string;
+  /** Closes the store (as a crash would leave it) and opens it again on the real files. */
+  restart(): Promise<ObjectStore>;
+}
+
+// Objects of the durability cases: larger than a write cut at CUT_BYTES.
+const OBJECT_BYTES = 64 * 1024;
+const CUT_BYTES = 1000;
+
+// The durability cases of a backend on local files.
+function durabilityContract(name: string, backend: FileBackend): void {
+  const test = (description: string, body: (opened: FaultyStore) => Promise<void>) =>
+    Deno.test(`${name}: ${description}`, async () => {
+      const { root, cleanup } = await backend.makeRoot();
+      const files = new FaultyFiles();
+      const opened: ObjectStore[] = [await backend.open(root, files)];
+      try {
+        await body({
+          store: opened[0]!,
+          files,
+          root: await Deno.realPath(root),
+          restart: async () => {
+            await opened.at(-1)!.close();
+            opened.push(await backend.open(root, DENO_FILES));
+            return opened.at(-1)!;
+          },
+        });
+      } finally {
+        await opened.at(-1)!.close();
+        await cleanup();
+      }
+    });
+
+  test("put() and putIfAbsent() sync an object's bytes before it takes its key, then its directory, and each new directory's parent up to the root", async ({ store, files, root }) => {
+    const writes: [string, "put" | "putIfAbsent"][] = [
+      ["checkpoints/w1/0001.json", "put"], // creates checkpoints/ and checkpoints/w1/
+      ["chunks/ab/ab01", "putIfAbsent"], // creates chunks/ and chunks/ab/
+      ["checkpoints/w1/0002.json", "put"], // into a directory that exists
+      ["checkpoints/w1/0001.json", "put"], // replaces an object
+      ["chunks/ab/ab02", "putIfAbsent"],
+    ];
+    for (const [index, [key, method]] of writes.entries()) {
+      const path = join(root, ...key.split("/"));
+      const created = await missingDirectories(root, dirname(path));
+      const from = files.operations.length;
+      await store[method](key, pattern(OBJECT_BYTES, index));
+      const operations = files.operations.slice(from);
+      assertPlacedDurably(operations, path);
+      for (const directory of created) {
+        ok(
+          indexOf(operations, "syncDirectory", dirname(directory)) >= 0,
+          `${method}(${key}) created ${directory} but did not sync ${dirname(directory)}`,
+        );
+      }
+    }
+    assertBytes(await store.get("checkpoints/w1/0001.json"), pattern(OBJECT_BYTES, 3));
+    assertBytes(await store.get("chunks/ab/ab02"), pattern(OBJECT_BYTES, 4));
+  });
+
+  test("delete() syncs the directory the object was in", async ({ store, files, root }) => {
+    await store.put("checkpoints/w1/0001.json", pattern(100, 1));
+    const from = files.operations.length;
+    await store.delete("checkpoints/w1/0001.json");
+    const operations = files.operations.slice(from);
+    const path = join(root, "checkpoints", "w1", "0001.json");
+    const removed = indexOf(operations, "remove", path);
+    ok(removed >= 0, "the file was removed");
+    ok(
+      indexOf(operations, "syncDirectory", dirname(path), removed) > removed,
+      "its directory was synced after the removal",
+    );
+    strictEqual(await store.get("checkpoints/w1/0001.json"), undefined);
+  });
+
+  test("put() cut by a crash mid-write leaves the old object, or none, at its key after a restart", async ({ store, files, restart }) => {
+    const old = pattern(OBJECT_BYTES, 1);
+    await store.put("objects/replaced", old);
+    files.cutWrites({ afterBytes: CUT_BYTES, how: "crash" });
+    await rejects(store.put("objects/replaced", pattern(OBJECT_BYTES, 2)), CrashError);
+    await rejects(store.put("objects/new", pattern(OBJECT_BYTES, 3)), CrashError);
+    const restarted = await restart();
+    assertBytes(await restarted.get("objects/replaced"), old);
+    strictEqual(await restarted.get("objects/new"), undefined);
+    deepStrictEqual((await restarted.list("objects/")).map((info) => info.key), [
+      "objects/replaced",
+    ]);
+  });
+
+  test("putIfAbsent() cut by a full disk leaves nothing at its key, and the same bytes again are stored whole", async ({ store, files }) => {
+    const chunk = pattern(OBJECT_BYTES, 4);
+    files.cutWrites({ afterBytes: CUT_BYTES, how: "ENOSPC" });
+    await rejects(
+      store.putIfAbsent("chunks/cd/cd01", chunk),
+      (error) => error instanceof PulseError && error.code === "RESOURCE_EXHAUSTED",
+    );
+    strictEqual(await store.get("chunks/cd/cd01"), undefined);
+    strictEqual(await store.head("chunks/cd/cd01"), undefined);
+    // Saved again, with no garbage collection in between: written whole.
+    strictEqual(await store.putIfAbsent("chunks/cd/cd01", chunk), true);
+    assertBytes(await store.get("chunks/cd/cd01"), chunk);
+  });
+
+  test("putIfAbsent() cut by a crash mid-write leaves nothing at its key after a restart, and the same bytes again are stored whole", async ({ store, files, restart }) => {
+    const chunk = pattern(OBJECT_BYTES, 5);
+    files.cutWrites({ afterBytes: CUT_BYTES, how: "crash" });
+    await rejects(store.putIfAbsent("chunks/ef/ef01", chunk), CrashError);
+    const restarted = await restart();
+    strictEqual(await restarted.get("chunks/ef/ef01"), undefined);
+    deepStrictEqual(await restarted.list("chunks/"), []);
+    strictEqual(await restarted.putIfAbsent("chunks/ef/ef01", chunk), true);
+    assertBytes(await restarted.get("chunks/ef/ef01"), chunk);
+  });
+}
+
+// The directories from `directory` up to (not including) `root` that do not exist yet.
+async function missingDirectories(root: string, directory: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let at = directory; at !== root && at.startsWith(root); at = dirname(at)) {
+    try {
+      await Deno.stat(at);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      missing.push(at);
+    }
+  }
+  return missing;
+}
+
+function indexOf(
+  operations: FileOperation[],
+  op: FileOperation["op"],
+  path: string,
+  from = 0,
+): number {
+  const index = operations.slice(from).findIndex((o) => o.op === op && o.path === path);
+  return index < 0 ? -1 : from + index;
+}
+
+// Asserts that the object at `path` was written elsewhere, synced, renamed or
+// linked to `path`, and that its directory was synced after that.
+function assertPlacedDurably(operations: FileOperation[], path: string): void {
+  const placed = operations.findLastIndex((o) =>
+    (o.op === "rename" || o.op === "link") && o.to === path
+  );
+  ok(placed >= 0, `${path} was not renamed or linked into place: ${JSON.stringify(operations)}`);
+  const written = operations[placed]!.path;
+  const lastWrite = operations.findLastIndex((o, i) =>
+    i < placed && o.op === "write" && o.path === written
+  );
+  ok(lastWrite >= 0, `${written} was written before it became ${path}`);
+  const synced = indexOf(operations, "sync", written, lastWrite);
+  ok(synced > lastWrite && synced < placed, `${written} was not synced before it became ${path}`);
+  ok(
+    indexOf(operations, "syncDirectory", dirname(path), placed) > placed,
+    `${dirname(path)} was not synced after ${path} was placed`,
+  );
 }
 
 /** Bytes that differ by position and seed, so that swaps and shifts show. */
