@@ -87,6 +87,17 @@ export async function run(
   };
 }
 
+/** The image's ENV instructions (`ENV A=1 \\` continued `B=2`), from the Dockerfile. */
+export function dockerfileEnv(): Record<string, string> {
+  const dockerfile = Deno.readTextFileSync(`${REPO}/Dockerfile`);
+  const instructions = [...dockerfile.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)].map((m) => m[1]!);
+  if (instructions.length === 0) throw new Error("the Dockerfile has no ENV");
+  return Object.fromEntries(
+    instructions.join(" ").replaceAll("\\\n", " ").split(/\s+/).filter((pair) => pair.includes("="))
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+}
+
 /** Parses a YAML file of the repository (path relative to the root). */
 export function readYaml(path: string): unknown {
   return parseYaml(Deno.readTextFileSync(`${REPO}/${path}`));

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, loadConfig, SETTINGS } from "../../src/config.ts";
-import { findTool, missingTool, REPO, run } from "./_tools.ts";
+import { dockerfileEnv, findTool, missingTool, REPO, run } from "./_tools.ts";
 
 const CHART = `${REPO}/deploy/helm/pulse-runtime`;
 const VALUE_SETS = ["fs-values.yaml", "s3-values.yaml", "minio-tls-values.yaml"];
@@ -115,17 +115,6 @@ function dockerfileUser(): number[] {
   const user = Deno.readTextFileSync(`${REPO}/Dockerfile`).match(/^USER (\d+):(\d+)$/m);
   assert.ok(user, "the Dockerfile has no numeric USER uid:gid");
   return [Number(user[1]), Number(user[2])];
-}
-
-/** The image's ENV instructions (`ENV A=1 \\` continued `B=2`), from the Dockerfile. */
-function dockerfileEnv(): Record<string, string> {
-  const dockerfile = Deno.readTextFileSync(`${REPO}/Dockerfile`);
-  const instructions = [...dockerfile.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)].map((m) => m[1]!);
-  assert.ok(instructions.length > 0, "the Dockerfile has no ENV");
-  return Object.fromEntries(
-    instructions.join(" ").replaceAll("\\\n", " ").split(/\s+/).filter((pair) => pair.includes("="))
-      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-  );
 }
 
 Deno.test({
