@@ -539,3 +539,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the example images carry a tag that CI pushes (semver without the v)", async () => {
+  // .github/workflows/ci.yml tags images with docker/metadata-action's
+  // type=semver patterns {{version}} and {{major}}.{{minor}}: 0.1.0, 0.1.
+  const workflow = await Deno.readTextFile(`${ROOT}/../.github/workflows/ci.yml`);
+  assert.match(workflow, /type=semver,pattern=\{\{version\}\}/);
+  for (const env of ENVIRONMENTS) {
+    const example = await Deno.readTextFile(
+      `${ROOT}/environments/${env}/terraform.tfvars.example`,
+    );
+    const image = example.match(/^image\s*=\s*"([^"]+)"/m)?.[1];
+    assert.match(image ?? "", /:\d+\.\d+\.\d+$/, `${env}: ${image}`);
+  }
+});

@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "image" {
-  description = "Runtime image, pinned by tag or digest (e.g. ghcr.io/your-org/pulsecheckpoint-runtime:v0.1.0)"
+  description = "Runtime image, pinned by tag or digest (e.g. ghcr.io/your-org/pulsecheckpoint-runtime:0.1.0)"
   type        = string
 }
 
