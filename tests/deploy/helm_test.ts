@@ -235,7 +235,7 @@ Deno.test({
       await refused(
         ["fs-values.yaml"],
         ["replicaCount=2"],
-        /replicaCount is 2, but storage\.backend fs keeps the store in one data directory on one PersistentVolume, which only one runtime may use: set replicaCount to 1, or use storage\.backend s3/,
+        /replicaCount is 2, but storage\.backend fs keeps the store in one data directory on one PersistentVolume, which only one runtime may use: set replicaCount to 1 \(or 0 to stop it\), or use storage\.backend s3/,
       );
     });
     await t.step("s3 with 3 replicas without storage.s3.multipleReplicas", async () => {
@@ -318,6 +318,11 @@ Deno.test({
     });
     // The volume is writable by the image's user through its group.
     assert.equal(pod.securityContext.fsGroup, dockerfileUser()[1]);
+    // replicaCount 0 stops the runtime and keeps the claim.
+    const stopped = await helmTemplate(["fs-values.yaml"], ["replicaCount=0"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stdout, /^ {2}replicas: 0$/m);
+    assert.match(stopped.stdout, /^kind: PersistentVolumeClaim$/m);
   },
 });
 
