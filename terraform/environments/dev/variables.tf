@@ -38,6 +38,24 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "auth_tokens_secret_arn" {
+  description = "Secrets Manager secret whose value is the runtime's tokens JSON (PULSE_AUTH_TOKENS); null only with allow_anonymous = true"
+  type        = string
+  default     = null
+}
+
+variable "auth_tokens_kms_key_arn" {
+  description = "Customer-managed KMS key of that secret; null for the aws/secretsmanager key"
+  type        = string
+  default     = null
+}
+
+variable "allow_anonymous" {
+  description = "Serve without tokens (PULSE_AUTH_ALLOW_ANONYMOUS): every caller in worker_cidr_blocks acts as admin"
+  type        = bool
+  default     = false
+}
+
 variable "vpc_cidr_block" {
   description = "CIDR block of the VPC"
   type        = string

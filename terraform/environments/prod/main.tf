@@ -48,6 +48,9 @@ module "iam" {
   kms_key_arn         = var.kms_key_arn
   log_group_name      = local.log_group_name
   ecr_repository_arns = var.ecr_repository_arns
+
+  auth_tokens_secret_arn  = var.auth_tokens_secret_arn
+  auth_tokens_kms_key_arn = var.auth_tokens_kms_key_arn
 }
 
 module "security_groups" {
@@ -79,4 +82,8 @@ module "ecs" {
   log_level                   = "info"
   service_discovery_namespace = "pulse.internal"
   container_insights          = true
+
+  # The task listens on 0.0.0.0: it needs tokens (never anonymous in production).
+  auth_tokens_secret_arn = var.auth_tokens_secret_arn
+  allow_anonymous        = false
 }

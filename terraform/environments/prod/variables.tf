@@ -38,6 +38,17 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "auth_tokens_secret_arn" {
+  description = "Secrets Manager secret whose value is the runtime's tokens JSON (PULSE_AUTH_TOKENS); production always authenticates"
+  type        = string
+}
+
+variable "auth_tokens_kms_key_arn" {
+  description = "Customer-managed KMS key of that secret; null for the aws/secretsmanager key"
+  type        = string
+  default     = null
+}
+
 variable "vpc_cidr_block" {
   description = "CIDR block of the VPC"
   type        = string

@@ -20,7 +20,19 @@ locals {
       PULSE_LOG_FORMAT      = "json"
     },
     var.extra_environment,
+    {
+      # The task listens on 0.0.0.0, where the runtime refuses to start
+      # without tokens unless this says every caller may act as admin.
+      PULSE_AUTH_ALLOW_ANONYMOUS = tostring(var.allow_anonymous)
+    },
   )
+
+  # The tokens come from Secrets Manager through the task definition's
+  # secrets (read by the execution role at start), never as plain
+  # environment in the task definition.
+  secrets = var.auth_tokens_secret_arn == null ? [] : [
+    { name = "PULSE_AUTH_TOKENS", valueFrom = var.auth_tokens_secret_arn },
+  ]
 }
 
 resource "aws_cloudwatch_log_group" "runtime" {
@@ -67,6 +79,7 @@ resource "aws_ecs_task_definition" "runtime" {
       environment = [
         for key in sort(keys(local.environment)) : { name = key, value = local.environment[key] }
       ]
+      secrets = local.secrets
       healthCheck = {
         command     = ["CMD", "curl", "--fail", "--silent", "--max-time", "2", "http://127.0.0.1:${var.metrics_port}/healthz"]
         interval    = 10
@@ -88,6 +101,13 @@ resource "aws_ecs_task_definition" "runtime" {
       }
     }
   ])
+
+  lifecycle {
+    precondition {
+      condition     = var.auth_tokens_secret_arn != null || var.allow_anonymous
+      error_message = "Set auth_tokens_secret_arn (a Secrets Manager secret holding the PULSE_AUTH_TOKENS JSON) or allow_anonymous = true: the task listens on 0.0.0.0, where the runtime refuses to start (exit 2) without tokens unless anonymous access is allowed."
+    }
+  }
 
   tags = local.common_tags
 }

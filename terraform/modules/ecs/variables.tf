@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "image" {
-  description = "Runtime image, pinned by tag or digest (e.g. ghcr.io/your-org/pulsecheckpoint-runtime:v0.1.0)"
+  description = "Runtime image, pinned by tag or digest (e.g. ghcr.io/your-org/pulsecheckpoint-runtime:0.1.0)"
   type        = string
 }
 
@@ -85,9 +85,31 @@ variable "log_level" {
 }
 
 variable "extra_environment" {
-  description = "More PULSE_* settings for the container, by environment variable name"
+  description = "More PULSE_* settings for the container, by environment variable name (not the auth ones: see auth_tokens_secret_arn and allow_anonymous)"
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = length(setintersection(keys(var.extra_environment), ["PULSE_AUTH_TOKENS", "PULSE_AUTH_ALLOW_ANONYMOUS"])) == 0
+    error_message = "extra_environment must not set PULSE_AUTH_TOKENS or PULSE_AUTH_ALLOW_ANONYMOUS: use auth_tokens_secret_arn (tokens from Secrets Manager) and allow_anonymous."
+  }
+}
+
+variable "auth_tokens_secret_arn" {
+  description = "ARN of a Secrets Manager secret whose value is the tokens JSON, passed as PULSE_AUTH_TOKENS: [{\"name\", \"sha256\" (hex SHA-256 of the token), \"role\", \"workers\"?, \"datasets\"?}]; null for none (then allow_anonymous must be true)"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.auth_tokens_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+$", var.auth_tokens_secret_arn))
+    error_message = "auth_tokens_secret_arn must be the full ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), without a JSON key or version suffix."
+  }
+}
+
+variable "allow_anonymous" {
+  description = "PULSE_AUTH_ALLOW_ANONYMOUS: serve without tokens, every caller who reaches the task acting as admin; for development networks only"
+  type        = bool
+  default     = false
 }
 
 variable "grpc_port" {

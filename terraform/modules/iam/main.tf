@@ -1,6 +1,7 @@
 # Two roles for the runtime's ECS tasks, each with only what it needs:
 #
-# - the execution role lets ECS pull the image and write the container's logs;
+# - the execution role lets ECS pull the image, write the container's logs
+#   and read the secret of the runtime's tokens (PULSE_AUTH_TOKENS), if any;
 # - the task role is what the runtime itself gets: read, write and delete
 #   objects under its key prefix in its one bucket, and list that prefix.
 #   No bucket administration, no other bucket, no other prefix.
@@ -66,6 +67,33 @@ data "aws_iam_policy_document" "execution" {
         "ecr:GetDownloadUrlForLayer",
       ]
       resources = var.ecr_repository_arns
+    }
+  }
+
+  # ECS reads the secret when it starts a task and hands its value to the
+  # container as PULSE_AUTH_TOKENS; the runtime itself never reads it.
+  dynamic "statement" {
+    for_each = var.auth_tokens_secret_arn == null ? [] : [var.auth_tokens_secret_arn]
+    content {
+      sid       = "ReadAuthTokensSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.auth_tokens_kms_key_arn == null ? [] : [var.auth_tokens_kms_key_arn]
+    content {
+      sid       = "DecryptAuthTokensSecret"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      # Only to decrypt through Secrets Manager, not any data under the key.
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
     }
   }
 }

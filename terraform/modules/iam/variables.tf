@@ -36,6 +36,18 @@ variable "ecr_repository_arns" {
   default     = []
 }
 
+variable "auth_tokens_secret_arn" {
+  description = "Secrets Manager secret holding the runtime's tokens (PULSE_AUTH_TOKENS) that the execution role may read; null for none"
+  type        = string
+  default     = null
+}
+
+variable "auth_tokens_kms_key_arn" {
+  description = "Customer-managed KMS key that encrypts that secret; null when it uses the account's aws/secretsmanager key"
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags of every resource"
   type        = map(string)
