@@ -74,6 +74,18 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "PlanLoad": {
                   "requestType": "PlanLoadRequest",
                   "responseType": "PlanLoadResponse"
+                },
+                "CommitStep": {
+                  "requestType": "CommitStepRequest",
+                  "responseType": "CommitStepResponse"
+                },
+                "GetStep": {
+                  "requestType": "GetStepRequest",
+                  "responseType": "GetStepResponse"
+                },
+                "ListSteps": {
+                  "requestType": "ListStepsRequest",
+                  "responseType": "ListStepsResponse"
                 }
               }
             },
@@ -158,6 +170,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "idempotency_key": {
                   "type": "string",
                   "id": 7
+                },
+                "shard": {
+                  "type": "ShardRef",
+                  "id": 8
                 }
               }
             },
@@ -343,6 +359,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "plan_id": {
                   "type": "string",
                   "id": 6
+                },
+                "shard": {
+                  "type": "ShardRef",
+                  "id": 7
                 }
               }
             },
@@ -422,6 +442,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "length": {
                   "type": "uint64",
                   "id": 4
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 5
                 }
               }
             },
@@ -458,6 +482,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "include_chunks": {
                   "type": "bool",
                   "id": 3
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 4
                 }
               }
             },
@@ -618,6 +646,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "ChunkRef",
                   "id": 5
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 6
                 }
               }
             },
@@ -672,6 +704,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "first_chunk": {
                   "type": "uint32",
                   "id": 3
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 4
                 }
               }
             },
@@ -709,6 +745,201 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "expires_at": {
                   "type": "google.protobuf.Timestamp",
                   "id": 4
+                }
+              }
+            },
+            "ShardRef": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "rank": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 4
+                },
+                "step_metadata": {
+                  "type": "bool",
+                  "id": 5
+                }
+              }
+            },
+            "StepState": {
+              "values": {
+                "STEP_STATE_UNSPECIFIED": 0,
+                "STEP_STATE_PENDING": 1,
+                "STEP_STATE_COMPLETE": 2,
+                "STEP_STATE_ABORTED": 3
+              }
+            },
+            "Shard": {
+              "fields": {
+                "rank": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "checkpoint_id": {
+                  "type": "string",
+                  "id": 2
+                },
+                "size_bytes": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "sha256": {
+                  "type": "string",
+                  "id": 4
+                },
+                "worker_id": {
+                  "type": "string",
+                  "id": 5
+                }
+              }
+            },
+            "Step": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "state": {
+                  "type": "StepState",
+                  "id": 4
+                },
+                "created_at": {
+                  "type": "google.protobuf.Timestamp",
+                  "id": 5
+                },
+                "shards": {
+                  "rule": "repeated",
+                  "type": "Shard",
+                  "id": 6
+                },
+                "metadata_checkpoint_id": {
+                  "type": "string",
+                  "id": 7
+                },
+                "missing_ranks": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 8
+                },
+                "reason": {
+                  "type": "string",
+                  "id": 9
+                }
+              }
+            },
+            "CommitStepRequest": {
+              "oneofs": {
+                "_timeout_ms": {
+                  "oneof": [
+                    "timeout_ms"
+                  ]
+                }
+              },
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "timeout_ms": {
+                  "type": "uint64",
+                  "id": 4,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
+            },
+            "CommitStepResponse": {
+              "fields": {
+                "step": {
+                  "type": "Step",
+                  "id": 1
+                }
+              }
+            },
+            "GetStepRequest": {
+              "oneofs": {
+                "_step": {
+                  "oneof": [
+                    "step"
+                  ]
+                }
+              },
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
+            },
+            "GetStepResponse": {
+              "fields": {
+                "step": {
+                  "type": "Step",
+                  "id": 1
+                }
+              }
+            },
+            "ListStepsRequest": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "page_size": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "page_token": {
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "ListStepsResponse": {
+              "fields": {
+                "steps": {
+                  "rule": "repeated",
+                  "type": "Step",
+                  "id": 1
+                },
+                "next_page_token": {
+                  "type": "string",
+                  "id": 2
                 }
               }
             }

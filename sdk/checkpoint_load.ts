@@ -59,6 +59,7 @@ export interface LoadedCheckpoint {
  * @param channel the channel
  * @param workerId the worker
  * @param checkpointId the checkpoint; empty for the latest
+ * @param jobId the job whose checkpoint it is (a shard); empty for the worker's own
  * @returns the checkpoint and its checked bytes
  * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
  * its chunk list does not fit its size
@@ -67,9 +68,11 @@ export async function loadCheckpointStream(
   channel: Channel,
   workerId: string,
   checkpointId: string,
+  jobId = "",
 ): Promise<CheckpointStream> {
   const response = await channel.unary(ACTION, "GetCheckpoint", {
     worker_id: workerId,
+    job_id: jobId,
     checkpoint_id: checkpointId,
     include_chunks: true,
   }).catch((error) => {
@@ -249,6 +252,7 @@ async function* window(
 ): AsyncGenerator<Uint8Array> {
   const call = channel.loadCall(ACTION, {
     worker_id: checkpoint.worker_id,
+    job_id: checkpoint.shard?.job_id ?? "",
     checkpoint_id: checkpoint.checkpoint_id,
     offset,
     length: LOAD_WINDOW_BYTES,

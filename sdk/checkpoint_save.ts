@@ -14,10 +14,14 @@ import { setTimeout } from "node:timers/promises";
 import type * as grpc from "@grpc/grpc-js";
 import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
 import { CHUNK_BYTES, chunksSha256, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
-import type { SaveCheckpointRequest } from "@pulsecheckpoint/proto/types";
+import type {
+  GetCheckpointRequest,
+  SaveCheckpointRequest,
+  Step__Output,
+} from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
 import { PulseError, restated } from "./pulse_error.ts";
-import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
+import { type Checkpoint, present, type ShardRef, toCheckpoint } from "./resources.ts";
 
 /**
  * Bytes to save: all at once (a `Uint8Array`, which a retried save can send
@@ -40,6 +44,8 @@ export interface SaveHeader {
   metadata: JsonObject;
   /** The same for every attempt of one save. */
   idempotencyKey: string;
+  /** Where in a job the checkpoint belongs, for a shard (`workerId` may then be empty). */
+  shard?: ShardRef;
 }
 
 /** A checkpoint whose chunks a save names by SHA-256 instead of sending them again. */
@@ -77,16 +83,24 @@ export async function saveCheckpoint(
   data: () => CheckpointData,
   options: { reopenable: boolean; incremental: boolean },
 ): Promise<Checkpoint> {
-  const base = options.incremental ? await latestChunks(channel, header.workerId) : undefined;
+  const base = !options.incremental
+    ? undefined
+    : header.shard
+    ? await previousShardChunks(channel, header.shard)
+    : await latestChunks(channel, { worker_id: header.workerId });
   const attempt = () => saveOnce(channel, header, data(), base);
   return options.reopenable ? await channel.retrying(attempt) : await attempt();
 }
 
-// The worker's latest checkpoint and its chunks, or undefined if it has none.
-async function latestChunks(channel: Channel, workerId: string): Promise<SaveBase | undefined> {
+// A checkpoint (the worker's latest, unless the request names one) and its
+// chunks, or undefined if there is none.
+async function latestChunks(
+  channel: Channel,
+  request: GetCheckpointRequest,
+): Promise<SaveBase | undefined> {
   try {
     const response = await channel.unary(ACTION, "GetCheckpoint", {
-      worker_id: workerId,
+      ...request,
       include_chunks: true,
     });
     return {
@@ -97,6 +111,27 @@ async function latestChunks(channel: Channel, workerId: string): Promise<SaveBas
     if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
     throw restated(error, ACTION);
   }
+}
+
+// The same rank's shard of the job's latest complete step and its chunks,
+// or undefined if there is none.
+async function previousShardChunks(
+  channel: Channel,
+  shard: ShardRef,
+): Promise<SaveBase | undefined> {
+  let step: Step__Output | null | undefined;
+  try {
+    ({ step } = await channel.unary(ACTION, "GetStep", { job_id: shard.jobId }));
+  } catch (error) {
+    if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
+    throw restated(error, ACTION);
+  }
+  const previous = step?.shards.find((s) => s.rank === shard.rank);
+  if (previous === undefined || step!.world_size !== shard.worldSize) return undefined;
+  return await latestChunks(channel, {
+    job_id: shard.jobId,
+    checkpoint_id: previous.checkpoint_id,
+  });
 }
 
 function saveOnce(
@@ -152,6 +187,13 @@ export async function* saveMessages(
       idempotency_key: header.idempotencyKey,
       expect_trailer: true,
       base_checkpoint_id: base?.checkpointId ?? "",
+      shard: header.shard && {
+        job_id: header.shard.jobId,
+        step: header.shard.step,
+        rank: header.shard.rank,
+        world_size: header.shard.worldSize,
+        step_metadata: header.shard.stepMetadata,
+      },
     },
   };
   const chunkSha256s: string[] = [];

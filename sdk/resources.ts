@@ -58,6 +58,22 @@ export interface Checkpoint {
   idempotencyKey: string;
   /** When it was committed. */
   createdAt: Date;
+  /** Where in a job it belongs: a rank's shard of a step, or a step's metadata. */
+  shard?: ShardRef;
+}
+
+/** Where a job's checkpoint belongs. */
+export interface ShardRef {
+  /** The job. */
+  jobId: string;
+  /** The step. */
+  step: number;
+  /** The rank, 0 to `worldSize - 1` (0 for a step's metadata). */
+  rank: number;
+  /** The ranks of the step. */
+  worldSize: number;
+  /** Whether it is the step's metadata rather than a rank's shard. */
+  stepMetadata: boolean;
 }
 
 /** One page of a listing, and the token of the next one (empty at the end). */
@@ -159,6 +175,15 @@ export function toCheckpoint(message: Checkpoint__Output): Checkpoint {
     metadata: fromStruct(message.metadata),
     idempotencyKey: message.idempotency_key,
     createdAt: fromTimestamp(message.created_at),
+    ...(message.shard && {
+      shard: {
+        jobId: message.shard.job_id,
+        step: message.shard.step,
+        rank: message.shard.rank,
+        worldSize: message.shard.world_size,
+        stepMetadata: message.shard.step_metadata,
+      },
+    }),
   };
 }
 

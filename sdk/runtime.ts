@@ -25,6 +25,8 @@ import {
   toGcReport,
 } from "./garbage_collection.ts";
 import { HeartbeatLoop, type HeartbeatOptions } from "./heartbeat_loop.ts";
+import * as jobs from "./jobs.ts";
+import type { CommitStepOptions, SaveShardOptions, Step } from "./jobs.ts";
 import { PulseError } from "./pulse_error.ts";
 import {
   type Checkpoint,
@@ -89,6 +91,12 @@ export interface RegisterWorkerOptions {
 export interface CheckpointOptions {
   /** A checkpoint id; absent or empty for the worker's latest checkpoint. */
   checkpointId?: string;
+}
+
+/** Which step of a job a load reads. */
+export interface StepOptions {
+  /** The step; absent for the job's latest COMPLETE step. */
+  step?: number;
 }
 
 /** What the runtime answers to a heartbeat. */
@@ -805,6 +813,126 @@ export class Runtime {
     this.#heartbeats.clear();
     this.close();
     await Promise.all(loops.map((loop) => loop.stop()));
+  }
+
+  /**
+   * Saves this rank's shard of a job step, as a checkpoint of the job:
+   * chunked, deduplicated and verified as every save, and by default naming
+   * the chunks the same rank's shard of the latest complete step has.
+   *
+   * @param options the job, step, rank, world size and bytes
+   * @returns the shard's checkpoint
+   * @throws {PulseError} FAILED_PRECONDITION when the step is decided already
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.saveShard({ jobId: "llama-7b", step: 100, rank: 0, worldSize: 2, data: new Uint8Array(8) });
+   * ```
+   */
+  async saveShard(options: SaveShardOptions): Promise<Checkpoint> {
+    return await jobs.saveShard(this.#channel, options);
+  }
+
+  /**
+   * Commits a job step, all or nothing: saves its metadata if given, waits
+   * until every rank's shard is durable, and makes the step visible. Any rank
+   * may call it; later calls return the same step.
+   *
+   * @param options the job, step, world size, metadata bytes and timeout
+   * @returns the COMPLETE step
+   * @throws {PulseError} ABORTED, naming the missing ranks, when shards were
+   * missing at the deadline or a rank's worker went STALE
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const step = await rt.commitStep({ jobId: "llama-7b", step: 100, worldSize: 2 });
+   * ```
+   */
+  async commitStep(options: CommitStepOptions): Promise<Step> {
+    return await jobs.commitStep(this.#channel, options);
+  }
+
+  /**
+   * A job's latest COMPLETE step: what the job resumes from.
+   *
+   * @param jobId the job
+   * @returns the step, or undefined when the job has no complete step
+   */
+  async latestStep(jobId: string): Promise<Step | undefined> {
+    return await jobs.latestStep(this.#channel, jobId);
+  }
+
+  /**
+   * Any step of a job, with its state (PENDING, COMPLETE, ABORTED).
+   *
+   * @param jobId the job
+   * @param step the step
+   * @returns the step
+   * @throws {PulseError} NOT_FOUND when the step has no shard and no decision
+   */
+  async getStep(jobId: string, step: number): Promise<Step> {
+    return await jobs.getStep(this.#channel, jobId, step);
+  }
+
+  /**
+   * One page of a job's decided steps (COMPLETE and ABORTED), newest first.
+   *
+   * @param jobId the job
+   * @param options page size and token
+   * @returns one page
+   */
+  async listSteps(jobId: string, options: PageOptions = {}): Promise<Page<Step>> {
+    return await jobs.listSteps(this.#channel, jobId, options);
+  }
+
+  /**
+   * Loads a rank's shard whole into memory, verified as every load is.
+   *
+   * @param jobId the job
+   * @param rank the rank
+   * @param options the step; absent for the latest complete step
+   * @returns the shard's bytes
+   * @throws {PulseError} NOT_FOUND when there is no such step or shard
+   */
+  async loadShard(jobId: string, rank: number, options: StepOptions = {}): Promise<Uint8Array> {
+    const loaded = await jobs.loadShardStream(this.#channel, jobId, rank, options.step);
+    return await collect(loaded.checkpoint, loaded.stream);
+  }
+
+  /**
+   * Loads a rank's shard into a file, which appears whole or not at all.
+   *
+   * @param jobId the job
+   * @param rank the rank
+   * @param path the file to write; replaced if it exists
+   * @param options the step; absent for the latest complete step
+   * @returns the shard's checkpoint
+   */
+  async loadShardToFile(
+    jobId: string,
+    rank: number,
+    path: string,
+    options: StepOptions = {},
+  ): Promise<Checkpoint> {
+    const loaded = await jobs.loadShardStream(this.#channel, jobId, rank, options.step);
+    await writeFileAtomically(path, loaded.stream);
+    return loaded.checkpoint;
+  }
+
+  /**
+   * The metadata bytes a step was committed with.
+   *
+   * @param jobId the job
+   * @param options the step; absent for the latest complete step
+   * @returns the bytes, or undefined when the step has none
+   */
+  async loadStepMetadata(
+    jobId: string,
+    options: StepOptions = {},
+  ): Promise<Uint8Array | undefined> {
+    return await jobs.loadStepMetadata(this.#channel, jobId, options.step);
   }
 
   // GetCheckpoint; an empty id asks for the latest.

@@ -9,11 +9,15 @@ import type {
   Checkpoint as CheckpointMessage,
   Dataset as DatasetMessage,
   RunGcResponse,
+  ShardRef as ShardRefMessage,
+  ShardRef__Output,
+  Step as StepMessage,
   Worker as WorkerMessage,
 } from "@pulsecheckpoint/proto/types";
 import type { Checkpoint } from "../checkpoints/checkpoints.ts";
 import type { GcReport } from "../checkpoints/garbage_collector.ts";
 import type { Dataset } from "../datasets/dataset_registry.ts";
+import type { ShardRef, Step } from "../jobs/job_steps.ts";
 import type { Worker } from "../workers/worker_registry.ts";
 
 /** A worker as `pulse.v1.Worker`. */
@@ -47,6 +51,51 @@ export function checkpointMessage(checkpoint: Checkpoint): CheckpointMessage {
     metadata: toStruct(checkpoint.metadata as JsonObject),
     created_at: toTimestamp(checkpoint.createdAt),
     idempotency_key: checkpoint.idempotencyKey,
+    shard: checkpoint.shard && shardRefMessage(checkpoint.shard),
+  };
+}
+
+/** Where a job's checkpoint belongs, as `pulse.v1.ShardRef`. */
+export function shardRefMessage(shard: ShardRef): ShardRefMessage {
+  return {
+    job_id: shard.jobId,
+    step: shard.step,
+    rank: shard.rank,
+    world_size: shard.worldSize,
+    step_metadata: shard.stepMetadata,
+  };
+}
+
+/** `pulse.v1.ShardRef` as the domain's, or undefined when the message has none. */
+export function shardRefOf(message: ShardRef__Output | null | undefined): ShardRef | undefined {
+  if (message == null) return undefined;
+  return {
+    jobId: message.job_id,
+    step: message.step,
+    rank: message.rank,
+    worldSize: message.world_size,
+    stepMetadata: message.step_metadata,
+  };
+}
+
+/** A job step as `pulse.v1.Step`. */
+export function stepMessage(step: Step): StepMessage {
+  return {
+    job_id: step.jobId,
+    step: step.step,
+    world_size: step.worldSize,
+    state: `STEP_STATE_${step.state}`,
+    created_at: step.createdAt && toTimestamp(step.createdAt),
+    shards: step.shards.map((shard) => ({
+      rank: shard.rank,
+      checkpoint_id: shard.checkpointId,
+      size_bytes: shard.sizeBytes,
+      sha256: shard.sha256,
+      worker_id: shard.workerId,
+    })),
+    metadata_checkpoint_id: step.metadataCheckpointId,
+    missing_ranks: step.missingRanks,
+    reason: step.reason,
   };
 }
 

@@ -12,13 +12,21 @@ import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { DirectPlans } from "../checkpoints/direct_plans.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
+import type { JobSteps } from "../jobs/job_steps.ts";
+import { checkpointOwnerOf } from "../keys.ts";
 import { log } from "../log.ts";
 import type { WorkerRegistry } from "../workers/worker_registry.ts";
 import type { CallTarget, Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
 import { planLoad, planSave } from "./direct_path.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
-import { checkpointMessage, datasetMessage, gcReportMessage, workerMessage } from "./messages.ts";
+import {
+  checkpointMessage,
+  datasetMessage,
+  gcReportMessage,
+  stepMessage,
+  workerMessage,
+} from "./messages.ts";
 import { saveCheckpointHandler, type SaveHandlerOptions } from "./save_checkpoint.ts";
 import { toStatus } from "./status.ts";
 
@@ -28,6 +36,7 @@ export interface PulseServiceParts {
   workers: WorkerRegistry;
   datasets: DatasetRegistry;
   checkpoints: Checkpoints;
+  jobs: JobSteps;
   garbageCollector: GarbageCollector;
   save: SaveHandlerOptions;
   /** Most bytes one LoadCheckpoint call may ask for (`server.load_call_bytes_max`). */
@@ -42,6 +51,7 @@ export function createPulseService(parts: PulseServiceParts): PulseRuntimeHandle
     ...workerHandlers(parts),
     ...datasetHandlers(parts),
     ...checkpointHandlers(parts),
+    ...jobHandlers(parts),
     RunGc: unary(parts.guard, "RunGc", async (request) => {
       const report = await parts.garbageCollector.collect({
         dryRun: request.dry_run,
@@ -105,11 +115,11 @@ function datasetHandlers({ guard, datasets }: PulseServiceParts) {
 function checkpointHandlers(parts: PulseServiceParts) {
   const { guard, checkpoints } = parts;
   return {
-    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, parts.save),
+    SaveCheckpoint: saveCheckpointHandler(guard, { checkpoints, jobs: parts.jobs }, parts.save),
     LoadCheckpoint: loadCheckpointHandler(guard, checkpoints, parts.loadCallBytesMax),
     GetCheckpoint: unary(guard, "GetCheckpoint", async (request) => {
       const { checkpoint, chunks } = await checkpoints.get(
-        request.worker_id,
+        checkpointOwnerOf(request.worker_id, request.job_id),
         request.checkpoint_id,
       );
       return {
@@ -133,6 +143,25 @@ function checkpointHandlers(parts: PulseServiceParts) {
         checkpoint_id: request.checkpoint_id,
       });
       return {};
+    }),
+  } satisfies Partial<PulseRuntimeHandlers>;
+}
+
+function jobHandlers({ guard, jobs }: PulseServiceParts) {
+  return {
+    CommitStep: unary(guard, "CommitStep", async (request) => {
+      const step = await jobs.commitStep(request.job_id, request.step, request.world_size, {
+        timeoutMs: request.timeout_ms ?? undefined,
+      });
+      return { step: stepMessage(step) };
+    }),
+    GetStep: unary(guard, "GetStep", async (request) => {
+      const step = await jobs.getStep(request.job_id, request.step ?? undefined);
+      return { step: stepMessage(step) };
+    }),
+    ListSteps: unary(guard, "ListSteps", async (request) => {
+      const page = await jobs.listSteps(request.job_id, request.page_size, request.page_token);
+      return { steps: page.steps.map(stepMessage), next_page_token: page.nextPageToken };
     }),
   } satisfies Partial<PulseRuntimeHandlers>;
 }

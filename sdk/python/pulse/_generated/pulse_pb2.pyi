@@ -14,10 +14,21 @@ class WorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WORKER_STATE_ACTIVE: _ClassVar[WorkerState]
     WORKER_STATE_STALE: _ClassVar[WorkerState]
     WORKER_STATE_DEREGISTERED: _ClassVar[WorkerState]
+
+class StepState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEP_STATE_UNSPECIFIED: _ClassVar[StepState]
+    STEP_STATE_PENDING: _ClassVar[StepState]
+    STEP_STATE_COMPLETE: _ClassVar[StepState]
+    STEP_STATE_ABORTED: _ClassVar[StepState]
 WORKER_STATE_UNSPECIFIED: WorkerState
 WORKER_STATE_ACTIVE: WorkerState
 WORKER_STATE_STALE: WorkerState
 WORKER_STATE_DEREGISTERED: WorkerState
+STEP_STATE_UNSPECIFIED: StepState
+STEP_STATE_PENDING: StepState
+STEP_STATE_COMPLETE: StepState
+STEP_STATE_ABORTED: StepState
 
 class Worker(_message.Message):
     __slots__ = ("worker_id", "metadata", "registered_at", "last_heartbeat", "state")
@@ -46,7 +57,7 @@ class Dataset(_message.Message):
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
-    __slots__ = ("checkpoint_id", "worker_id", "size_bytes", "sha256", "metadata", "created_at", "idempotency_key")
+    __slots__ = ("checkpoint_id", "worker_id", "size_bytes", "sha256", "metadata", "created_at", "idempotency_key", "shard")
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +65,7 @@ class Checkpoint(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     checkpoint_id: str
     worker_id: str
     size_bytes: int
@@ -61,7 +73,8 @@ class Checkpoint(_message.Message):
     metadata: _struct_pb2.Struct
     created_at: _timestamp_pb2.Timestamp
     idempotency_key: str
-    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    shard: ShardRef
+    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., shard: _Optional[_Union[ShardRef, _Mapping]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id", "metadata")
@@ -174,20 +187,22 @@ class ListDatasetsResponse(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointHeader(_message.Message):
-    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id", "plan_id")
+    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id", "plan_id", "shard")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPECT_TRAILER_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     metadata: _struct_pb2.Struct
     idempotency_key: str
     expect_trailer: bool
     base_checkpoint_id: str
     plan_id: str
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ..., plan_id: _Optional[str] = ...) -> None: ...
+    shard: ShardRef
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., shard: _Optional[_Union[ShardRef, _Mapping]] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
     __slots__ = ("size_bytes", "sha256", "chunks_sha256")
@@ -220,16 +235,18 @@ class SaveCheckpointResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class LoadCheckpointRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "offset", "length")
+    __slots__ = ("worker_id", "checkpoint_id", "offset", "length", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     offset: int
     length: int
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class LoadCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint", "data")
@@ -240,14 +257,16 @@ class LoadCheckpointResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "include_chunks")
+    __slots__ = ("worker_id", "checkpoint_id", "include_chunks", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     include_chunks: bool
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: bool = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: bool = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class GetCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint", "chunk_sha256s")
@@ -371,14 +390,16 @@ class PlanSaveResponse(_message.Message):
     def __init__(self, plan_id: _Optional[str] = ..., uploads: _Optional[_Iterable[_Union[ChunkUpload, _Mapping]]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., existing: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class PlanLoadRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "first_chunk")
+    __slots__ = ("worker_id", "checkpoint_id", "first_chunk", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     first_chunk: int
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., first_chunk: _Optional[int] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., first_chunk: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ChunkDownload(_message.Message):
     __slots__ = ("sha256", "size", "url")
@@ -401,3 +422,103 @@ class PlanLoadResponse(_message.Message):
     next_chunk: int
     expires_at: _timestamp_pb2.Timestamp
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., chunks: _Optional[_Iterable[_Union[ChunkDownload, _Mapping]]] = ..., next_chunk: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ShardRef(_message.Message):
+    __slots__ = ("job_id", "step", "rank", "world_size", "step_metadata")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STEP_METADATA_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    rank: int
+    world_size: int
+    step_metadata: bool
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., step_metadata: bool = ...) -> None: ...
+
+class Shard(_message.Message):
+    __slots__ = ("rank", "checkpoint_id", "size_bytes", "sha256", "worker_id")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    checkpoint_id: str
+    size_bytes: int
+    sha256: str
+    worker_id: str
+    def __init__(self, rank: _Optional[int] = ..., checkpoint_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., worker_id: _Optional[str] = ...) -> None: ...
+
+class Step(_message.Message):
+    __slots__ = ("job_id", "step", "world_size", "state", "created_at", "shards", "metadata_checkpoint_id", "missing_ranks", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSING_RANKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    world_size: int
+    state: StepState
+    created_at: _timestamp_pb2.Timestamp
+    shards: _containers.RepeatedCompositeFieldContainer[Shard]
+    metadata_checkpoint_id: str
+    missing_ranks: _containers.RepeatedScalarFieldContainer[int]
+    reason: str
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., world_size: _Optional[int] = ..., state: _Optional[_Union[StepState, str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., shards: _Optional[_Iterable[_Union[Shard, _Mapping]]] = ..., metadata_checkpoint_id: _Optional[str] = ..., missing_ranks: _Optional[_Iterable[int]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CommitStepRequest(_message.Message):
+    __slots__ = ("job_id", "step", "world_size", "timeout_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    world_size: int
+    timeout_ms: int
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., world_size: _Optional[int] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class CommitStepResponse(_message.Message):
+    __slots__ = ("step",)
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    step: Step
+    def __init__(self, step: _Optional[_Union[Step, _Mapping]] = ...) -> None: ...
+
+class GetStepRequest(_message.Message):
+    __slots__ = ("job_id", "step")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...
+
+class GetStepResponse(_message.Message):
+    __slots__ = ("step",)
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    step: Step
+    def __init__(self, step: _Optional[_Union[Step, _Mapping]] = ...) -> None: ...
+
+class ListStepsRequest(_message.Message):
+    __slots__ = ("job_id", "page_size", "page_token")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, job_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStepsResponse(_message.Message):
+    __slots__ = ("steps", "next_page_token")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[Step]
+    next_page_token: str
+    def __init__(self, steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
