@@ -15,7 +15,7 @@ import { log } from "../log.ts";
 import { listRecords, readRecord, writeRecord } from "../storage/records.ts";
 import type { DirectTransfer, ObjectStore } from "../storage/store.ts";
 import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
-import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
+import { canonicalCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import type { ChunkLeases } from "./chunk_leases.ts";
 import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
 import {
@@ -383,7 +383,8 @@ export class Checkpoints {
       }
       return manifest;
     }
-    if (!isCheckpointId(checkpointId)) {
+    const id = canonicalCheckpointId(checkpointId);
+    if (id === undefined) {
       throw new PulseError(
         "INVALID_ARGUMENT",
         `Cannot ${action}: checkpoint_id ${
@@ -391,9 +392,7 @@ export class Checkpoints {
         } is not "chk_" followed by a 26-character ULID`,
       );
     }
-    const manifest = await this.#readManifest(
-      manifestKeyOf(owner, checkpointId),
-    );
+    const manifest = await this.#readManifest(manifestKeyOf(owner, id));
     if (manifest === undefined) {
       throw new PulseError(
         "NOT_FOUND",
@@ -407,7 +406,6 @@ export class Checkpoints {
     return readRecord(this.#store, key, MANIFEST);
   }
 
-  // The checkpoint an earlier save with the key committed, if one did.
   /** The checkpoint a save with this idempotency key made, if it committed. */
   async findSaved(owner: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
     const checkpointId = await this.#idempotency.find(owner, idempotencyKey);
