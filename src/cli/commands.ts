@@ -93,7 +93,10 @@ async function datasetsList(runtime: Runtime, context: CommandContext): Promise<
 }
 
 async function checkpointsList(runtime: Runtime, context: CommandContext): Promise<void> {
-  const checkpoints = await Array.fromAsync(runtime.checkpoints(context.operands[0]!));
+  const workerId = context.operands[0]!;
+  const checkpoints = await Array.fromAsync(runtime.checkpoints(workerId));
+  // No checkpoints: an unknown worker is an error (NOT_FOUND), as in every other command.
+  if (checkpoints.length === 0) await runtime.getWorker(workerId);
   print(context, checkpoints, () =>
     formatTable(
       ["CHECKPOINT", "CREATED", "SIZE", "SHA256", "METADATA"],

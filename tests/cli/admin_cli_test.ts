@@ -181,6 +181,8 @@ Deno.test("workers, datasets and checkpoints print as tables and as JSON", async
       assert.deepEqual(JSON.parse(json.stdout), asJson((await rt.listCheckpoints("w1")).items));
       const empty = await cli(["checkpoints", "list", "worker-2", "--json"], { env });
       assert.equal(empty.stdout, "[]\n");
+      const unknown = await cli(["checkpoints", "list", "no-such-worker"], { env });
+      assertFails(unknown, 1, /^Error: .*worker no-such-worker.*\(NOT_FOUND\)\n$/);
     });
 
     await t.step("checkpoints get: the latest, or by id", async () => {
