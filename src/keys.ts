@@ -10,6 +10,7 @@
  * datasets/<name>.json                           dataset record
  * idempotency/<worker_id>/<sha256(key)>.json     idempotency record
  * retention/<worker_id>.json                     retention ledger
+ * quarantine/<sha256>                            a chunk a scrub found corrupt, moved aside
  * ```
  *
  * Worker ids and dataset names are validated (`validation.ts`) before they
@@ -111,4 +112,15 @@ export function leasePrefixOf(planId: string): string {
 /** Key of one lease of a plan: one per PlanSave call, named by a ULID. */
 export function leaseKeyOf(planId: string, leaseId: string): string {
   return `${leasePrefixOf(planId)}${leaseId}${JSON_SUFFIX}`;
+}
+
+/** Prefix of the chunks a scrub moved aside. */
+export const QUARANTINE_PREFIX = "quarantine/";
+
+/**
+ * Key a corrupt chunk is moved to: out of `chunks/`, so that its own key is
+ * absent and the next save with its bytes writes it again; kept for a look.
+ */
+export function quarantineKeyOf(sha256: string): string {
+  return `${QUARANTINE_PREFIX}${sha256}`;
 }

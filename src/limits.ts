@@ -64,3 +64,8 @@ export const GC_DELETES_IN_FLIGHT = 16;
 export const REGISTRY_CACHE_ENTRIES_MAX = 10_000;
 /** Worker records the background count of ACTIVE workers reads per tick. */
 export const REGISTRY_SCAN_RECORDS_PER_TICK = 500;
+
+/** Chunks a scrub reads and verifies at once (each up to a chunk in memory), and manifests it reads at once. */
+export const SCRUB_READS_IN_FLIGHT = 4;
+/** Checkpoints a scrub lists per bad chunk; it counts them all. */
+export const SCRUB_CHECKPOINTS_PER_CHUNK_MAX = 1000;
