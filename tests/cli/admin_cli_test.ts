@@ -13,6 +13,7 @@ import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+import { tempDir } from "../support/temp_dirs.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MIB = 1024 * 1024;
@@ -49,7 +50,7 @@ async function cli(
       `${ROOT}main.ts`,
       ...args,
     ],
-    cwd: options.cwd ?? await Deno.makeTempDir({ prefix: "pulse-cli-" }),
+    cwd: options.cwd ?? await tempDir("pulse-cli-"),
     clearEnv: true,
     env,
     stdout: "piped",
@@ -204,7 +205,7 @@ Deno.test("checkpoints download streams a checkpoint to a file byte-exact, with 
     await rt.registerWorker("w1");
     const bytes = randomBytes(3 * CHUNK_BYTES + 777);
     const big = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
-    const dir = await Deno.makeTempDir({ prefix: "pulse-download-" });
+    const dir = await tempDir("pulse-download-");
 
     const result = await cli([
       "checkpoints",
@@ -423,7 +424,7 @@ function sha256(text: string): string {
 }
 
 Deno.test("--token and PULSE_TOKEN reach the runtime; gc needs an admin token", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-cli-auth-" });
+  const dir = await tempDir("pulse-cli-auth-");
   await Deno.writeTextFile(
     `${dir}/config.toml`,
     `[[auth.tokens]]
@@ -456,7 +457,7 @@ role = "reader"
 });
 
 Deno.test("--ca, --cert and --key connect over TLS and mutual TLS", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-cli-tls-" });
+  const dir = await tempDir("pulse-cli-tls-");
   const generated = await new Deno.Command("bash", {
     args: [`${ROOT}scripts/generate_certs.sh`, `${dir}/certs`],
     stdout: "null",
