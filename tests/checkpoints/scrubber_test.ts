@@ -12,6 +12,7 @@ import { PulseError } from "../../src/errors.ts";
 import { chunkKeyOf, quarantineKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { StoreLeases } from "../../src/checkpoints/store_leases.ts";
+import type { ObjectStore } from "../../src/storage/store.ts";
 import { tempFsStore } from "../support/temp_fs_store.ts";
 
 const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
@@ -243,4 +244,58 @@ Deno.test("scrub() leaves a corrupt chunk that a direct-path plan's lease holds 
     [false, quarantineKeyOf(sha!)],
   );
   assert.equal(await s.store.head(chunkKeyOf(sha!)), undefined);
+});
+
+Deno.test("a save that reaches a corrupt chunk while the scrub is moving it aside waits for the move, then writes the chunk anew: both checkpoints load", async () => {
+  // The scrub is held between its copy to quarantine/ and its delete of the
+  // chunk, while a save with the chunk's bytes starts. Were the two not
+  // serialized by the chunk's lease, the save would find the rotten copy,
+  // rewrite it, and the scrub's delete then remove the good bytes under a
+  // checkpoint that names them.
+  await using s = await setup();
+  const [x0, xTail, yTail] = [pattern(CHUNK_BYTES, 9), pattern(100, 10), pattern(200, 11)];
+  const first = await s.save("w1", concat(x0, xTail));
+  const [sha] = await s.chunksOf("w1", first.checkpointId);
+  await s.rot(sha!);
+  let reached!: () => void;
+  const copied = new Promise<void>((resolve) => reached = resolve);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const store = s.store;
+  const held: ObjectStore = {
+    description: store.description,
+    put: async (key, data) => {
+      await store.put(key, data);
+      if (key === quarantineKeyOf(sha!)) {
+        reached();
+        await gate;
+      }
+    },
+    putIfAbsent: (key, data) => store.putIfAbsent(key, data),
+    get: (key, range) => store.get(key, range),
+    head: (key) => store.head(key),
+    list: (prefix, options) => store.list(prefix, options),
+    delete: (key) => store.delete(key),
+    close: () => Promise.resolve(),
+  };
+  const scrub = new Scrubber(held, s.checkpoints.chunkLeases).scrub();
+  await copied;
+  const second = s.save("w2", concat(x0, yTail));
+  while (s.checkpoints.chunkLeases.size === 0) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 200)); // room for a save that did not wait
+  open();
+  const report = await scrub;
+  assert.deepEqual(
+    [report.badChunks[0]!.quarantineKey, report.badChunks[0]!.inUse],
+    [quarantineKeyOf(sha!), false],
+  );
+  const saved = await second;
+  assert.deepEqual(
+    await readAll((await s.checkpoints.load("w1", first.checkpointId)).data),
+    concat(x0, xTail),
+  );
+  assert.deepEqual(
+    await readAll((await s.checkpoints.load("w2", saved.checkpointId)).data),
+    concat(x0, yTail),
+  );
 });
