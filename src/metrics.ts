@@ -170,6 +170,9 @@ export const scrubBadChunksTotal = new prom.Counter({
   labelNames: ["problem"] as const,
   registers: [registry],
 });
+// Exported at 0 from the start, so that an alert on its increase sees the
+// first bad chunk a runtime's first scrub finds.
+for (const problem of ["corrupt", "missing"]) scrubBadChunksTotal.inc({ problem }, 0);
 
 /** Garbage collection runs, by mode (`delete`, `dry_run`) and outcome (`ok`, `error`). */
 export const gcRunsTotal = new prom.Counter({
