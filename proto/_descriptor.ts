@@ -86,6 +86,11 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "ListSteps": {
                   "requestType": "ListStepsRequest",
                   "responseType": "ListStepsResponse"
+                },
+                "Scrub": {
+                  "requestType": "ScrubRequest",
+                  "responseType": "ScrubResponse",
+                  "responseStream": true
                 }
               }
             },
@@ -940,6 +945,155 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "next_page_token": {
                   "type": "string",
                   "id": 2
+                }
+              }
+            },
+            "ScrubRequest": {
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                }
+              }
+            },
+            "ScrubProgress": {
+              "fields": {
+                "chunks_total": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "bytes_total": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "chunks_verified": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "bytes_verified": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "chunks_bad": {
+                  "type": "uint64",
+                  "id": 5
+                }
+              }
+            },
+            "ChunkProblem": {
+              "values": {
+                "CHUNK_PROBLEM_UNSPECIFIED": 0,
+                "CHUNK_PROBLEM_CORRUPT": 1,
+                "CHUNK_PROBLEM_MISSING": 2
+              }
+            },
+            "CheckpointRef": {
+              "fields": {
+                "worker_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "checkpoint_id": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
+            "BadChunk": {
+              "fields": {
+                "sha256": {
+                  "type": "string",
+                  "id": 1
+                },
+                "problem": {
+                  "type": "ChunkProblem",
+                  "id": 2
+                },
+                "size_bytes": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "checkpoints": {
+                  "rule": "repeated",
+                  "type": "CheckpointRef",
+                  "id": 4
+                },
+                "checkpoints_total": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "quarantine_key": {
+                  "type": "string",
+                  "id": 6
+                },
+                "in_use": {
+                  "type": "bool",
+                  "id": 7
+                }
+              }
+            },
+            "ScrubReport": {
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "chunks_scanned": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "bytes_scanned": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "manifests_scanned": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "chunks_corrupt": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "chunks_missing": {
+                  "type": "uint64",
+                  "id": 6
+                },
+                "chunks_quarantined": {
+                  "type": "uint64",
+                  "id": 7
+                },
+                "checkpoints_broken": {
+                  "type": "uint64",
+                  "id": 8
+                },
+                "duration_ms": {
+                  "type": "uint64",
+                  "id": 9
+                }
+              }
+            },
+            "ScrubResponse": {
+              "oneofs": {
+                "payload": {
+                  "oneof": [
+                    "progress",
+                    "bad_chunk",
+                    "report"
+                  ]
+                }
+              },
+              "fields": {
+                "progress": {
+                  "type": "ScrubProgress",
+                  "id": 1
+                },
+                "bad_chunk": {
+                  "type": "BadChunk",
+                  "id": 2
+                },
+                "report": {
+                  "type": "ScrubReport",
+                  "id": 3
                 }
               }
             }

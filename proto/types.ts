@@ -15,8 +15,11 @@ export type { Value, Value__Output } from "./generated/google/protobuf/Value.ts"
 export type { HealthClient, HealthHandlers, HealthDefinition } from "./generated/grpc/health/v1/Health.ts";
 export type { HealthCheckRequest, HealthCheckRequest__Output } from "./generated/grpc/health/v1/HealthCheckRequest.ts";
 export type { HealthCheckResponse, HealthCheckResponse__Output } from "./generated/grpc/health/v1/HealthCheckResponse.ts";
+export type { BadChunk, BadChunk__Output } from "./generated/pulse/v1/BadChunk.ts";
 export type { Checkpoint, Checkpoint__Output } from "./generated/pulse/v1/Checkpoint.ts";
+export type { CheckpointRef, CheckpointRef__Output } from "./generated/pulse/v1/CheckpointRef.ts";
 export type { ChunkDownload, ChunkDownload__Output } from "./generated/pulse/v1/ChunkDownload.ts";
+export type { ChunkProblem, ChunkProblem__Output } from "./generated/pulse/v1/ChunkProblem.ts";
 export type { ChunkRef, ChunkRef__Output } from "./generated/pulse/v1/ChunkRef.ts";
 export type { ChunkUpload, ChunkUpload__Output } from "./generated/pulse/v1/ChunkUpload.ts";
 export type { CommitStepRequest, CommitStepRequest__Output } from "./generated/pulse/v1/CommitStepRequest.ts";
@@ -61,6 +64,10 @@ export type { SaveCheckpointHeader, SaveCheckpointHeader__Output } from "./gener
 export type { SaveCheckpointRequest, SaveCheckpointRequest__Output } from "./generated/pulse/v1/SaveCheckpointRequest.ts";
 export type { SaveCheckpointResponse, SaveCheckpointResponse__Output } from "./generated/pulse/v1/SaveCheckpointResponse.ts";
 export type { SaveCheckpointTrailer, SaveCheckpointTrailer__Output } from "./generated/pulse/v1/SaveCheckpointTrailer.ts";
+export type { ScrubProgress, ScrubProgress__Output } from "./generated/pulse/v1/ScrubProgress.ts";
+export type { ScrubReport, ScrubReport__Output } from "./generated/pulse/v1/ScrubReport.ts";
+export type { ScrubRequest, ScrubRequest__Output } from "./generated/pulse/v1/ScrubRequest.ts";
+export type { ScrubResponse, ScrubResponse__Output } from "./generated/pulse/v1/ScrubResponse.ts";
 export type { Shard, Shard__Output } from "./generated/pulse/v1/Shard.ts";
 export type { ShardRef, ShardRef__Output } from "./generated/pulse/v1/ShardRef.ts";
 export type { Step, Step__Output } from "./generated/pulse/v1/Step.ts";

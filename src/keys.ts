@@ -13,6 +13,7 @@
  * leases/<plan_id>/<ulid>.json                   a direct-path plan's hold on chunks
  * jobs/<job_id>/steps/<step>/...                 a job step's shard records
  * jobs/<job_id>/commits/<newest first>.json      a job step's decision
+ * quarantine/<sha256>                            a chunk a scrub found corrupt, moved aside
  * ```
  *
  * A checkpoint's owner is its worker, or `@<job_id>` for the checkpoints of
@@ -184,4 +185,15 @@ export function commitsPrefixOf(jobId: string): string {
 /** Key of a step's decision (COMPLETE or ABORTED), written once. */
 export function commitKeyOf(jobId: string, step: number): string {
   return `${commitsPrefixOf(jobId)}${newestFirst(step)}${JSON_SUFFIX}`;
+}
+
+/** Prefix of the chunks a scrub moved aside. */
+export const QUARANTINE_PREFIX = "quarantine/";
+
+/**
+ * Key a corrupt chunk is moved to: out of `chunks/`, so that its own key is
+ * absent and the next save with its bytes writes it again; kept for a look.
+ */
+export function quarantineKeyOf(sha256: string): string {
+  return `${QUARANTINE_PREFIX}${sha256}`;
 }

@@ -10,6 +10,7 @@ import { DirectPlans } from "./checkpoints/direct_plans.ts";
 import { StoreLeases } from "./checkpoints/store_leases.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
+import { Scrubber } from "./checkpoints/scrubber.ts";
 import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
 import { PulseError } from "./errors.ts";
@@ -83,6 +84,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
         drain_timeout_ms: config["server.drain_timeout_ms"],
       });
       await domain.garbageCollector.stop();
+      await domain.scrubber.stop();
       await grpcServer.drain(config["server.drain_timeout_ms"]);
       await domain.retention.idle();
       await domain.workers.stop();
@@ -126,6 +128,7 @@ function openDomain(store: ObjectStore, config: Config) {
     graceMs: config["gc.grace_ms"],
     intervalMs: config["gc.interval_ms"],
   });
+  const scrubber = new Scrubber(store, checkpoints.chunkLeases);
   const datasets = new DatasetRegistry(store);
   const jobs = new JobSteps(store, {
     deleteShard: (jobId, checkpointId) =>
@@ -144,7 +147,7 @@ function openDomain(store: ObjectStore, config: Config) {
     expiryMs: config["storage.presign_expiry_ms"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
   });
-  return { workers, datasets, checkpoints, jobs, retention, garbageCollector, plans };
+  return { workers, datasets, checkpoints, jobs, retention, garbageCollector, scrubber, plans };
 }
 
 function warnIfOpen(config: Config, guard: Guard): void {

@@ -1,14 +1,17 @@
 /**
- * Domain values as wire messages: workers, datasets, checkpoints and
- * garbage-collection reports, typed by the generated message types of
+ * Domain values as wire messages: workers, datasets, checkpoints,
+ * garbage-collection and scrub reports, typed by the generated message types of
  * `@pulsecheckpoint/proto`, so that a field renamed in pulse.proto fails
  * `deno check` here.
  */
 import { type JsonObject, toStruct, toTimestamp } from "@pulsecheckpoint/proto";
 import type {
+  BadChunk as BadChunkMessage,
   Checkpoint as CheckpointMessage,
   Dataset as DatasetMessage,
   RunGcResponse,
+  ScrubProgress as ScrubProgressMessage,
+  ScrubReport as ScrubReportMessage,
   ShardRef as ShardRefMessage,
   ShardRef__Output,
   Step as StepMessage,
@@ -16,6 +19,7 @@ import type {
 } from "@pulsecheckpoint/proto/types";
 import type { Checkpoint } from "../checkpoints/checkpoints.ts";
 import type { GcReport } from "../checkpoints/garbage_collector.ts";
+import type { BadChunk, ScrubProgress, ScrubReport } from "../checkpoints/scrubber.ts";
 import type { Dataset } from "../datasets/dataset_registry.ts";
 import type { ShardRef, Step } from "../jobs/job_steps.ts";
 import type { Worker } from "../workers/worker_registry.ts";
@@ -111,6 +115,48 @@ export function gcReportMessage(report: GcReport): RunGcResponse {
     chunks_protected: report.chunksProtected,
     chunks_deleted: report.chunksDeleted,
     bytes_reclaimed: report.bytesReclaimed,
+    duration_ms: report.durationMs,
+  };
+}
+
+/** How far a scrub has come, as `pulse.v1.ScrubProgress`. */
+export function scrubProgressMessage(progress: ScrubProgress): ScrubProgressMessage {
+  return {
+    chunks_total: progress.chunksTotal,
+    bytes_total: progress.bytesTotal,
+    chunks_verified: progress.chunksVerified,
+    bytes_verified: progress.bytesVerified,
+    chunks_bad: progress.chunksBad,
+  };
+}
+
+/** A bad chunk a scrub found, as `pulse.v1.BadChunk`. */
+export function badChunkMessage(bad: BadChunk): BadChunkMessage {
+  return {
+    sha256: bad.sha256,
+    problem: bad.problem === "corrupt" ? "CHUNK_PROBLEM_CORRUPT" : "CHUNK_PROBLEM_MISSING",
+    size_bytes: bad.sizeBytes,
+    checkpoints: bad.checkpoints.map((ref) => ({
+      worker_id: ref.workerId,
+      checkpoint_id: ref.checkpointId,
+    })),
+    checkpoints_total: bad.checkpointsTotal,
+    quarantine_key: bad.quarantineKey,
+    in_use: bad.inUse,
+  };
+}
+
+/** A scrub's report, as `pulse.v1.ScrubReport` (its bad chunks go in messages of their own). */
+export function scrubReportMessage(report: ScrubReport): ScrubReportMessage {
+  return {
+    dry_run: report.dryRun,
+    chunks_scanned: report.chunksScanned,
+    bytes_scanned: report.bytesScanned,
+    manifests_scanned: report.manifestsScanned,
+    chunks_corrupt: report.chunksCorrupt,
+    chunks_missing: report.chunksMissing,
+    chunks_quarantined: report.chunksQuarantined,
+    checkpoints_broken: report.checkpointsBroken,
     duration_ms: report.durationMs,
   };
 }

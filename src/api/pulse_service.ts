@@ -2,15 +2,23 @@
  * The handler table of service `pulse.v1.PulseRuntime`: each method turns
  * its request into a call of a domain module and the result into its
  * response, with its rights checked first, counted and timed, and every
- * error sent through `toStatus`. The streaming calls have modules of their
- * own (`save_checkpoint.ts`, `load_checkpoint.ts`).
+ * error sent through `toStatus`. The save and load streams have modules of
+ * their own (`save_checkpoint.ts`, `load_checkpoint.ts`); Scrub's stream,
+ * progress and then its findings, is here.
  */
+import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { fromStruct, toTimestamp } from "@pulsecheckpoint/proto";
-import type { PulseRuntimeHandlers } from "@pulsecheckpoint/proto/types";
+import type {
+  PulseRuntimeHandlers,
+  ScrubRequest__Output,
+  ScrubResponse,
+} from "@pulsecheckpoint/proto/types";
 import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { DirectPlans } from "../checkpoints/direct_plans.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
+import type { Scrubber } from "../checkpoints/scrubber.ts";
+import { PulseError } from "../errors.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
 import type { JobSteps } from "../jobs/job_steps.ts";
 import { checkpointOwnerOf } from "../keys.ts";
@@ -21,9 +29,12 @@ import { track } from "./call_metrics.ts";
 import { planLoad, planSave } from "./direct_path.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
 import {
+  badChunkMessage,
   checkpointMessage,
   datasetMessage,
   gcReportMessage,
+  scrubProgressMessage,
+  scrubReportMessage,
   stepMessage,
   workerMessage,
 } from "./messages.ts";
@@ -38,6 +49,7 @@ export interface PulseServiceParts {
   checkpoints: Checkpoints;
   jobs: JobSteps;
   garbageCollector: GarbageCollector;
+  scrubber: Scrubber;
   save: SaveHandlerOptions;
   /** Most bytes one LoadCheckpoint call may ask for (`server.load_call_bytes_max`). */
   loadCallBytesMax: number;
@@ -59,6 +71,7 @@ export function createPulseService(parts: PulseServiceParts): PulseRuntimeHandle
       });
       return gcReportMessage(report);
     }),
+    Scrub: scrubHandler(parts.guard, parts.scrubber),
   };
 }
 
@@ -164,6 +177,70 @@ function jobHandlers({ guard, jobs }: PulseServiceParts) {
       return { steps: page.steps.map(stepMessage), next_page_token: page.nextPageToken };
     }),
   } satisfies Partial<PulseRuntimeHandlers>;
+}
+
+type ScrubCall = grpc.ServerWritableStream<ScrubRequest__Output, ScrubResponse>;
+
+// Scrub: progress while it verifies (dropped while the client is behind),
+// then each bad chunk and the report, each written once the client took the
+// one before. A client that leaves stops the scrub.
+function scrubHandler(
+  guard: Guard,
+  scrubber: Scrubber,
+): grpc.handleServerStreamingCall<ScrubRequest__Output, ScrubResponse> {
+  return (call) => {
+    const done = track("Scrub");
+    scrub(guard, scrubber, call).then(
+      () => {
+        done(grpc.status.OK);
+        call.end();
+      },
+      (error) => {
+        const status = toStatus(error, "Scrub");
+        done(status.code);
+        if (!call.destroyed) call.emit("error", status);
+      },
+    );
+  };
+}
+
+async function scrub(guard: Guard, scrubber: Scrubber, call: ScrubCall): Promise<void> {
+  guard.check(call.metadata, "Scrub");
+  const left = new AbortController();
+  if (call.cancelled) left.abort();
+  else call.once("cancelled", () => left.abort());
+  let behind = false;
+  const report = await scrubber.scrub({
+    dryRun: call.request.dry_run,
+    signal: left.signal,
+    onProgress: (progress) => {
+      if (behind || call.destroyed) return;
+      behind = !call.write({ progress: scrubProgressMessage(progress) });
+      if (behind) call.once("drain", () => behind = false);
+    },
+  });
+  for (const bad of report.badChunks) await writeInTurn(call, { bad_chunk: badChunkMessage(bad) });
+  await writeInTurn(call, { report: scrubReportMessage(report) });
+  log.info("pulse::scrub", "Scrub reported", { bad_chunks: report.badChunks.length });
+}
+
+// Writes a message, then waits until the client has taken what is buffered.
+async function writeInTurn(call: ScrubCall, message: ScrubResponse): Promise<void> {
+  const gone = () => new PulseError("ABORTED", "Cannot scrub: the client left");
+  if (call.cancelled || call.destroyed) throw gone();
+  if (call.write(message)) return;
+  // The listener of the event that did not come is removed by the abort.
+  const settled = new AbortController();
+  const drained = once(call, "drain", { signal: settled.signal });
+  const closed = once(call, "close", { signal: settled.signal });
+  drained.catch(() => {});
+  closed.catch(() => {});
+  try {
+    const first = await Promise.race([drained.then(() => "drain"), closed.then(() => "close")]);
+    if (first === "close") throw gone();
+  } finally {
+    settled.abort();
+  }
 }
 
 // The request and response types of unary method `M`.

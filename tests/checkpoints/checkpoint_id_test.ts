@@ -50,5 +50,9 @@ Deno.test("canonicalCheckpointId() takes a ULID in any case, as Crockford base32
   assert.equal(canonicalCheckpointId(id), id);
   assert.equal(canonicalCheckpointId(`chk_${id.slice(4).toLowerCase()}`), id);
   assert.equal(canonicalCheckpointId(id.toUpperCase()), undefined, "the prefix is chk_");
-  assert.equal(canonicalCheckpointId("chk_01jd3y0c8zb4q1z6w8kzv2n9xu"), undefined, "U is not base32");
+  assert.equal(
+    canonicalCheckpointId("chk_01jd3y0c8zb4q1z6w8kzv2n9xu"),
+    undefined,
+    "U is not base32",
+  );
 });

@@ -15,6 +15,7 @@ import { REQUEST_METADATA_BYTES_MAX, REQUEST_METADATA_ENTRIES_MAX } from "../../
 import { randomBytes } from "../support/bytes.ts";
 import { type RawClient, rawClient } from "../support/raw_client.ts";
 import { startRuntime } from "../support/runtime.ts";
+import { tempDir } from "../support/temp_dirs.ts";
 
 const MIB = 1024 * 1024;
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -26,7 +27,7 @@ function sha256(text: string): string {
 
 /** A directory with certificates in certs/ and the given config.toml. */
 async function runtimeDir(configToml = ""): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-security-" });
+  const dir = await tempDir("pulse-security-");
   const { code } = await new Deno.Command("bash", {
     args: [`${ROOT}scripts/generate_certs.sh`, `${dir}/certs`],
     stdout: "null",

@@ -40,6 +40,8 @@ import type { RunGcRequest as _pulse_v1_RunGcRequest, RunGcRequest__Output as _p
 import type { RunGcResponse as _pulse_v1_RunGcResponse, RunGcResponse__Output as _pulse_v1_RunGcResponse__Output } from '../../pulse/v1/RunGcResponse.ts';
 import type { SaveCheckpointRequest as _pulse_v1_SaveCheckpointRequest, SaveCheckpointRequest__Output as _pulse_v1_SaveCheckpointRequest__Output } from '../../pulse/v1/SaveCheckpointRequest.ts';
 import type { SaveCheckpointResponse as _pulse_v1_SaveCheckpointResponse, SaveCheckpointResponse__Output as _pulse_v1_SaveCheckpointResponse__Output } from '../../pulse/v1/SaveCheckpointResponse.ts';
+import type { ScrubRequest as _pulse_v1_ScrubRequest, ScrubRequest__Output as _pulse_v1_ScrubRequest__Output } from '../../pulse/v1/ScrubRequest.ts';
+import type { ScrubResponse as _pulse_v1_ScrubResponse, ScrubResponse__Output as _pulse_v1_ScrubResponse__Output } from '../../pulse/v1/ScrubResponse.ts';
 
 export interface PulseRuntimeClient extends grpc.Client {
   /**
@@ -323,6 +325,27 @@ export interface PulseRuntimeClient extends grpc.Client {
   saveCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
   saveCheckpoint(callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
   
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  Scrub(argument: _pulse_v1_ScrubRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  Scrub(argument: _pulse_v1_ScrubRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  scrub(argument: _pulse_v1_ScrubRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  scrub(argument: _pulse_v1_ScrubRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  
 }
 
 export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation {
@@ -421,6 +444,16 @@ export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation 
    */
   SaveCheckpoint: grpc.handleClientStreamingCall<_pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse>;
   
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  Scrub: grpc.handleServerStreamingCall<_pulse_v1_ScrubRequest__Output, _pulse_v1_ScrubResponse>;
+  
 }
 
 export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
@@ -443,4 +476,5 @@ export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
   RegisterWorker: MethodDefinition<_pulse_v1_RegisterWorkerRequest, _pulse_v1_RegisterWorkerResponse, _pulse_v1_RegisterWorkerRequest__Output, _pulse_v1_RegisterWorkerResponse__Output>
   RunGc: MethodDefinition<_pulse_v1_RunGcRequest, _pulse_v1_RunGcResponse, _pulse_v1_RunGcRequest__Output, _pulse_v1_RunGcResponse__Output>
   SaveCheckpoint: MethodDefinition<_pulse_v1_SaveCheckpointRequest, _pulse_v1_SaveCheckpointResponse, _pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse__Output>
+  Scrub: MethodDefinition<_pulse_v1_ScrubRequest, _pulse_v1_ScrubResponse, _pulse_v1_ScrubRequest__Output, _pulse_v1_ScrubResponse__Output>
 }

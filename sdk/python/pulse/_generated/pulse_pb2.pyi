@@ -21,6 +21,12 @@ class StepState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STEP_STATE_PENDING: _ClassVar[StepState]
     STEP_STATE_COMPLETE: _ClassVar[StepState]
     STEP_STATE_ABORTED: _ClassVar[StepState]
+
+class ChunkProblem(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHUNK_PROBLEM_UNSPECIFIED: _ClassVar[ChunkProblem]
+    CHUNK_PROBLEM_CORRUPT: _ClassVar[ChunkProblem]
+    CHUNK_PROBLEM_MISSING: _ClassVar[ChunkProblem]
 WORKER_STATE_UNSPECIFIED: WorkerState
 WORKER_STATE_ACTIVE: WorkerState
 WORKER_STATE_STALE: WorkerState
@@ -29,6 +35,9 @@ STEP_STATE_UNSPECIFIED: StepState
 STEP_STATE_PENDING: StepState
 STEP_STATE_COMPLETE: StepState
 STEP_STATE_ABORTED: StepState
+CHUNK_PROBLEM_UNSPECIFIED: ChunkProblem
+CHUNK_PROBLEM_CORRUPT: ChunkProblem
+CHUNK_PROBLEM_MISSING: ChunkProblem
 
 class Worker(_message.Message):
     __slots__ = ("worker_id", "metadata", "registered_at", "last_heartbeat", "state")
@@ -347,18 +356,20 @@ class ChunkRef(_message.Message):
     def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class PlanSaveRequest(_message.Message):
-    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks")
+    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     plan_id: str
     idempotency_key: str
     base_checkpoint_id: str
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkRef]
-    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ChunkUpload(_message.Message):
     __slots__ = ("index", "url", "headers")
@@ -522,3 +533,81 @@ class ListStepsResponse(_message.Message):
     steps: _containers.RepeatedCompositeFieldContainer[Step]
     next_page_token: str
     def __init__(self, steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ScrubRequest(_message.Message):
+    __slots__ = ("dry_run",)
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    def __init__(self, dry_run: bool = ...) -> None: ...
+
+class ScrubProgress(_message.Message):
+    __slots__ = ("chunks_total", "bytes_total", "chunks_verified", "bytes_verified", "chunks_bad")
+    CHUNKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_BAD_FIELD_NUMBER: _ClassVar[int]
+    chunks_total: int
+    bytes_total: int
+    chunks_verified: int
+    bytes_verified: int
+    chunks_bad: int
+    def __init__(self, chunks_total: _Optional[int] = ..., bytes_total: _Optional[int] = ..., chunks_verified: _Optional[int] = ..., bytes_verified: _Optional[int] = ..., chunks_bad: _Optional[int] = ...) -> None: ...
+
+class CheckpointRef(_message.Message):
+    __slots__ = ("worker_id", "checkpoint_id")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    checkpoint_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ...) -> None: ...
+
+class BadChunk(_message.Message):
+    __slots__ = ("sha256", "problem", "size_bytes", "checkpoints", "checkpoints_total", "quarantine_key", "in_use")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINE_KEY_FIELD_NUMBER: _ClassVar[int]
+    IN_USE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    problem: ChunkProblem
+    size_bytes: int
+    checkpoints: _containers.RepeatedCompositeFieldContainer[CheckpointRef]
+    checkpoints_total: int
+    quarantine_key: str
+    in_use: bool
+    def __init__(self, sha256: _Optional[str] = ..., problem: _Optional[_Union[ChunkProblem, str]] = ..., size_bytes: _Optional[int] = ..., checkpoints: _Optional[_Iterable[_Union[CheckpointRef, _Mapping]]] = ..., checkpoints_total: _Optional[int] = ..., quarantine_key: _Optional[str] = ..., in_use: bool = ...) -> None: ...
+
+class ScrubReport(_message.Message):
+    __slots__ = ("dry_run", "chunks_scanned", "bytes_scanned", "manifests_scanned", "chunks_corrupt", "chunks_missing", "chunks_quarantined", "checkpoints_broken", "duration_ms")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    MANIFESTS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_CORRUPT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_MISSING_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_QUARANTINED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_BROKEN_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    chunks_scanned: int
+    bytes_scanned: int
+    manifests_scanned: int
+    chunks_corrupt: int
+    chunks_missing: int
+    chunks_quarantined: int
+    checkpoints_broken: int
+    duration_ms: int
+    def __init__(self, dry_run: bool = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_corrupt: _Optional[int] = ..., chunks_missing: _Optional[int] = ..., chunks_quarantined: _Optional[int] = ..., checkpoints_broken: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class ScrubResponse(_message.Message):
+    __slots__ = ("progress", "bad_chunk", "report")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    BAD_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    progress: ScrubProgress
+    bad_chunk: BadChunk
+    report: ScrubReport
+    def __init__(self, progress: _Optional[_Union[ScrubProgress, _Mapping]] = ..., bad_chunk: _Optional[_Union[BadChunk, _Mapping]] = ..., report: _Optional[_Union[ScrubReport, _Mapping]] = ...) -> None: ...

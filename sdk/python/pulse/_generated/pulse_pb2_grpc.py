@@ -109,6 +109,11 @@ class PulseRuntimeStub(object):
                 request_serializer=pulse__pb2.ListStepsRequest.SerializeToString,
                 response_deserializer=pulse__pb2.ListStepsResponse.FromString,
                 )
+        self.Scrub = channel.unary_stream(
+                '/pulse.v1.PulseRuntime/Scrub',
+                request_serializer=pulse__pb2.ScrubRequest.SerializeToString,
+                response_deserializer=pulse__pb2.ScrubResponse.FromString,
+                )
 
 
 class PulseRuntimeServicer(object):
@@ -259,6 +264,18 @@ class PulseRuntimeServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Scrub(self, request, context):
+        """Verifies every stored chunk against its SHA-256, finds the checkpoints
+        each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+        unless dry_run: the next save that has their bytes then writes them again,
+        which repairs every checkpoint that names them. Streams progress messages,
+        then one message per bad chunk, then the report. One scrub runs at a time;
+        admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PulseRuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -356,6 +373,11 @@ def add_PulseRuntimeServicer_to_server(servicer, server):
                     servicer.ListSteps,
                     request_deserializer=pulse__pb2.ListStepsRequest.FromString,
                     response_serializer=pulse__pb2.ListStepsResponse.SerializeToString,
+            ),
+            'Scrub': grpc.unary_stream_rpc_method_handler(
+                    servicer.Scrub,
+                    request_deserializer=pulse__pb2.ScrubRequest.FromString,
+                    response_serializer=pulse__pb2.ScrubResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -687,5 +709,22 @@ class PulseRuntime(object):
         return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/ListSteps',
             pulse__pb2.ListStepsRequest.SerializeToString,
             pulse__pb2.ListStepsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Scrub(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/pulse.v1.PulseRuntime/Scrub',
+            pulse__pb2.ScrubRequest.SerializeToString,
+            pulse__pb2.ScrubResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
