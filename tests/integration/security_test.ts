@@ -234,25 +234,21 @@ Deno.test("tokens: unknown or missing is UNAUTHENTICATED, outside its rights PER
   }
 });
 
-Deno.test("an unauthenticated 64 MiB upload is refused in under a second", async () => {
+Deno.test("an unauthenticated upload is refused on its metadata, before any byte of it is sent", async () => {
   const dir = await runtimeDir(TOKENS_TOML);
   const runtime = await startRuntime({ dir });
   const client = rawClient(runtime.grpcAddress);
   try {
-    const started = performance.now();
+    // The call opens with its header message and nothing more: the refusal
+    // must come without a data byte, and without the call ending.
     const status = await new Promise<grpc.ServiceError>((resolve, reject) => {
       const call = client.SaveCheckpoint((error: grpc.ServiceError | null) =>
         error ? resolve(error) : reject(new Error("the upload was accepted"))
       );
       call.on("error", () => {});
       call.write({ header: { worker_id: "w1", metadata: toStruct({}), idempotency_key: "" } });
-      const piece = randomBytes(MIB);
-      for (let i = 0; i < 64; i++) call.write({ data: piece });
-      call.end();
     });
-    const elapsedMs = performance.now() - started;
     assert.equal(status.code, grpc.status.UNAUTHENTICATED);
-    assert.ok(elapsedMs < 1000, `refused after ${elapsedMs.toFixed(0)} ms`);
     const metrics = await (await fetch(`${runtime.metricsUrl}/metrics`)).text();
     assert.match(metrics, /^pulse_checkpoint_saves_in_progress 0$/m); // the handler never ran
   } finally {
