@@ -25,6 +25,18 @@ import {
   toGcReport,
 } from "./garbage_collection.ts";
 import { HeartbeatLoop, type HeartbeatOptions } from "./heartbeat_loop.ts";
+import {
+  check,
+  checkCheckpointOptions,
+  checkData,
+  checkHeartbeatOptions,
+  checkOptionalCheckpointId,
+  checkOptions,
+  checkPageOptions,
+  checkRuntimeArguments,
+  checkSaveOptions,
+  checkString,
+} from "./argument_checks.ts";
 import { PulseError } from "./pulse_error.ts";
 import {
   type Checkpoint,
@@ -85,9 +97,23 @@ export interface RegisterWorkerOptions {
   heartbeat?: boolean | HeartbeatOptions;
 }
 
-/** Which checkpoint of a worker. */
+/**
+ * Which checkpoint of a worker; `{}` or nothing for its latest.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "@pulsecheckpoint/sdk";
+ * await using rt = new Runtime("grpc://localhost:50051");
+ * const { data } = await rt.loadCheckpoint("worker-1", {
+ *   checkpointId: "chk_01JD3Y0C8ZB4Q1Z6W8KZV2N9XH",
+ * });
+ * ```
+ */
 export interface CheckpointOptions {
-  /** A checkpoint id; absent or empty for the worker's latest checkpoint. */
+  /**
+   * A checkpoint id; absent for the worker's latest checkpoint. An empty
+   * string is refused (INVALID_ARGUMENT), not taken for the latest.
+   */
   checkpointId?: string;
 }
 
@@ -102,9 +128,17 @@ export interface HeartbeatResult {
 /**
  * A connection to a PulseCheckpoint Runtime.
  *
- * Every method rejects with a {@linkcode PulseError}. Calls that fail with
- * UNAVAILABLE are retried with backoff (see {@linkcode RetryOptions}).
- * Close it with {@linkcode Runtime.close}, or let `await using` do it.
+ * Every method rejects with a {@linkcode PulseError}. Arguments of the wrong
+ * shape (for callers without type checks) fail with INVALID_ARGUMENT naming
+ * the argument, before anything is sent. Calls that fail with UNAVAILABLE are
+ * retried with backoff (see {@linkcode RetryOptions}); a connection that
+ * cannot be made says why in its message. Close it with
+ * {@linkcode Runtime.close}, or let `await using` do it.
+ *
+ * Its methods mirror the Python SDK's `pulse.Runtime` method by method
+ * (docs/API.md has the table): the same names in camelCase, options objects
+ * where Python takes keyword arguments, async iterables where it returns
+ * iterators.
  *
  * @example
  * ```ts
@@ -122,6 +156,7 @@ export interface HeartbeatResult {
  * ```
  */
 export class Runtime {
+  #address: string;
   #channel: Channel;
   #heartbeats = new Map<string, HeartbeatLoop>();
 
@@ -140,7 +175,41 @@ export class Runtime {
    * ```
    */
   constructor(address: string, options: RuntimeOptions = {}) {
+    checkRuntimeArguments(address, options);
+    this.#address = address;
     this.#channel = new Channel(address, options);
+  }
+
+  /**
+   * The address this client was made with, as given.
+   *
+   * @returns the address
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * console.log(rt.address); // "grpc://localhost:50051"
+   * ```
+   */
+  get address(): string {
+    return this.#address;
+  }
+
+  /**
+   * Whether {@linkcode Runtime.close} was called: every call then rejects
+   * with CANCELLED.
+   *
+   * @returns true once closed
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * const rt = new Runtime("grpc://localhost:50051");
+   * rt.close();
+   * console.log(rt.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#channel.closed;
   }
 
   /**
@@ -168,17 +237,24 @@ export class Runtime {
     workerId: string,
     options: RegisterWorkerOptions = {},
   ): Promise<Worker> {
-    const response = await this.#channel.unary("register worker", "RegisterWorker", {
-      worker_id: workerId,
-      metadata: metadataStruct(options.metadata),
-    });
-    if (options.heartbeat) {
-      await this.startHeartbeats(
-        workerId,
-        options.heartbeat === true ? {} : options.heartbeat,
+    const action = "register worker";
+    checkString(action, "workerId", workerId);
+    checkOptions(action, "options", options);
+    const { heartbeat } = options;
+    if (typeof heartbeat !== "boolean") {
+      checkHeartbeatOptions(
+        action,
+        "options.heartbeat",
+        heartbeat,
+        "true, false or heartbeat options",
       );
     }
-    return toWorker(present(response.worker, "the worker", "register worker"));
+    const response = await this.#channel.unary(action, "RegisterWorker", {
+      worker_id: workerId,
+      metadata: metadataStruct(action, options.metadata),
+    });
+    if (heartbeat) await this.startHeartbeats(workerId, heartbeat === true ? {} : heartbeat);
+    return toWorker(present(response.worker, "the worker", action));
   }
 
   /**
@@ -197,6 +273,7 @@ export class Runtime {
    * ```
    */
   async heartbeat(workerId: string): Promise<HeartbeatResult> {
+    checkString("send heartbeat", "workerId", workerId);
     const response = await this.#channel.unary("send heartbeat", "Heartbeat", {
       worker_id: workerId,
     });
@@ -229,6 +306,8 @@ export class Runtime {
     workerId: string,
     options: HeartbeatOptions = {},
   ): Promise<void> {
+    checkString("start heartbeats", "workerId", workerId);
+    checkHeartbeatOptions("start heartbeats", "options", options);
     this.#channel.ensureOpen("start heartbeats");
     const running = this.#heartbeats.get(workerId);
     if (running !== undefined && !running.stopped) return;
@@ -262,6 +341,7 @@ export class Runtime {
    * ```
    */
   async stopHeartbeats(workerId: string): Promise<void> {
+    checkString("stop heartbeats", "workerId", workerId);
     const loop = this.#heartbeats.get(workerId);
     if (loop === undefined) return;
     this.#heartbeats.delete(workerId);
@@ -282,6 +362,7 @@ export class Runtime {
    * ```
    */
   async deregisterWorker(workerId: string): Promise<void> {
+    checkString("deregister worker", "workerId", workerId);
     await this.stopHeartbeats(workerId);
     await this.#channel.unary("deregister worker", "DeregisterWorker", {
       worker_id: workerId,
@@ -302,6 +383,7 @@ export class Runtime {
    * ```
    */
   async getWorker(workerId: string): Promise<Worker> {
+    checkString("get worker", "workerId", workerId);
     const response = await this.#channel.unary("get worker", "GetWorker", {
       worker_id: workerId,
     });
@@ -322,6 +404,7 @@ export class Runtime {
    * ```
    */
   async listWorkers(options: PageOptions = {}): Promise<Page<Worker>> {
+    checkPageOptions("list workers", options);
     const response = await this.#channel.unary(
       "list workers",
       "ListWorkers",
@@ -347,6 +430,7 @@ export class Runtime {
    * ```
    */
   workers(options: PageOptions = {}): AsyncGenerator<Worker, void, undefined> {
+    checkPageOptions("list workers", options);
     return allPages((page) => this.listWorkers(page), options);
   }
 
@@ -368,16 +452,16 @@ export class Runtime {
     name: string,
     options: { path: string; metadata?: JsonObject },
   ): Promise<Dataset> {
-    const response = await this.#channel.unary(
-      "register dataset",
-      "RegisterDataset",
-      {
-        name,
-        path: options.path,
-        metadata: metadataStruct(options.metadata),
-      },
-    );
-    return toDataset(present(response.dataset, "the dataset", "register dataset"));
+    const action = "register dataset";
+    checkString(action, "name", name);
+    checkOptions(action, "options", options, "an options object such as { path }");
+    checkString(action, "options.path", options?.path);
+    const response = await this.#channel.unary(action, "RegisterDataset", {
+      name,
+      path: options.path,
+      metadata: metadataStruct(action, options.metadata),
+    });
+    return toDataset(present(response.dataset, "the dataset", action));
   }
 
   /**
@@ -394,6 +478,7 @@ export class Runtime {
    * ```
    */
   async getDataset(name: string): Promise<Dataset> {
+    checkString("get dataset", "name", name);
     const response = await this.#channel.unary("get dataset", "GetDataset", { name });
     return toDataset(present(response.dataset, "the dataset", "get dataset"));
   }
@@ -412,6 +497,7 @@ export class Runtime {
    * ```
    */
   async listDatasets(options: PageOptions = {}): Promise<Page<Dataset>> {
+    checkPageOptions("list datasets", options);
     const response = await this.#channel.unary(
       "list datasets",
       "ListDatasets",
@@ -439,6 +525,7 @@ export class Runtime {
   datasets(
     options: PageOptions = {},
   ): AsyncGenerator<Dataset, void, undefined> {
+    checkPageOptions("list datasets", options);
     return allPages((page) => this.listDatasets(page), options);
   }
 
@@ -469,6 +556,8 @@ export class Runtime {
    * ```
    */
   async saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
+    checkSaveOptions(SAVE, options);
+    checkData(SAVE, options.data);
     const header = saveHeader(options);
     const { data } = options;
     return await saveCheckpoint(this.#channel, header, () => data, {
@@ -501,6 +590,8 @@ export class Runtime {
     path: string,
     options: SaveCheckpointFileOptions,
   ): Promise<Checkpoint> {
+    checkString(SAVE, "path", path);
+    checkSaveOptions(SAVE, options);
     const info = await stat(path);
     if (!info.isFile()) {
       throw new PulseError(
@@ -508,7 +599,7 @@ export class Runtime {
         `Cannot save checkpoint: ${path} is not a file`,
       );
     }
-    const header = saveHeader({ ...options, data: new Uint8Array() });
+    const header = saveHeader(options);
     const open = () => createReadStream(path, { highWaterMark: DATA_MESSAGE_BYTES });
     return await saveCheckpoint(this.#channel, header, open, {
       reopenable: true,
@@ -540,6 +631,8 @@ export class Runtime {
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<LoadedCheckpoint> {
+    checkString(LOAD, "workerId", workerId);
+    checkCheckpointOptions(LOAD, options);
     const loaded = await this.loadCheckpointStream(workerId, options);
     return { checkpoint: loaded.checkpoint, data: await collect(loaded.checkpoint, loaded.stream) };
   }
@@ -570,6 +663,9 @@ export class Runtime {
     path: string,
     options: CheckpointOptions = {},
   ): Promise<Checkpoint> {
+    checkString(LOAD, "workerId", workerId);
+    checkString(LOAD, "path", path);
+    checkCheckpointOptions(LOAD, options);
     const loaded = await this.loadCheckpointStream(workerId, options);
     await writeFileAtomically(path, loaded.stream);
     return loaded.checkpoint;
@@ -604,35 +700,38 @@ export class Runtime {
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<CheckpointStream> {
+    checkString(LOAD, "workerId", workerId);
+    checkCheckpointOptions(LOAD, options);
     return await loadCheckpointStream(this.#channel, workerId, options.checkpointId ?? "");
   }
 
   /**
-   * Describes a checkpoint.
+   * Describes a checkpoint, as Python's `get_checkpoint(worker_id,
+   * checkpoint_id=None)` does.
    *
    * @param workerId the worker
-   * @param checkpointId the checkpoint
+   * @param checkpointId the checkpoint; absent for the worker's latest (an
+   * empty string is refused)
    * @returns the checkpoint
-   * @throws {PulseError} NOT_FOUND if there is no such checkpoint
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint,
+   * INVALID_ARGUMENT for an id that is not a non-empty string
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
    * await using rt = new Runtime("grpc://localhost:50051");
    * const checkpoint = await rt.getCheckpoint("worker-1", "chk_01JD3Y0C8ZB4Q1Z6W8KZV2N9XH");
+   * const latest = await rt.getCheckpoint("worker-1");
    * ```
    */
-  async getCheckpoint(workerId: string, checkpointId: string): Promise<Checkpoint> {
-    if (checkpointId === "") {
-      throw new PulseError(
-        "INVALID_ARGUMENT",
-        "Cannot get checkpoint: checkpointId is empty; latestCheckpoint() describes the latest",
-      );
-    }
-    return await this.#describe(workerId, checkpointId);
+  async getCheckpoint(workerId: string, checkpointId?: string): Promise<Checkpoint> {
+    checkString("get checkpoint", "workerId", workerId);
+    checkOptionalCheckpointId("get checkpoint", "checkpointId", checkpointId);
+    return await this.#describe(workerId, checkpointId ?? "");
   }
 
   /**
-   * Describes a worker's latest checkpoint: what a worker resumes from.
+   * Describes a worker's latest checkpoint: what a worker resumes from. The
+   * same as {@linkcode Runtime.getCheckpoint} without an id.
    *
    * @param workerId the worker
    * @returns the checkpoint
@@ -646,6 +745,7 @@ export class Runtime {
    * ```
    */
   async latestCheckpoint(workerId: string): Promise<Checkpoint> {
+    checkString("get checkpoint", "workerId", workerId);
     return await this.#describe(workerId, "");
   }
 
@@ -673,6 +773,8 @@ export class Runtime {
     workerId: string,
     options: PageOptions = {},
   ): Promise<Page<Checkpoint>> {
+    checkString("list checkpoints", "workerId", workerId);
+    checkPageOptions("list checkpoints", options);
     const response = await this.#channel.unary("list checkpoints", "ListCheckpoints", {
       worker_id: workerId,
       ...pageRequest(options),
@@ -704,6 +806,8 @@ export class Runtime {
     workerId: string,
     options: PageOptions = {},
   ): AsyncGenerator<Checkpoint, void, undefined> {
+    checkString("list checkpoints", "workerId", workerId);
+    checkPageOptions("list checkpoints", options);
     return allPages((page) => this.listCheckpoints(workerId, page), options);
   }
 
@@ -729,6 +833,14 @@ export class Runtime {
     workerId: string,
     checkpointId: string,
   ): Promise<void> {
+    checkString("delete checkpoint", "workerId", workerId);
+    check(
+      typeof checkpointId === "string" && checkpointId !== "",
+      "delete checkpoint",
+      "checkpointId",
+      checkpointId,
+      "a checkpoint id",
+    );
     const request = { worker_id: workerId, checkpoint_id: checkpointId };
     await this.#channel.retrying(async (attempt) => {
       try {
@@ -818,18 +930,17 @@ export class Runtime {
   }
 }
 
-function saveHeader(options: SaveCheckpointOptions): SaveHeader {
+const SAVE = "save checkpoint";
+const LOAD = "load checkpoint";
+
+function saveHeader(options: SaveCheckpointFileOptions): SaveHeader {
+  metadataStruct(SAVE, options.metadata); // fails before the call starts
   return {
     workerId: options.workerId,
-    metadata: checkMetadata(options.metadata),
+    metadata: options.metadata ?? {},
     // Made once per save, so that every retry of it carries the same key.
     idempotencyKey: options.idempotencyKey || crypto.randomUUID(),
   };
-}
-
-function checkMetadata(metadata: JsonObject | undefined): JsonObject {
-  metadataStruct(metadata); // fail before the call starts
-  return metadata ?? {};
 }
 
 async function* allPages<T>(
