@@ -225,7 +225,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function checkRuntimeArguments(address: unknown, options: unknown): void {
   const action = "create Runtime";
-  checkString(action, "address", address);
+  const expected = 'an address such as "grpc://host:port", or an array of them';
+  if (Array.isArray(address)) {
+    if (address.length === 0) {
+      throw new PulseError(
+        "INVALID_ARGUMENT",
+        `Cannot ${action}: no address was given (address is an empty array)`,
+      );
+    }
+    address.forEach((each, index) => checkString(action, `address[${index}]`, each));
+  } else {
+    check(typeof address === "string", action, "address", address, expected);
+  }
   checkOptions(action, "options", options);
   checkOptionalString(action, "options.token", options?.token);
   const { tls, retry, channelOptions } = options ?? {};

@@ -15,7 +15,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
 import { CHUNK_BYTES, chunksSha256, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
 import type { SaveCheckpointRequest } from "@pulsecheckpoint/proto/types";
-import type { Channel } from "./_channel.ts";
+import type { Attempts, Channel } from "./_channel.ts";
 import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 
@@ -78,8 +78,12 @@ export async function saveCheckpoint(
   options: { reopenable: boolean; incremental: boolean },
 ): Promise<Checkpoint> {
   const base = options.incremental ? await latestChunks(channel, header.workerId) : undefined;
-  const attempt = () => saveOnce(channel, header, data(), base);
-  return options.reopenable ? await channel.retrying(attempt) : await attempt();
+  // Each attempt goes to the next replica, which shares the store: the key
+  // finds a save that the replica before committed.
+  return await channel.retrying(
+    (attempts) => saveOnce(channel, attempts, header, data(), base),
+    () => options.reopenable,
+  );
 }
 
 // The worker's latest checkpoint and its chunks, or undefined if it has none.
@@ -101,13 +105,14 @@ async function latestChunks(channel: Channel, workerId: string): Promise<SaveBas
 
 function saveOnce(
   channel: Channel,
+  attempts: Attempts,
   header: SaveHeader,
   data: CheckpointData,
   base: SaveBase | undefined,
 ): Promise<Checkpoint> {
   return new Promise<Checkpoint>((resolve, reject) => {
     const ended = new AbortController();
-    const call = channel.saveCall(ACTION, (error, response) => {
+    const call = channel.saveCall(ACTION, attempts, (error, response) => {
       ended.abort();
       if (error) reject(error);
       else {

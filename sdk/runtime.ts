@@ -156,32 +156,47 @@ export interface HeartbeatResult {
  * ```
  */
 export class Runtime {
-  #address: string;
+  #addresses: readonly string[];
   #channel: Channel;
   #heartbeats = new Map<string, HeartbeatLoop>();
 
   /**
-   * Makes a client; the connection opens with the first call.
+   * Makes a client; the connections open with the first call.
+   *
+   * Given several addresses, the replicas of one runtime (sharing one
+   * store), each call (a unary call, a whole save, a whole load) goes to the
+   * next address in turn, starting with the first. A call answered
+   * UNAVAILABLE moves on to the next address at once: a unary call is sent
+   * again there, a load asks there for the rest from the first byte not
+   * received, a save is sent again there under its idempotency key (when its
+   * data can be read again). Only when every address has failed a call does
+   * it wait and go round again, as the retry policy says. A host name that
+   * resolves to several addresses is used round robin by grpc-js.
    *
    * @param address `grpc://host:port` (plaintext), `grpcs://host:port` (TLS),
-   * or `host:port` (plaintext)
-   * @param options token, TLS settings, retry policy, channel options
-   * @throws {PulseError} INVALID_ARGUMENT for a bad address, token or option
+   * or `host:port` (plaintext); or an array of them, one per replica
+   * @param options token, TLS settings, retry policy, channel options; the
+   * same for every address
+   * @throws {PulseError} INVALID_ARGUMENT for no address, a bad address,
+   * token or option
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
    * const rt = new Runtime("grpc://localhost:50051", { token: "secret" });
    * rt.close();
+   * const replicas = new Runtime(["grpc://pulse-a:50051", "grpc://pulse-b:50051"]);
+   * replicas.close();
    * ```
    */
-  constructor(address: string, options: RuntimeOptions = {}) {
+  constructor(address: string | readonly string[], options: RuntimeOptions = {}) {
     checkRuntimeArguments(address, options);
-    this.#address = address;
-    this.#channel = new Channel(address, options);
+    this.#addresses = Object.freeze(typeof address === "string" ? [address] : [...address]);
+    this.#channel = new Channel(this.#addresses, options);
   }
 
   /**
-   * The address this client was made with, as given.
+   * The address this client was made with, as given; the first, when it was
+   * given several.
    *
    * @returns the address
    * @example
@@ -192,7 +207,23 @@ export class Runtime {
    * ```
    */
   get address(): string {
-    return this.#address;
+    return this.#addresses[0]!;
+  }
+
+  /**
+   * Every address this client was made with, in order: one, or the
+   * replicas' (see {@linkcode Runtime}'s constructor).
+   *
+   * @returns the addresses, as given
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime(["grpc://a:50051", "grpc://b:50051"]);
+   * console.log(rt.addresses); // ["grpc://a:50051", "grpc://b:50051"]
+   * ```
+   */
+  get addresses(): readonly string[] {
+    return this.#addresses;
   }
 
   /**
@@ -312,9 +343,10 @@ export class Runtime {
     const running = this.#heartbeats.get(workerId);
     if (running !== undefined && !running.stopped) return;
     const loop = new HeartbeatLoop(async (timeoutMs, signal) => {
-      const response = await this.#channel.attempt("send heartbeat", "Heartbeat", {
+      // One round over the replicas, without backoff: the loop's next beat is the retry.
+      const response = await this.#channel.unary("send heartbeat", "Heartbeat", {
         worker_id: workerId,
-      }, { deadline: new Date(Date.now() + timeoutMs), signal });
+      }, { deadline: new Date(Date.now() + timeoutMs), signal, rounds: 1 });
       return response.heartbeat_interval_ms;
     }, options);
     this.#heartbeats.set(workerId, loop);
@@ -842,12 +874,13 @@ export class Runtime {
       "a checkpoint id",
     );
     const request = { worker_id: workerId, checkpoint_id: checkpointId };
-    await this.#channel.retrying(async (attempt) => {
+    await this.#channel.retrying(async (attempts) => {
       try {
-        await this.#channel.attempt("delete checkpoint", "DeleteCheckpoint", request);
+        await this.#channel.attempt("delete checkpoint", "DeleteCheckpoint", request, attempts);
       } catch (error) {
+        // Replicas share their store: an earlier attempt deleted it, and its answer was lost.
         const gone = error instanceof PulseError && error.code === "NOT_FOUND";
-        if (!(gone && attempt > 1)) throw error;
+        if (!(gone && attempts.retried)) throw error;
       }
     });
   }

@@ -244,7 +244,22 @@ Deno.test("new Runtime() refuses arguments of the wrong shape with INVALID_ARGUM
     [
       "a port for the address",
       [50051],
-      "Cannot create Runtime: address is the number 50051, expected a string",
+      'Cannot create Runtime: address is the number 50051, expected an address such as "grpc://host:port", or an array of them',
+    ],
+    [
+      "no address",
+      [[]],
+      "Cannot create Runtime: no address was given (address is an empty array)",
+    ],
+    [
+      "a port among the addresses",
+      [["grpc://localhost:50051", 50052]],
+      "Cannot create Runtime: address[1] is the number 50052, expected a string",
+    ],
+    [
+      "a malformed address among the addresses",
+      [["grpc://localhost:50051", "http://localhost:50052"]],
+      'Cannot create Runtime: "http://localhost:50052" has scheme http:; allowed are grpc:// and grpcs://',
     ],
     [
       "a token in place of the options",
@@ -278,6 +293,8 @@ Deno.test("new Runtime() refuses arguments of the wrong shape with INVALID_ARGUM
 Deno.test("a Runtime tells its address and whether it is closed", () => {
   const rt = new Runtime("grpc://localhost:50051");
   assert.equal(rt.address, "grpc://localhost:50051");
+  assert.deepEqual(rt.addresses, ["grpc://localhost:50051"]);
+  assert.ok(Object.isFrozen(rt.addresses));
   assert.equal(rt.closed, false);
   rt.close();
   assert.equal(rt.closed, true);
