@@ -78,7 +78,9 @@ export async function loadCheckpointStream(
   const verifier = new ChunkVerifier(toCheckpoint(described), response.chunk_sha256s);
   return {
     checkpoint: verifier.checkpoint,
-    stream: verified(verifier, windows(channel, described)),
+    // The windows' turn is taken now, right after the description's, as the
+    // Python SDK takes it, not when the caller starts reading.
+    stream: verified(verifier, windows(channel, described, channel.attempts())),
   };
 }
 
@@ -213,8 +215,8 @@ async function* verified(
 async function* windows(
   channel: Channel,
   checkpoint: Checkpoint__Output,
+  attempts: Attempts,
 ): AsyncGenerator<Uint8Array> {
-  const attempts = channel.attempts();
   let offset = 0;
   while (offset < checkpoint.size_bytes) {
     const start = offset;
