@@ -19,7 +19,7 @@ import type {
   SaveCheckpointRequest,
   Step__Output,
 } from "@pulsecheckpoint/proto/types";
-import type { Channel } from "./_channel.ts";
+import type { Attempts, Channel } from "./_channel.ts";
 import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, type ShardRef, toCheckpoint } from "./resources.ts";
 
@@ -88,8 +88,12 @@ export async function saveCheckpoint(
     : header.shard
     ? await previousShardChunks(channel, header.shard)
     : await latestChunks(channel, { worker_id: header.workerId });
-  const attempt = () => saveOnce(channel, header, data(), base);
-  return options.reopenable ? await channel.retrying(attempt) : await attempt();
+  // Each attempt goes to the next replica, which shares the store: the key
+  // finds a save that the replica before committed.
+  return await channel.retrying(
+    (attempts) => saveOnce(channel, attempts, header, data(), base),
+    () => options.reopenable,
+  );
 }
 
 // A checkpoint (the worker's latest, unless the request names one) and its
@@ -136,13 +140,14 @@ async function previousShardChunks(
 
 function saveOnce(
   channel: Channel,
+  attempts: Attempts,
   header: SaveHeader,
   data: CheckpointData,
   base: SaveBase | undefined,
 ): Promise<Checkpoint> {
   return new Promise<Checkpoint>((resolve, reject) => {
     const ended = new AbortController();
-    const call = channel.saveCall(ACTION, (error, response) => {
+    const call = channel.saveCall(ACTION, attempts, (error, response) => {
       ended.abort();
       if (error) reject(error);
       else {

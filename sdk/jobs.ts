@@ -12,10 +12,22 @@ import type { Step__Output } from "@pulsecheckpoint/proto/types";
 import type { Channel } from "./_channel.ts";
 import { type CheckpointStream, collect, loadCheckpointStream } from "./checkpoint_load.ts";
 import { type CheckpointData, saveCheckpoint } from "./checkpoint_save.ts";
+import {
+  check,
+  checkCount,
+  checkData,
+  checkJobOptions,
+  checkMetadata,
+  checkOptionalBoolean,
+  checkOptionalString,
+  checkPageOptions,
+  checkString,
+} from "./argument_checks.ts";
 import { PulseError } from "./pulse_error.ts";
+
+const SAVE = "save shard";
 import {
   type Checkpoint,
-  metadataStruct,
   type Page,
   type PageOptions,
   pageRequest,
@@ -108,6 +120,11 @@ export interface CommitStepOptions {
  * @returns the shard's checkpoint
  */
 export async function saveShard(channel: Channel, options: SaveShardOptions): Promise<Checkpoint> {
+  checkJobOptions("save shard", options);
+  checkCount("save shard", "options.rank", options.rank);
+  checkData("save shard", options.data);
+  checkOptionalString("save shard", "options.workerId", options.workerId);
+  checkOptionalBoolean("save shard", "options.incremental", options.incremental);
   const shard: ShardRef = {
     jobId: options.jobId,
     step: options.step,
@@ -132,7 +149,16 @@ export async function saveShard(channel: Channel, options: SaveShardOptions): Pr
  * @throws {PulseError} ABORTED, naming the missing ranks, when the step is aborted
  */
 export async function commitStep(channel: Channel, options: CommitStepOptions): Promise<Step> {
-  const { jobId, step, worldSize } = options;
+  checkJobOptions("commit step", options);
+  const { jobId, step, worldSize, metadata } = options;
+  check(
+    metadata === undefined || metadata instanceof Uint8Array,
+    "commit step",
+    "options.metadata",
+    metadata,
+    "a Uint8Array",
+  );
+  checkCount("commit step", "options.timeoutMs", options.timeoutMs, true);
   if (options.metadata !== undefined) {
     const shard = { jobId, step, rank: 0, worldSize, stepMetadata: true };
     await saveJobCheckpoint(channel, shard, options.metadata, { incremental: false });
@@ -152,6 +178,8 @@ export async function commitStep(channel: Channel, options: CommitStepOptions): 
  * @throws {PulseError} NOT_FOUND when the job has no such step
  */
 export async function getStep(channel: Channel, jobId: string, step?: number): Promise<Step> {
+  checkString("get step", "jobId", jobId);
+  checkCount("get step", "step", step, true);
   const response = await channel.unary("get step", "GetStep", { job_id: jobId, step });
   return toStep(present(response.step, "the step", "get step"));
 }
@@ -172,6 +200,8 @@ export async function listSteps(
   jobId: string,
   options: PageOptions,
 ): Promise<Page<Step>> {
+  checkString("list steps", "jobId", jobId);
+  checkPageOptions("list steps", options);
   const response = await channel.unary("list steps", "ListSteps", {
     job_id: jobId,
     ...pageRequest(options),
@@ -191,6 +221,7 @@ export async function loadShardStream(
   rank: number,
   step?: number,
 ): Promise<CheckpointStream> {
+  checkCount("load shard", "rank", rank);
   const found = await getStep(channel, jobId, step);
   const shard = found.shards.find((s) => s.rank === rank);
   if (shard === undefined) {
@@ -223,7 +254,7 @@ function saveJobCheckpoint(
   data: CheckpointData,
   options: { metadata?: JsonObject; workerId?: string; incremental: boolean },
 ): Promise<Checkpoint> {
-  metadataStruct(options.metadata); // fail before the call starts
+  checkMetadata(SAVE, "options.metadata", options.metadata);
   const header = {
     workerId: options.workerId ?? "",
     metadata: options.metadata ?? {},
