@@ -106,11 +106,12 @@ function workerHandlers({ guard, workers }: PulseServiceParts) {
 
 function datasetHandlers({ guard, datasets }: PulseServiceParts) {
   return {
-    RegisterDataset: unary(guard, "RegisterDataset", async (request) => {
+    RegisterDataset: unary(guard, "RegisterDataset", async (request, principal) => {
       const dataset = await datasets.register(
         request.name,
         request.path,
         fromStruct(request.metadata),
+        { mayMove: principal.role === "admin" },
       );
       log.info("pulse::dataset", "Dataset registered", { name: dataset.name, path: dataset.path });
       return { dataset: datasetMessage(dataset) };

@@ -377,3 +377,26 @@ Deno.test("TLS starts under the runtime's permissions with GRPC_DEFAULT_SSL_ROOT
     await Deno.remove(roots);
   }
 });
+
+Deno.test("a worker token cannot move a dataset to another path; an admin token can", async () => {
+  const dir = await runtimeDir(TOKENS_TOML);
+  const runtime = await startRuntime({ dir });
+  const address = `grpc://${runtime.grpcAddress}`;
+  const teamA = new Runtime(address, { token: TOKENS.teamA, retry: false });
+  const admin = new Runtime(address, { token: TOKENS.admin, retry: false });
+  try {
+    await teamA.registerDataset("team-a-train", { path: "s3://team-a/train" });
+    const moved = teamA.registerDataset("team-a-train", { path: "s3://attacker/poison" });
+    await assert.rejects(moved, {
+      code: "ALREADY_EXISTS",
+      message: /dataset team-a-train is registered with path s3:\/\/team-a\/train/,
+    });
+    assert.equal((await admin.getDataset("team-a-train")).path, "s3://team-a/train");
+    await admin.registerDataset("team-a-train", { path: "s3://team-a/train-v2" });
+    assert.equal((await teamA.getDataset("team-a-train")).path, "s3://team-a/train-v2");
+  } finally {
+    teamA.close();
+    admin.close();
+    await runtime.stop();
+  }
+});
