@@ -88,12 +88,37 @@ export async function saveCheckpoint(
     : header.shard
     ? await previousShardChunks(channel, header.shard)
     : await latestChunks(channel, { worker_id: header.workerId });
-  // Each attempt goes to the next replica, which shares the store: the key
-  // finds a save that the replica before committed.
-  return await channel.retrying(
-    (attempts) => saveOnce(channel, attempts, header, data(), base),
-    () => options.reopenable,
-  );
+  let current = base;
+  for (;;) {
+    try {
+      // Each attempt goes to the next replica, which shares the store: the
+      // key finds a save that the replica before committed.
+      return await channel.retrying(
+        (attempts) => saveOnce(channel, attempts, header, data(), current),
+        () => options.reopenable,
+      );
+    } catch (error) {
+      // The runtime found a chunk of the base rotten: send that one in full.
+      const rotten = options.reopenable ? rottenBaseChunk(error, current) : undefined;
+      if (rotten === undefined) throw error;
+      current = withoutChunk(current!, rotten);
+    }
+  }
+}
+
+// The base chunk a DATA_LOSS names as failing its SHA-256, if it is one of `base`.
+function rottenBaseChunk(error: unknown, base: SaveBase | undefined): string | undefined {
+  if (!(error instanceof PulseError) || error.code !== "DATA_LOSS" || base === undefined) {
+    return undefined;
+  }
+  const named = /chunk ([0-9a-f]{64}) of base checkpoint/.exec(error.message)?.[1];
+  return named !== undefined && base.chunkSha256s.has(named) ? named : undefined;
+}
+
+function withoutChunk(base: SaveBase, sha256: string): SaveBase {
+  const chunkSha256s = new Set(base.chunkSha256s);
+  chunkSha256s.delete(sha256);
+  return { checkpointId: base.checkpointId, chunkSha256s };
 }
 
 // A checkpoint (the worker's latest, unless the request names one) and its
