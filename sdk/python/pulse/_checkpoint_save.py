@@ -305,9 +305,9 @@ _ROTTEN_BASE_CHUNK = re.compile(r"chunk ([0-9a-f]{64}) of base checkpoint")
 def _rotten_base_chunk(error: grpc.RpcError, named: frozenset[str]) -> str | None:
     """The chunk of the base that a DATA_LOSS names as failing its SHA-256 or
     missing, if the save named it."""
-    if error.code() != grpc.StatusCode.DATA_LOSS:  # type: ignore[attr-defined]
+    if error.code() != grpc.StatusCode.DATA_LOSS:
         return None
-    match = _ROTTEN_BASE_CHUNK.search(error.details() or "")  # type: ignore[attr-defined]
+    match = _ROTTEN_BASE_CHUNK.search(error.details() or "")
     return match.group(1) if match is not None and match.group(1) in named else None
 
 
