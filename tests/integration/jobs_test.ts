@@ -214,7 +214,9 @@ Deno.test("a worker token acts only on the jobs its jobs glob names; a reader ma
   }
 });
 
-for (const server of s3TestServers()) {
+// Two runtimes on one bucket need a server that enforces conditional writes
+// (README, S3 storage): s3rver does not, so it is left out here.
+for (const server of s3TestServers().filter((server) => server.name !== "s3rver")) {
   Deno.test(`[${server.name}] ranks saving through two runtimes on one bucket commit one step, decided once whichever runtime each commit reaches`, async () => {
     await withTarget(server, "jobs", async (target) => {
       const [a, b] = [await startS3Runtime(target), await startS3Runtime(target)];
