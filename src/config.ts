@@ -397,6 +397,13 @@ export const SETTINGS = {
     env: "PULSE_READS_AHEAD",
     help: "chunks fetched ahead per load, and named chunks read back ahead per incremental save",
   }),
+  "storage.hash_workers": setting({
+    parse: integer(1, 64),
+    default: 2,
+    env: "PULSE_HASH_WORKERS",
+    help:
+      "Web Workers that compute the SHA-256 of saved and loaded chunks, so that hashing takes no time from the event loop that answers every call",
+  }),
   "logging.level": setting<LogLevel>({
     parse: oneOf(LOG_LEVELS),
     default: "info",

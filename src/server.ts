@@ -9,6 +9,7 @@ import { Checkpoints } from "./checkpoints/checkpoints.ts";
 import { DirectPlans } from "./checkpoints/direct_plans.ts";
 import { StoreLeases } from "./checkpoints/store_leases.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
+import { WorkerHasher } from "./checkpoints/hasher.ts";
 import { Retention } from "./checkpoints/retention.ts";
 import { Scrubber } from "./checkpoints/scrubber.ts";
 import type { Config } from "./config.ts";
@@ -88,6 +89,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       await grpcServer.drain(config["server.drain_timeout_ms"]);
       await domain.retention.idle();
       await domain.workers.stop();
+      domain.hasher.close();
       await metricsServer.shutdown();
       await store.close();
       log.info(TARGET, "Runtime stopped");
@@ -104,6 +106,7 @@ function openDomain(store: ObjectStore, config: Config) {
   });
   setActiveWorkersSource(() => workers.activeCount());
   const direct = config["storage.direct_transfer"] ? store.direct : undefined;
+  const hasher = new WorkerHasher(config["storage.hash_workers"]);
   const checkpoints = new Checkpoints(store, {
     direct,
     writesInFlight: config["storage.writes_in_flight"],
@@ -111,6 +114,7 @@ function openDomain(store: ObjectStore, config: Config) {
     chunkBufferWaitMs: config["storage.chunk_buffer_wait_ms"],
     readsAhead: config["storage.reads_ahead"],
     checkpointBytesMax: config["limits.checkpoint_bytes_max"],
+    hasher,
     savesPerWorkerMax: config["limits.saves_per_worker_max"],
     savesMax: config["limits.saves_max"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
@@ -147,7 +151,17 @@ function openDomain(store: ObjectStore, config: Config) {
     expiryMs: config["storage.presign_expiry_ms"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
   });
-  return { workers, datasets, checkpoints, jobs, retention, garbageCollector, scrubber, plans };
+  return {
+    workers,
+    datasets,
+    checkpoints,
+    jobs,
+    retention,
+    garbageCollector,
+    scrubber,
+    plans,
+    hasher,
+  };
 }
 
 function warnIfOpen(config: Config, guard: Guard): void {

@@ -116,10 +116,11 @@ export class Checkpoints {
       direct: options.direct,
       leases: this.#writer.leases,
       checksInFlight: options.writesInFlight,
+      hasher: options.hasher,
       checkpointBytesMax: options.checkpointBytesMax,
     });
     this.#storeLeases = new StoreLeases(store);
-    this.#reader = new ChunkReader(store, options.readsAhead);
+    this.#reader = new ChunkReader(store, options.readsAhead, options.hasher);
     this.#idempotency = new Idempotency(store);
   }
 

@@ -7,7 +7,7 @@ import { PulseError } from "../errors.ts";
 import { chunkKeyOf } from "../keys.ts";
 import { log } from "../log.ts";
 import type { ObjectStore } from "../storage/store.ts";
-import { sha256InSlices } from "./hash_in_slices.ts";
+import type { Hasher } from "./hasher.ts";
 import type { ChunkRef, Manifest } from "./manifest.ts";
 
 /** A byte range of a checkpoint: `length` bytes from `offset`, 0 meaning up to the end. */
@@ -54,9 +54,14 @@ export function slicesInRange(
 export class ChunkReader {
   readonly #store: ObjectStore;
   readonly #readsAhead: number;
+  readonly #hasher: Hasher;
 
-  /** @param readsAhead chunks fetched ahead per load (`storage.reads_ahead`) */
-  constructor(store: ObjectStore, readsAhead: number) {
+  /**
+   * @param readsAhead chunks fetched ahead per load (`storage.reads_ahead`)
+   * @param hasher verifies each chunk
+   */
+  constructor(store: ObjectStore, readsAhead: number, hasher: Hasher) {
+    this.#hasher = hasher;
     this.#store = store;
     this.#readsAhead = readsAhead;
   }
@@ -104,7 +109,7 @@ export class ChunkReader {
       ? "is missing"
       : bytes.length !== ref.size
       ? `is ${bytes.length} bytes, expected ${ref.size}`
-      : await sha256InSlices(bytes) !== ref.sha256
+      : await this.#hasher.sha256(bytes) !== ref.sha256
       ? "fails its SHA-256 check"
       : undefined;
     if (problem !== undefined) {

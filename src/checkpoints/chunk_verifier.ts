@@ -16,7 +16,7 @@ import { checkNextChunk } from "./chunk_sizes.ts";
 import type { WrittenChunks } from "./chunk_writer.ts";
 import type { NamedChunk } from "./chunker.ts";
 import type { ExpectedContent } from "./content_problem.ts";
-import { sha256InSlices } from "./hash_in_slices.ts";
+import type { Hasher } from "./hasher.ts";
 import type { ChunkRef } from "./manifest.ts";
 
 /** What a `ChunkVerifier` checks with. */
@@ -27,6 +27,8 @@ export interface ChunkVerifierParts {
   leases: ChunkLeases;
   /** Checks in flight per save. */
   checksInFlight: number;
+  /** Hashes the chunks it reads back. */
+  hasher: Hasher;
   checkpointBytesMax: number;
 }
 
@@ -128,7 +130,7 @@ export class ChunkVerifier {
     }
     const bytes = await this.#parts.store.get(key);
     if (bytes === undefined) throw fail("is not in the store: upload it, then commit again");
-    if (await sha256InSlices(bytes) !== chunk.sha256) {
+    if (await this.#parts.hasher.sha256(bytes) !== chunk.sha256) {
       // Bytes under a name they do not hash to would be taken as that chunk
       // by every later save: they go, and the client uploads them again.
       await this.#parts.store.delete(key);

@@ -25,7 +25,6 @@
  * limits.
  */
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import { PulseError } from "../errors.ts";
 import { chunkKeyOf } from "../keys.ts";
 import { CHUNK_BYTES, CHUNK_VERIFY_SLICE_BYTES } from "../limits.ts";
@@ -35,7 +34,7 @@ import type { ObjectStore } from "../storage/store.ts";
 import { ChunkBuffers } from "./chunk_buffers.ts";
 import { ChunkLeases } from "./chunk_leases.ts";
 import { chunks, type NamedChunk } from "./chunker.ts";
-import { hashInSlices, sha256InSlices } from "./hash_in_slices.ts";
+import type { Hasher, StreamHash } from "./hasher.ts";
 import type { ChunkRef, Manifest } from "./manifest.ts";
 
 const TARGET = "pulse::checkpoint";
@@ -52,6 +51,8 @@ export interface ChunkWriterOptions {
   readsAhead: number;
   /** Largest checkpoint a save may write. */
   checkpointBytesMax: number;
+  /** Hashes chunks and whole streams (a pool of Web Workers in the runtime). */
+  hasher: Hasher;
 }
 
 /** What a save wrote: its chunks in order, the SHA-256 of all its bytes, and their count. */
@@ -127,7 +128,7 @@ interface WriterParts {
 class SaveChunks {
   readonly #parts: WriterParts;
   readonly #base: Base | undefined;
-  readonly #whole = createHash("sha256");
+  readonly #whole: StreamHash;
   readonly #refs: ChunkRef[] = [];
   readonly #leased: string[] = [];
   readonly #inFlight: Promise<void>[] = [];
@@ -140,6 +141,7 @@ class SaveChunks {
   constructor(parts: WriterParts, base: Base | undefined) {
     this.#parts = parts;
     this.#base = base;
+    this.#whole = parts.options.hasher.stream();
   }
 
   // Writes every chunk, and waits for the writes and the whole-stream hash.
@@ -153,9 +155,11 @@ class SaveChunks {
       await this.#hashed;
     } catch (error) {
       await Promise.allSettled([...this.#inFlight, this.#hashed]);
+      this.#whole.digest().catch(() => {}); // ends the running hash
       throw error;
     }
-    return { chunks: this.#refs, sha256: this.#whole.digest("hex"), sizeBytes: this.#sizeBytes };
+    const sha256 = await this.#whole.digest();
+    return { chunks: this.#refs, sha256, sizeBytes: this.#sizeBytes };
   }
 
   releaseLeases(): void {
@@ -171,7 +175,7 @@ class SaveChunks {
     let written: Promise<[ChunkStored, unknown]>;
     try {
       this.#checkSize(chunk.length);
-      const sha256 = await sha256InSlices(chunk);
+      const sha256 = await options.hasher.sha256(chunk);
       this.#add({ sha256, size: chunk.length });
       await this.#lease(sha256);
       written = Promise.all([
@@ -214,7 +218,7 @@ class SaveChunks {
         }; save without a base`,
       );
     }
-    if (await sha256InSlices(bytes) !== sha256) {
+    if (await this.#parts.options.hasher.sha256(bytes) !== sha256) {
       log.error(TARGET, "Named chunk failed verification", {
         base_checkpoint_id: base.checkpointId,
         chunk_sha256: sha256,
@@ -260,7 +264,7 @@ class SaveChunks {
   // Feeds bytes to the whole hash once all bytes before them are in it.
   #feedWhole(bytes: Promise<Uint8Array>): Promise<unknown> {
     bytes.catch(() => {}); // awaited in the chain; never an unhandled rejection
-    this.#hashed = this.#hashed.then(async () => hashInSlices(this.#whole, await bytes));
+    this.#hashed = this.#hashed.then(async () => this.#whole.update(await bytes));
     this.#hashed.catch(() => {}); // awaited in write()
     return this.#hashed;
   }

@@ -40,7 +40,7 @@ import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectStore } from "../storage/store.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
 import { StoreLeases } from "./store_leases.ts";
-import { sha256InSlices } from "./hash_in_slices.ts";
+import { INLINE_HASHER } from "./hasher.ts";
 import { MANIFEST } from "./manifest.ts";
 import { TaskPool } from "./task_pool.ts";
 
@@ -246,7 +246,7 @@ class ScrubRun {
   async #verifyChunk(sha256: string): Promise<void> {
     const bytes = await this.#store.get(chunkKeyOf(sha256));
     if (bytes === undefined) return; // deleted since the listing (garbage collection)
-    const corrupt = await sha256InSlices(bytes) !== sha256;
+    const corrupt = await INLINE_HASHER.sha256(bytes) !== sha256;
     scrubChunksVerifiedTotal.inc();
     this.#progress.chunksVerified++;
     this.#progress.bytesVerified += bytes.length;
@@ -350,7 +350,7 @@ class ScrubRun {
   async #moveIfStillCorrupt(sha256: string, to: string): Promise<boolean> {
     const from = chunkKeyOf(sha256);
     const bytes = await this.#store.get(from);
-    if (bytes === undefined || await sha256InSlices(bytes) === sha256) return false;
+    if (bytes === undefined || await INLINE_HASHER.sha256(bytes) === sha256) return false;
     await this.#store.put(to, bytes);
     await this.#store.delete(from);
     log.warn(TARGET, "Corrupt chunk moved aside", { chunk_sha256: sha256, quarantine_key: to });

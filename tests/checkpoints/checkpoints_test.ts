@@ -6,6 +6,7 @@
  * write that fails, a write that stalls): for those, `FaultyStore` wraps the
  * real store and fails or holds `putIfAbsent` calls, and says so.
  */
+import { INLINE_HASHER } from "../../src/checkpoints/hasher.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { newCheckpointId } from "../../src/checkpoints/checkpoint_id.ts";
@@ -106,6 +107,7 @@ async function setup(writesInFlight = 2, chunkBuffers = 16, chunkBufferWaitMs = 
   const dir = await Deno.makeTempDir({ prefix: "pulse-checkpoints-" });
   const store = new FaultyStore(await FsStore.open(dir));
   const checkpoints = new Checkpoints(store, {
+    hasher: INLINE_HASHER,
     writesInFlight,
     chunkBuffers,
     chunkBufferWaitMs,

@@ -7,6 +7,7 @@
  * is wrapped (`GatedStore`) so that a test can hold one kind of call until it
  * says go; the wrapper says which call it holds.
  */
+import { INLINE_HASHER } from "../../src/checkpoints/hasher.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
@@ -98,6 +99,7 @@ async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "pulse-gc-" });
   const store = new GatedStore(await FsStore.open(dir));
   const checkpoints = new Checkpoints(store, {
+    hasher: INLINE_HASHER,
     writesInFlight: 2,
     chunkBuffers: 16,
     chunkBufferWaitMs: 30_000,

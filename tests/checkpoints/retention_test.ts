@@ -5,6 +5,7 @@
  * leave exactly the newest plus the long-term ones, and a broken ledger
  * stops deletions without failing saves.
  */
+import { INLINE_HASHER } from "../../src/checkpoints/hasher.ts";
 import assert from "node:assert/strict";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import {
@@ -62,6 +63,7 @@ async function setup(options: RetentionOptions) {
   // The hook is set before the first save, as in the runtime.
   const hook: { retention?: Retention } = {};
   const checkpoints = new Checkpoints(store, {
+    hasher: INLINE_HASHER,
     writesInFlight: 2,
     chunkBuffers: 16,
     chunkBufferWaitMs: 30_000,

@@ -5,6 +5,7 @@
  * was saved. (The same through a runtime process and its Scrub call is in
  * tests/integration/scrub_test.ts.)
  */
+import { INLINE_HASHER } from "../../src/checkpoints/hasher.ts";
 import assert from "node:assert/strict";
 import { Checkpoints } from "../../src/checkpoints/checkpoints.ts";
 import { type BadChunk, Scrubber } from "../../src/checkpoints/scrubber.ts";
@@ -53,6 +54,7 @@ async function readAll(data: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
 async function setup() {
   const temp = await tempFsStore("pulse-scrubber-");
   const checkpoints = new Checkpoints(temp.store, {
+    hasher: INLINE_HASHER,
     writesInFlight: 2,
     chunkBuffers: 8,
     chunkBufferWaitMs: 30_000,

@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { PulseError } from "@pulsecheckpoint/sdk";
 import { toStruct } from "@pulsecheckpoint/proto";
 import { chunksSha256 } from "@pulsecheckpoint/proto/protocol";
 import { chunkKeyOf } from "../../src/keys.ts";
