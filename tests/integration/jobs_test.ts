@@ -142,6 +142,42 @@ Deno.test("a rank whose worker goes STALE aborts the commit long before its dead
   }
 });
 
+Deno.test("a runtime killed with -9 while a commit waits leaves the step undecided, never partial: after a restart it commits once its shards land", async () => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  const shards = [shardBytes(1, 0), shardBytes(1, 1), shardBytes(1, 2)];
+  try {
+    await saveStep(rt, "job-k", 1, shards);
+    await rt.commitStep({ jobId: "job-k", step: 1, worldSize: 3 });
+    const step2 = [shardBytes(2, 0), shardBytes(2, 1), shardBytes(2, 2)];
+    await rt.saveShard({ jobId: "job-k", step: 2, rank: 0, worldSize: 3, data: step2[0]! });
+    await rt.saveShard({ jobId: "job-k", step: 2, rank: 1, worldSize: 3, data: step2[1]! });
+    const waiting = rt.commitStep({ jobId: "job-k", step: 2, worldSize: 3 });
+    waiting.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the commit polls its shards
+    await runtime.kill();
+    rt.close();
+
+    const restarted = await startRuntime({ dir: runtime.dir });
+    const rt2 = restarted.client();
+    try {
+      assert.equal((await rt2.getStep("job-k", 2)).state, "PENDING");
+      assert.equal((await rt2.latestStep("job-k"))!.step, 1, "step 2 is not visible");
+      await rt2.saveShard({ jobId: "job-k", step: 2, rank: 2, worldSize: 3, data: step2[2]! });
+      const step = await rt2.commitStep({ jobId: "job-k", step: 2, worldSize: 3 });
+      assert.equal(step.state, "COMPLETE");
+      for (let rank = 0; rank < 3; rank++) {
+        assertSameBytes(await rt2.loadShard("job-k", rank), step2[rank]!, `rank ${rank}`);
+      }
+    } finally {
+      rt2.close();
+      await restarted.stop();
+    }
+  } finally {
+    rt.close();
+  }
+});
+
 Deno.test("a rank's shard names the chunks of its shard of the previous step, and its step metadata loads back", async () => {
   const runtime = await startRuntime();
   const rt = runtime.client();
