@@ -310,7 +310,7 @@ function floodTable(rows: FloodRow[]): string {
         s(row.during.loadMs)
       }) vs idle ${s(row.idle.totalMs)}: **${(row.during.totalMs / row.idle.totalMs).toFixed(2)}**`;
   return [
-    `| 64 hostile SaveCheckpoint calls | connections | idle RSS | after the idle save + load | peak RSS during (sampled) | VmHWM of the run | RSS 3 s after they left | ≤ 600 MiB | other client: register + save + load 64 MiB, vs idle (ratio) | how the hostile calls ended (while held ${
+    `| 64 hostile SaveCheckpoint calls | connections | idle RSS | after the idle save + load | peak RSS during (sampled) | VmHWM of the run | RSS 3 s after they left | goal: ≤ 600 MiB and the other client served | other client: register + save + load 64 MiB, vs idle (ratio) | how the hostile calls ended (while held ${
       FLOOD_HOLD_MS / 1000
     } s) |`,
     "|---|---|---|---|---|---|---|---|---|---|",
