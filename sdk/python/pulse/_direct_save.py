@@ -103,16 +103,18 @@ class FileSource(ChunkSource):
 
     def chunks(self) -> Iterator[memoryview]:
         while True:
-            pieces: list[bytes] = []
+            # Filled in place: a chunk and the piece being read are all this holds.
+            chunk = bytearray(CHUNK_BYTES)
             got = 0
             while got < CHUNK_BYTES:
                 piece = self._read_in_order(min(DATA_MESSAGE_BYTES, CHUNK_BYTES - got))
                 if not piece:
                     break
-                pieces.append(piece)
+                chunk[got : got + len(piece)] = piece
                 got += len(piece)
+                del piece
             if got:
-                yield memoryview(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+                yield memoryview(chunk)[:got] if got < CHUNK_BYTES else memoryview(chunk)
             if got < CHUNK_BYTES:
                 return
 
