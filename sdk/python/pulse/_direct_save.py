@@ -375,29 +375,36 @@ class _Uploads:
 
     def _upload(self, index: int, url: str, headers: dict[str, str]) -> None:
         """PUTs chunk ``index``, with retries; a URL that expired is planned again."""
-        target = {"url": url}
-        signed = [headers]
-        ref = self.refs[index]
-
-        def replan() -> None:
-            response = self._plan([ref])
-            assert len(response.uploads) == 1, "a chunk that needed an upload needs it again"
-            target["url"], signed[0] = response.uploads[0].url, dict(response.uploads[0].headers)
-
+        if self._failure is not None:
+            return
         try:
-            if self._failure is not None:
-                return
-            body = self._held.get(index)
-            if body is None:
-                body = self._source.chunk_at(index, int(ref.size))
-            put = self._direct.http.put
-            with_retries(self._channel.retry_policy, lambda: put(target["url"], signed[0], body), replan)
+            self._put(index, url, headers)
             self._uploaded_any = True
             self._release(index)
         except TransferFailure as failure:
             self._fail(self._error_of(index, failure))
         except BaseException as error:
             self._fail(error)
+
+    def _put(self, index: int, url: str, headers: dict[str, str]) -> None:
+        ref = self.refs[index]
+        held = self._held.get(index)
+        body = held if held is not None else self._source.chunk_at(index, int(ref.size))
+        target = {"url": url}
+        signed = [headers]
+
+        def replan() -> None:
+            response = self._plan([ref])
+            if not response.uploads:
+                target["url"] = ""  # the store has it now (another save uploaded it)
+                return
+            target["url"], signed[0] = response.uploads[0].url, dict(response.uploads[0].headers)
+
+        def put() -> None:
+            if target["url"]:
+                self._direct.http.put(target["url"], signed[0], body)
+
+        with_retries(self._channel.retry_policy, put, replan)
 
     def _error_of(self, index: int, failure: TransferFailure) -> BaseException:
         """What a chunk's failed upload means for the save."""

@@ -22,13 +22,16 @@ import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pulse import CHUNK_BYTES, PulseError, Runtime
+from pulse._generated import pulse_pb2 as pb
 from runtime_process import RuntimeProcess, start_runtime
 from s3_servers import FaultProxy, S3Server, configured_servers, metric_sum
 from s3rver_process import start_s3rver
+from test_retries import LostAnswer
 
 MIB = 1024 * 1024
 _SERVERS = configured_servers()
@@ -226,6 +229,33 @@ def test_failed_transfers_are_retried_with_backoff_and_full_jitter(
     # Full jitter: from 0 to 100 ms after the first failure, to 200 ms after the second.
     assert 0 <= no_backoff[0] <= 0.1 and 0 <= no_backoff[1] <= 0.2
     assert bytes_by_path(runtime)["save/stream"] == 0
+
+
+def test_a_commit_whose_answer_was_lost_is_sent_again_under_the_same_key_and_makes_one_checkpoint(
+    start_s3_runtime: Callable[..., RuntimeProcess], proxy: FaultProxy, no_backoff: list[float]
+) -> None:
+    runtime = start_s3_runtime(PULSE_S3_PUBLIC_ENDPOINT=proxy.start())
+    data = os.urandom(CHUNK_BYTES + 2)
+    with Runtime(runtime.address) as rt:
+        worker = registered(rt)
+        real = rt._channel.stubs[0].SaveCheckpoint
+        keys: list[str] = []
+
+        def commit_then_lose_answer(requests: Iterator[pb.SaveCheckpointRequest], **kwargs: Any) -> Any:
+            sent = list(requests)
+            keys.append(sent[0].header.idempotency_key)
+            assert sent[0].header.plan_id and all(r.WhichOneof("payload") != "data" for r in sent)
+            answer = real(iter(sent), **kwargs)
+            if len(keys) == 1:
+                raise LostAnswer()
+            return answer
+
+        rt._channel.stubs[0].SaveCheckpoint = commit_then_lose_answer
+        checkpoint_id = rt.save_checkpoint(worker, data)
+        assert len(keys) == 2 and keys[0] == keys[1]
+        assert [c.checkpoint_id for c in rt.list_checkpoints(worker)] == [checkpoint_id]
+        assert rt.load_checkpoint(worker) == data
+    assert proxy.count("PUT") == 2, "the retry uploads nothing again"
 
 
 def test_a_url_that_expired_is_planned_again(
