@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import random
 import re
 import threading
 import time
@@ -93,9 +94,13 @@ class FaultProxy:
     delay_first_put_s: float = 0.0
     #: Answer this many requests with 503 SlowDown before forwarding any.
     fail_first: int = 0
+    #: Then answer this share of requests with 503 SlowDown, at random (seeded:
+    #: the n-th request fails or not the same in every run).
+    fail_ratio: float = 0.0
     #: The requests seen: (method, status answered).
     seen: list[tuple[str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _random: random.Random = field(default_factory=lambda: random.Random(14))
 
     def start(self) -> str:
         """Serves on a free loopback port; returns ``http://127.0.0.1:<port>``."""
@@ -135,8 +140,8 @@ class FaultProxy:
         body = handler.rfile.read(length) if length else b""
         with self._lock:
             first_put = method == "PUT" and not any(seen[0] == "PUT" for seen in self.seen)
-            failing = self.fail_first > 0
-            if failing:
+            failing = self.fail_first > 0 or self._random.random() < self.fail_ratio
+            if self.fail_first > 0:
                 self.fail_first -= 1
         if failing:
             self._answer(handler, method, 503, {}, b"<Error><Code>SlowDown</Code></Error>")

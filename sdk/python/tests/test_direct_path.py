@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from pulse import CHUNK_BYTES, PulseError, Runtime
+from pulse import CHUNK_BYTES, PulseError, RetryPolicy, Runtime
 from pulse._generated import pulse_pb2 as pb
 from runtime_process import RuntimeProcess, start_runtime
 from s3_servers import FaultProxy, S3Server, configured_servers, metric_sum
@@ -228,6 +228,21 @@ def test_failed_transfers_are_retried_with_backoff_and_full_jitter(
     assert len(no_backoff) == 4
     # Full jitter: from 0 to 100 ms after the first failure, to 200 ms after the second.
     assert 0 <= no_backoff[0] <= 0.1 and 0 <= no_backoff[1] <= 0.2
+    assert bytes_by_path(runtime)["save/stream"] == 0
+
+
+def test_a_save_and_a_load_complete_byte_exact_when_a_fifth_of_transfers_fail(
+    start_s3_runtime: Callable[..., RuntimeProcess], proxy: FaultProxy, no_backoff: list[float]
+) -> None:
+    runtime = start_s3_runtime(PULSE_S3_PUBLIC_ENDPOINT=proxy.start())
+    data = os.urandom(10 * CHUNK_BYTES + 99)
+    proxy.fail_ratio = 0.2
+    with Runtime(runtime.address, retry=RetryPolicy(max_attempts=8)) as rt:
+        worker = registered(rt)
+        checkpoint_id = rt.save_checkpoint(worker, data)
+        assert rt.load_checkpoint(worker, checkpoint_id) == data
+    assert proxy.count("PUT", 200) == 11 and proxy.count("GET", 200) == 11
+    assert proxy.count("PUT", 503) + proxy.count("GET", 503) > 0
     assert bytes_by_path(runtime)["save/stream"] == 0
 
 
