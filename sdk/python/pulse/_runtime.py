@@ -373,7 +373,10 @@ class Runtime:
         The bytes are cut into 8 MiB chunks, as the runtime stores them; each
         chunk is hashed once and sent in 1 MiB messages. When the runtime answers
         UNAVAILABLE the save is sent again with the same idempotency key, so it
-        makes at most one checkpoint.
+        makes at most one checkpoint. Where the runtime offers the direct path
+        (an S3 store), the chunks the store lacks are PUT straight to the
+        bucket instead, ``parallelism`` at once, and the runtime commits them
+        (see ``direct_transfer``).
 
         With ``wait=False`` the save runs in the background and this returns a
         :class:`concurrent.futures.Future` of the checkpoint id at once, so
@@ -521,7 +524,10 @@ class Runtime:
         also fixes which checkpoint "the latest" is), then its bytes in windows
         of 32 MiB; a window cut off by UNAVAILABLE is resumed where it stopped.
         Each 8 MiB chunk is checked against its size and SHA-256 in the list,
-        and the whole against the checkpoint's SHA-256.
+        and the whole against the checkpoint's SHA-256. Where the runtime
+        offers the direct path (an S3 store), the chunk list comes with
+        presigned URLs (PlanLoad) and the chunks are fetched from the bucket,
+        ``parallelism`` at once, with the same checks.
 
         Args:
             worker_id: the worker.
