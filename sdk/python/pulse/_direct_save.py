@@ -40,7 +40,9 @@ from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, PLAN_CHUNKS_MAX
 
 _ACTION = "save checkpoint"
 
-#: Chunks of each PlanSave part after the first, for sources read again at upload.
+#: Most chunks of a PlanSave part, for sources read again at upload (each part
+#: is a lease object the runtime writes); parts grow to it by ``parallelism``
+#: chunks, so that the first uploads need not wait for much hashing.
 _PART_CHUNKS = 32
 
 _NO_DIRECT_PATH = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNIMPLEMENTED)
@@ -265,6 +267,7 @@ class _Uploads:
         self._uploaded_any = False
         self._released_any = False
         self._first: memoryview | None = None
+        self._parts = 0
         self.plan_id = ""
         self.refs: list[pb.ChunkRef] = []
         self.size_bytes = 0
@@ -302,9 +305,19 @@ class _Uploads:
         self._first = chunk if index == 0 else None
         self._pending.append(index)
         # The first part is one chunk: a runtime without a direct path says so before more is read.
-        part = 1 if not self.plan_id else (self._direct.parallelism if self._source.holds else _PART_CHUNKS)
-        if len(self._pending) >= min(part, PLAN_CHUNKS_MAX):
+        part = self._next_part_chunks()
+        if len(self._pending) >= part:
             self._flush()
+
+    def _next_part_chunks(self) -> int:
+        """Chunks of the part being gathered: 1 for the first, then ``parallelism``
+        for a held source (its chunks wait in memory), else growing by
+        ``parallelism`` up to _PART_CHUNKS."""
+        if not self.plan_id:
+            return 1
+        if self._source.holds:
+            return self._direct.parallelism
+        return min(_PART_CHUNKS, self._direct.parallelism * self._parts, PLAN_CHUNKS_MAX)
 
     def finish(self) -> None:
         """Plans what is left and waits for every upload."""
@@ -337,6 +350,7 @@ class _Uploads:
         if self.existing is not None or not self._pending:
             return
         indices, self._pending = self._pending, []
+        self._parts += 1
         response = self._plan([self.refs[index] for index in indices])
         if response.HasField("existing"):
             self.existing = response.existing
