@@ -74,6 +74,23 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "PlanLoad": {
                   "requestType": "PlanLoadRequest",
                   "responseType": "PlanLoadResponse"
+                },
+                "CommitStep": {
+                  "requestType": "CommitStepRequest",
+                  "responseType": "CommitStepResponse"
+                },
+                "GetStep": {
+                  "requestType": "GetStepRequest",
+                  "responseType": "GetStepResponse"
+                },
+                "ListSteps": {
+                  "requestType": "ListStepsRequest",
+                  "responseType": "ListStepsResponse"
+                },
+                "Scrub": {
+                  "requestType": "ScrubRequest",
+                  "responseType": "ScrubResponse",
+                  "responseStream": true
                 }
               }
             },
@@ -158,6 +175,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "idempotency_key": {
                   "type": "string",
                   "id": 7
+                },
+                "shard": {
+                  "type": "ShardRef",
+                  "id": 8
                 }
               }
             },
@@ -343,6 +364,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "plan_id": {
                   "type": "string",
                   "id": 6
+                },
+                "shard": {
+                  "type": "ShardRef",
+                  "id": 7
                 }
               }
             },
@@ -422,6 +447,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "length": {
                   "type": "uint64",
                   "id": 4
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 5
                 }
               }
             },
@@ -458,6 +487,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "include_chunks": {
                   "type": "bool",
                   "id": 3
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 4
                 }
               }
             },
@@ -618,6 +651,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                   "rule": "repeated",
                   "type": "ChunkRef",
                   "id": 5
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 6
                 }
               }
             },
@@ -672,6 +709,10 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "first_chunk": {
                   "type": "uint32",
                   "id": 3
+                },
+                "job_id": {
+                  "type": "string",
+                  "id": 4
                 }
               }
             },
@@ -709,6 +750,350 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "expires_at": {
                   "type": "google.protobuf.Timestamp",
                   "id": 4
+                }
+              }
+            },
+            "ShardRef": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "rank": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 4
+                },
+                "step_metadata": {
+                  "type": "bool",
+                  "id": 5
+                }
+              }
+            },
+            "StepState": {
+              "values": {
+                "STEP_STATE_UNSPECIFIED": 0,
+                "STEP_STATE_PENDING": 1,
+                "STEP_STATE_COMPLETE": 2,
+                "STEP_STATE_ABORTED": 3
+              }
+            },
+            "Shard": {
+              "fields": {
+                "rank": {
+                  "type": "uint32",
+                  "id": 1
+                },
+                "checkpoint_id": {
+                  "type": "string",
+                  "id": 2
+                },
+                "size_bytes": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "sha256": {
+                  "type": "string",
+                  "id": 4
+                },
+                "worker_id": {
+                  "type": "string",
+                  "id": 5
+                }
+              }
+            },
+            "Step": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "state": {
+                  "type": "StepState",
+                  "id": 4
+                },
+                "created_at": {
+                  "type": "google.protobuf.Timestamp",
+                  "id": 5
+                },
+                "shards": {
+                  "rule": "repeated",
+                  "type": "Shard",
+                  "id": 6
+                },
+                "metadata_checkpoint_id": {
+                  "type": "string",
+                  "id": 7
+                },
+                "missing_ranks": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 8
+                },
+                "reason": {
+                  "type": "string",
+                  "id": 9
+                }
+              }
+            },
+            "CommitStepRequest": {
+              "oneofs": {
+                "_timeout_ms": {
+                  "oneof": [
+                    "timeout_ms"
+                  ]
+                }
+              },
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "world_size": {
+                  "type": "uint32",
+                  "id": 3
+                },
+                "timeout_ms": {
+                  "type": "uint64",
+                  "id": 4,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
+            },
+            "CommitStepResponse": {
+              "fields": {
+                "step": {
+                  "type": "Step",
+                  "id": 1
+                }
+              }
+            },
+            "GetStepRequest": {
+              "oneofs": {
+                "_step": {
+                  "oneof": [
+                    "step"
+                  ]
+                }
+              },
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "step": {
+                  "type": "uint64",
+                  "id": 2,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
+            },
+            "GetStepResponse": {
+              "fields": {
+                "step": {
+                  "type": "Step",
+                  "id": 1
+                }
+              }
+            },
+            "ListStepsRequest": {
+              "fields": {
+                "job_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "page_size": {
+                  "type": "uint32",
+                  "id": 2
+                },
+                "page_token": {
+                  "type": "string",
+                  "id": 3
+                }
+              }
+            },
+            "ListStepsResponse": {
+              "fields": {
+                "steps": {
+                  "rule": "repeated",
+                  "type": "Step",
+                  "id": 1
+                },
+                "next_page_token": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
+            "ScrubRequest": {
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                }
+              }
+            },
+            "ScrubProgress": {
+              "fields": {
+                "chunks_total": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "bytes_total": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "chunks_verified": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "bytes_verified": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "chunks_bad": {
+                  "type": "uint64",
+                  "id": 5
+                }
+              }
+            },
+            "ChunkProblem": {
+              "values": {
+                "CHUNK_PROBLEM_UNSPECIFIED": 0,
+                "CHUNK_PROBLEM_CORRUPT": 1,
+                "CHUNK_PROBLEM_MISSING": 2
+              }
+            },
+            "CheckpointRef": {
+              "fields": {
+                "worker_id": {
+                  "type": "string",
+                  "id": 1
+                },
+                "checkpoint_id": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
+            "BadChunk": {
+              "fields": {
+                "sha256": {
+                  "type": "string",
+                  "id": 1
+                },
+                "problem": {
+                  "type": "ChunkProblem",
+                  "id": 2
+                },
+                "size_bytes": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "checkpoints": {
+                  "rule": "repeated",
+                  "type": "CheckpointRef",
+                  "id": 4
+                },
+                "checkpoints_total": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "quarantine_key": {
+                  "type": "string",
+                  "id": 6
+                },
+                "in_use": {
+                  "type": "bool",
+                  "id": 7
+                }
+              }
+            },
+            "ScrubReport": {
+              "fields": {
+                "dry_run": {
+                  "type": "bool",
+                  "id": 1
+                },
+                "chunks_scanned": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "bytes_scanned": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "manifests_scanned": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "chunks_corrupt": {
+                  "type": "uint64",
+                  "id": 5
+                },
+                "chunks_missing": {
+                  "type": "uint64",
+                  "id": 6
+                },
+                "chunks_quarantined": {
+                  "type": "uint64",
+                  "id": 7
+                },
+                "checkpoints_broken": {
+                  "type": "uint64",
+                  "id": 8
+                },
+                "duration_ms": {
+                  "type": "uint64",
+                  "id": 9
+                }
+              }
+            },
+            "ScrubResponse": {
+              "oneofs": {
+                "payload": {
+                  "oneof": [
+                    "progress",
+                    "bad_chunk",
+                    "report"
+                  ]
+                }
+              },
+              "fields": {
+                "progress": {
+                  "type": "ScrubProgress",
+                  "id": 1
+                },
+                "bad_chunk": {
+                  "type": "BadChunk",
+                  "id": 2
+                },
+                "report": {
+                  "type": "ScrubReport",
+                  "id": 3
                 }
               }
             }

@@ -15,10 +15,15 @@ export type { Value, Value__Output } from "./generated/google/protobuf/Value.ts"
 export type { HealthClient, HealthHandlers, HealthDefinition } from "./generated/grpc/health/v1/Health.ts";
 export type { HealthCheckRequest, HealthCheckRequest__Output } from "./generated/grpc/health/v1/HealthCheckRequest.ts";
 export type { HealthCheckResponse, HealthCheckResponse__Output } from "./generated/grpc/health/v1/HealthCheckResponse.ts";
+export type { BadChunk, BadChunk__Output } from "./generated/pulse/v1/BadChunk.ts";
 export type { Checkpoint, Checkpoint__Output } from "./generated/pulse/v1/Checkpoint.ts";
+export type { CheckpointRef, CheckpointRef__Output } from "./generated/pulse/v1/CheckpointRef.ts";
 export type { ChunkDownload, ChunkDownload__Output } from "./generated/pulse/v1/ChunkDownload.ts";
+export type { ChunkProblem, ChunkProblem__Output } from "./generated/pulse/v1/ChunkProblem.ts";
 export type { ChunkRef, ChunkRef__Output } from "./generated/pulse/v1/ChunkRef.ts";
 export type { ChunkUpload, ChunkUpload__Output } from "./generated/pulse/v1/ChunkUpload.ts";
+export type { CommitStepRequest, CommitStepRequest__Output } from "./generated/pulse/v1/CommitStepRequest.ts";
+export type { CommitStepResponse, CommitStepResponse__Output } from "./generated/pulse/v1/CommitStepResponse.ts";
 export type { Dataset, Dataset__Output } from "./generated/pulse/v1/Dataset.ts";
 export type { DeleteCheckpointRequest, DeleteCheckpointRequest__Output } from "./generated/pulse/v1/DeleteCheckpointRequest.ts";
 export type { DeleteCheckpointResponse, DeleteCheckpointResponse__Output } from "./generated/pulse/v1/DeleteCheckpointResponse.ts";
@@ -28,6 +33,8 @@ export type { GetCheckpointRequest, GetCheckpointRequest__Output } from "./gener
 export type { GetCheckpointResponse, GetCheckpointResponse__Output } from "./generated/pulse/v1/GetCheckpointResponse.ts";
 export type { GetDatasetRequest, GetDatasetRequest__Output } from "./generated/pulse/v1/GetDatasetRequest.ts";
 export type { GetDatasetResponse, GetDatasetResponse__Output } from "./generated/pulse/v1/GetDatasetResponse.ts";
+export type { GetStepRequest, GetStepRequest__Output } from "./generated/pulse/v1/GetStepRequest.ts";
+export type { GetStepResponse, GetStepResponse__Output } from "./generated/pulse/v1/GetStepResponse.ts";
 export type { GetWorkerRequest, GetWorkerRequest__Output } from "./generated/pulse/v1/GetWorkerRequest.ts";
 export type { GetWorkerResponse, GetWorkerResponse__Output } from "./generated/pulse/v1/GetWorkerResponse.ts";
 export type { HeartbeatRequest, HeartbeatRequest__Output } from "./generated/pulse/v1/HeartbeatRequest.ts";
@@ -36,6 +43,8 @@ export type { ListCheckpointsRequest, ListCheckpointsRequest__Output } from "./g
 export type { ListCheckpointsResponse, ListCheckpointsResponse__Output } from "./generated/pulse/v1/ListCheckpointsResponse.ts";
 export type { ListDatasetsRequest, ListDatasetsRequest__Output } from "./generated/pulse/v1/ListDatasetsRequest.ts";
 export type { ListDatasetsResponse, ListDatasetsResponse__Output } from "./generated/pulse/v1/ListDatasetsResponse.ts";
+export type { ListStepsRequest, ListStepsRequest__Output } from "./generated/pulse/v1/ListStepsRequest.ts";
+export type { ListStepsResponse, ListStepsResponse__Output } from "./generated/pulse/v1/ListStepsResponse.ts";
 export type { ListWorkersRequest, ListWorkersRequest__Output } from "./generated/pulse/v1/ListWorkersRequest.ts";
 export type { ListWorkersResponse, ListWorkersResponse__Output } from "./generated/pulse/v1/ListWorkersResponse.ts";
 export type { LoadCheckpointRequest, LoadCheckpointRequest__Output } from "./generated/pulse/v1/LoadCheckpointRequest.ts";
@@ -55,5 +64,13 @@ export type { SaveCheckpointHeader, SaveCheckpointHeader__Output } from "./gener
 export type { SaveCheckpointRequest, SaveCheckpointRequest__Output } from "./generated/pulse/v1/SaveCheckpointRequest.ts";
 export type { SaveCheckpointResponse, SaveCheckpointResponse__Output } from "./generated/pulse/v1/SaveCheckpointResponse.ts";
 export type { SaveCheckpointTrailer, SaveCheckpointTrailer__Output } from "./generated/pulse/v1/SaveCheckpointTrailer.ts";
+export type { ScrubProgress, ScrubProgress__Output } from "./generated/pulse/v1/ScrubProgress.ts";
+export type { ScrubReport, ScrubReport__Output } from "./generated/pulse/v1/ScrubReport.ts";
+export type { ScrubRequest, ScrubRequest__Output } from "./generated/pulse/v1/ScrubRequest.ts";
+export type { ScrubResponse, ScrubResponse__Output } from "./generated/pulse/v1/ScrubResponse.ts";
+export type { Shard, Shard__Output } from "./generated/pulse/v1/Shard.ts";
+export type { ShardRef, ShardRef__Output } from "./generated/pulse/v1/ShardRef.ts";
+export type { Step, Step__Output } from "./generated/pulse/v1/Step.ts";
+export type { StepState, StepState__Output } from "./generated/pulse/v1/StepState.ts";
 export type { Worker, Worker__Output } from "./generated/pulse/v1/Worker.ts";
 export type { WorkerState, WorkerState__Output } from "./generated/pulse/v1/WorkerState.ts";

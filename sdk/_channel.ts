@@ -1,8 +1,10 @@
 /**
- * The channel under a {@linkcode Runtime}: the grpc-js client of
- * `pulse.v1.PulseRuntime`, typed with the contract's generated
- * `PulseRuntimeClient`, the metadata of every call, one attempt of a unary
- * call, retries of UNAVAILABLE with backoff and reconnect waits, and the
+ * The channels under a {@linkcode Runtime}: a grpc-js client of
+ * `pulse.v1.PulseRuntime` per address (the runtime's replicas), typed with
+ * the contract's generated `PulseRuntimeClient`, with round-robin balancing
+ * over the addresses a name resolves to; the metadata of every call, one
+ * attempt of a unary call, the turn of the replicas, the move to the next one
+ * and the retries of UNAVAILABLE with backoff and reconnect waits, and the
  * cancellation of every call in flight when the client closes.
  *
  * The twin of the Python SDK's `pulse/_channel.py`.
@@ -24,7 +26,7 @@ import { type ConnectionAttempt, explainConnectionFailure } from "./connection_f
 import { PulseError, toPulseError } from "./pulse_error.ts";
 import {
   isUnavailable,
-  retrying,
+  retryDelayMs,
   type RetryOptions,
   type RetryPolicy,
   retryPolicy,
@@ -34,6 +36,13 @@ import {
 const RECONNECT_BACKOFF_MS_MIN = 10;
 /** HTTP/2 receive window of the client's connections and streams. */
 const RECEIVE_WINDOW_BYTES = 8 * 1024 * 1024;
+/**
+ * A name that resolves to several addresses (DNS A/AAAA records) is used
+ * round robin: each call goes to the next connected address, and one whose
+ * connection fails is left out until it reconnects. grpc-js's default,
+ * pick_first, would send every call to one.
+ */
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
 
 type ClientMethod = Exclude<keyof PulseRuntimeClient, keyof grpc.Client>;
 // The last overload of a unary method is `(argument, callback)`; a streaming
@@ -108,53 +117,161 @@ export function callMetadata(token: string | undefined): grpc.Metadata {
   return metadata;
 }
 
-/** A grpc-js client of the runtime, its calls in flight, and its retry policy. */
+/** One replica: its grpc-js client and what connecting to it tries. */
+interface Replica {
+  client: PulseRuntimeClient;
+  attempt: ConnectionAttempt;
+}
+
+/**
+ * The attempts of one call over the runtime's replicas (one per address), as
+ * the Python SDK's `Attempts` counts them.
+ *
+ * A call starts on the replica whose turn it is and stays there while it
+ * answers. When one answers UNAVAILABLE, the call moves on to the next at
+ * once; when every replica has, in turn, that round is one failed attempt of
+ * the retry policy, which says whether to wait and go round again. With one
+ * address, each failure is a round. A call that makes progress between
+ * failures (a load that received bytes) starts counting again.
+ */
+export class Attempts {
+  #channel: Channel;
+  #replicas: readonly Replica[];
+  #rounds: number;
+  #index: number;
+  // Replicas tried in the round under way, the current one included.
+  #tried = 1;
+  /** The round under way, from 1: what the retry policy counts. */
+  number = 1;
+  /** Whether an earlier attempt of this call failed. */
+  retried = false;
+
+  /**
+   * @param channel the channel, for its retry policy and backoff
+   * @param replicas its replicas
+   * @param first the index of the replica whose turn it is
+   * @param rounds rounds over the replicas at most: the retry policy's attempts
+   */
+  constructor(channel: Channel, replicas: readonly Replica[], first: number, rounds: number) {
+    this.#channel = channel;
+    this.#replicas = replicas;
+    this.#index = first;
+    this.#rounds = rounds;
+  }
+
+  /** The index of the replica the next attempt goes to. */
+  get index(): number {
+    return this.#index;
+  }
+
+  /** The client of the replica the next attempt goes to. */
+  get client(): PulseRuntimeClient {
+    return this.#replicas[this.#index]!.client;
+  }
+
+  /**
+   * Whether to try again after `error`: it is UNAVAILABLE (and the channel
+   * open), a replica is left in this round or rounds are left, and `ready()`
+   * (asked only then) says the next attempt can be made, e.g. the data read
+   * again. Waits out the backoff, at the end of a round only, before it
+   * resolves to true; the next attempt goes to the next replica.
+   *
+   * @param error what the attempt failed with
+   * @param ready whether another attempt can be made
+   * @returns whether to try again
+   */
+  async retry(error: unknown, ready: () => boolean = () => true): Promise<boolean> {
+    if (!this.#channel.retryable(error)) return false;
+    const roundOver = this.#tried >= this.#replicas.length;
+    if (roundOver && this.number >= this.#rounds) return false;
+    if (!ready()) return false;
+    const next = (this.#index + 1) % this.#replicas.length;
+    if (roundOver) {
+      await this.#channel.backOff(retryDelayMs(this.number, this.#channel.retry), next);
+      this.number++;
+      this.#tried = 0;
+    }
+    this.#index = next;
+    this.#tried++;
+    this.retried = true;
+    return true;
+  }
+
+  /** Counts the attempts from 1 again: the call got further (on the replica it is on). */
+  progressed(): void {
+    this.number = 1;
+    this.#tried = 1;
+  }
+}
+
+/**
+ * The grpc-js clients of the runtime's replicas, one per address, their calls
+ * in flight, the turn of the replicas, and the retry policy. The twin of the
+ * Python SDK's `Channel`.
+ */
 export class Channel {
   /** The retry policy of every retried call. */
   readonly retry: RetryPolicy;
-  #client: PulseRuntimeClient;
+  #replicas: readonly Replica[];
   #token: string | undefined;
-  #attempt: ConnectionAttempt;
+  #turn = 0;
   #calls = new Set<{ cancel(): void }>();
   #closing = new AbortController();
 
   /**
-   * Makes the client; the connection opens with the first call.
+   * Makes a client per address; connections open with the first call.
    *
-   * @param address `grpc://host:port`, `grpcs://host:port` or `host:port`
+   * @param addresses `grpc://host:port`, `grpcs://host:port` or `host:port`,
+   * one per replica
    * @param options token, TLS settings, retry policy, channel options
-   * @throws {PulseError} INVALID_ARGUMENT for a bad address, token or option
+   * @param targetOf the grpc-js target of an address's target: the target
+   * itself, but for tests that name their own DNS server in it
+   * (`dns://<server>/<host>:<port>`)
+   * @throws {PulseError} INVALID_ARGUMENT for no address, a bad address,
+   * token or option
    */
-  constructor(address: string, options: RuntimeOptions) {
-    const connection = connectionOf(address, options.tls);
+  constructor(
+    addresses: readonly string[],
+    options: RuntimeOptions,
+    targetOf: (target: string) => string = (target) => target,
+  ) {
+    if (addresses.length === 0) {
+      throw new PulseError("INVALID_ARGUMENT", "Cannot create Runtime: no address was given");
+    }
+    const connections = addresses.map((address) => connectionOf(address, options.tls));
     checkToken(options.token);
     this.#token = options.token;
-    this.#attempt = connection.attempt;
     this.retry = retryPolicy(options.retry);
     const Client = grpc.makeGenericClientConstructor(
       loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
       SERVICE_NAME,
     );
     const reconnectMs = Math.max(RECONNECT_BACKOFF_MS_MIN, this.retry.initialDelayMs);
-    // grpc-js builds the methods from the service definition at run time; the
-    // generated interface is what they are.
-    this.#client = new Client(connection.target, connection.credentials, {
-      // The contract's limits: the runtime takes messages up to
-      // REQUEST_BYTES_MAX (a data message and its framing), and sends up to
-      // RESPONSE_BYTES_MAX (a chunk list; grpc-js defaults to 4 MiB received).
-      "grpc.max_send_message_length": REQUEST_BYTES_MAX,
-      "grpc.max_receive_message_length": RESPONSE_BYTES_MAX,
-      // A load moves at most one receive window per round trip: HTTP/2's
-      // 64 KiB would cap it at 6.4 MiB/s over 10 ms of RTT.
-      "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
-      // Reconnect at the pace of the retries: by default grpc-js waits 1 s
-      // and up to 120 s, and fails calls at once meanwhile, so that retries
-      // spaced 100 ms apart would all fail without a connection attempt.
-      "grpc.initial_reconnect_backoff_ms": reconnectMs,
-      "grpc.max_reconnect_backoff_ms": Math.max(reconnectMs, this.retry.maxDelayMs),
-      ...connection.channelOptions,
-      ...options.channelOptions,
-    }) as unknown as PulseRuntimeClient;
+    this.#replicas = connections.map((connection) => ({
+      // grpc-js builds the methods from the service definition at run time;
+      // the generated interface is what they are.
+      client: new Client(targetOf(connection.target), connection.credentials, {
+        // The contract's limits: the runtime takes messages up to
+        // REQUEST_BYTES_MAX (a data message and its framing), and sends up to
+        // RESPONSE_BYTES_MAX (a chunk list; grpc-js defaults to 4 MiB received).
+        "grpc.max_send_message_length": REQUEST_BYTES_MAX,
+        "grpc.max_receive_message_length": RESPONSE_BYTES_MAX,
+        // A load moves at most one receive window per round trip: HTTP/2's
+        // 64 KiB would cap it at 6.4 MiB/s over 10 ms of RTT.
+        "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
+        // Reconnect at the pace of the retries: by default grpc-js waits 1 s
+        // and up to 120 s, and fails calls at once meanwhile, so that retries
+        // spaced 100 ms apart would all fail without a connection attempt.
+        "grpc.initial_reconnect_backoff_ms": reconnectMs,
+        "grpc.max_reconnect_backoff_ms": Math.max(reconnectMs, this.retry.maxDelayMs),
+        "grpc.service_config": ROUND_ROBIN,
+        // The SDK's policy holds: no service config is looked up in DNS (TXT records).
+        "grpc.service_config_disable_resolution": 1,
+        ...connection.channelOptions,
+        ...options.channelOptions,
+      }) as unknown as PulseRuntimeClient,
+      attempt: connection.attempt,
+    }));
   }
 
   /** Whether {@linkcode Channel.close} was called. */
@@ -175,11 +292,27 @@ export class Channel {
   }
 
   /**
-   * One unary call, retried on UNAVAILABLE as the retry policy says.
+   * A fresh count of attempts under the retry policy, starting on the
+   * replica whose turn it is; the next call starts on the next.
+   *
+   * @param rounds rounds over the replicas at most; the retry policy's attempts by default
+   * @returns the attempts of one call
+   */
+  attempts(rounds: number = this.retry.maxAttempts): Attempts {
+    const first = this.#turn;
+    this.#turn = (this.#turn + 1) % this.#replicas.length;
+    return new Attempts(this, this.#replicas, first, rounds);
+  }
+
+  /**
+   * One unary call on the replica whose turn it is, moved on to the others
+   * and retried on UNAVAILABLE as {@linkcode Attempts} and the retry policy
+   * say.
    *
    * @param action what the call does, for messages
    * @param method the method's proto name
    * @param request the request message
+   * @param options deadline and cancellation of each attempt, and rounds at most
    * @returns the response message
    * @throws {PulseError} the last attempt's status
    */
@@ -187,16 +320,22 @@ export class Channel {
     action: string,
     method: M,
     request: RequestOf<M>,
+    options: AttemptOptions & { rounds?: number } = {},
   ): Promise<ResponseOf<M>> {
-    return this.retrying(() => this.attempt(action, method, request));
+    return this.retrying(
+      (attempts) => this.attempt(action, method, request, attempts, options),
+      () => true,
+      options.rounds,
+    );
   }
 
   /**
-   * One attempt of a unary call.
+   * One attempt of a unary call, on the replica `attempts` is on.
    *
    * @param action what the call does, for messages
    * @param method the method's proto name
    * @param request the request message
+   * @param attempts the call's attempts, for the replica
    * @param options deadline and cancellation of this attempt
    * @returns the response message
    * @throws {PulseError} the call's status; CANCELLED when the channel is closed
@@ -205,21 +344,24 @@ export class Channel {
     action: string,
     method: M,
     request: RequestOf<M>,
+    attempts: Attempts,
     options: AttemptOptions = {},
   ): Promise<ResponseOf<M>> {
     return new Promise((resolve, reject) => {
       this.ensureOpen(action);
       const onAbort = () => call.cancel();
-      const invoke = this.#client[method] as unknown as UnaryFunction<M>;
+      const client = attempts.client;
+      const index = attempts.index;
+      const invoke = client[method] as unknown as UnaryFunction<M>;
       const call = invoke.call(
-        this.#client,
+        client,
         request,
         callMetadata(this.#token),
         { deadline: options.deadline },
         (error, response) => {
           this.#calls.delete(call);
           options.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(this.error(action, error));
+          if (error) reject(this.error(action, error, index));
           else resolve(response!);
         },
       );
@@ -230,40 +372,47 @@ export class Channel {
   }
 
   /**
-   * Opens a SaveCheckpoint call, cancelled by {@linkcode Channel.close}.
+   * Opens a SaveCheckpoint call on the replica `attempts` is on, cancelled by
+   * {@linkcode Channel.close}.
    *
    * @param action what the call does, for messages
+   * @param attempts the save's attempts, for the replica
    * @param callback receives the call's status or response, once
    * @returns the call's request stream
    * @throws {PulseError} CANCELLED when the channel is closed
    */
   saveCall(
     action: string,
+    attempts: Attempts,
     callback: (error: unknown, response: SaveCheckpointResponse__Output | undefined) => void,
   ): grpc.ClientWritableStream<SaveCheckpointRequest> {
     this.ensureOpen(action);
-    const call = this.#client.SaveCheckpoint(callMetadata(this.#token), (error, response) => {
+    const index = attempts.index;
+    const call = attempts.client.SaveCheckpoint(callMetadata(this.#token), (error, response) => {
       this.#calls.delete(call);
-      callback(error === null ? undefined : this.error(action, error), response);
+      callback(error === null ? undefined : this.error(action, error, index), response);
     });
     this.#calls.add(call);
     return call;
   }
 
   /**
-   * Opens a LoadCheckpoint call, cancelled by {@linkcode Channel.close}.
+   * Opens a LoadCheckpoint call on the replica `attempts` is on, cancelled by
+   * {@linkcode Channel.close}.
    *
    * @param action what the call does, for messages
    * @param request the request message
+   * @param attempts the load's attempts, for the replica
    * @returns the call's response stream
    * @throws {PulseError} CANCELLED when the channel is closed
    */
   loadCall(
     action: string,
     request: LoadCheckpointRequest,
+    attempts: Attempts,
   ): grpc.ClientReadableStream<LoadCheckpointResponse__Output> {
     this.ensureOpen(action);
-    const call = this.#client.LoadCheckpoint(request, callMetadata(this.#token));
+    const call = attempts.client.LoadCheckpoint(request, callMetadata(this.#token));
     this.#calls.add(call);
     call.on("close", () => this.#calls.delete(call));
     return call;
@@ -276,27 +425,39 @@ export class Channel {
    *
    * @param action what the call does, for messages
    * @param error what the call failed with
+   * @param replica the index of the replica the call went to
    * @returns a PulseError, or `error` itself when it is not a gRPC status
    */
-  error(action: string, error: unknown): unknown {
+  error(action: string, error: unknown, replica: number): unknown {
     const converted = toPulseError(error);
     if (!(converted instanceof PulseError)) return converted;
-    return explainConnectionFailure(converted, this.#attempt, action);
+    return explainConnectionFailure(converted, this.#replicas[replica]!.attempt, action);
   }
 
   /**
-   * Runs `attempt` until it succeeds, fails with an error that is not
-   * retryable, or has been tried as often as the retry policy allows.
+   * Runs `attempt` on the replica whose turn it is until it succeeds, fails
+   * with an error that is not retryable, or has gone round the replicas as
+   * often as the retry policy allows (see {@linkcode Attempts}).
    *
-   * @param attempt one attempt; receives its number, 1 for the first
+   * @param attempt one attempt; `attempts.client` is the replica to use
+   * @param ready whether another attempt can be made (the data read again)
+   * @param rounds rounds over the replicas at most; the retry policy's attempts by default
    * @returns what the successful attempt returned
    * @throws the last attempt's error
    */
-  retrying<T>(attempt: (attempt: number) => Promise<T>): Promise<T> {
-    return retrying(attempt, this.retry, {
-      wait: (_retry, delayMs) => this.backOff(delayMs),
-      retryable: (error) => this.retryable(error),
-    });
+  async retrying<T>(
+    attempt: (attempts: Attempts) => Promise<T>,
+    ready: () => boolean = () => true,
+    rounds?: number,
+  ): Promise<T> {
+    const attempts = this.attempts(rounds);
+    for (;;) {
+      try {
+        return await attempt(attempts);
+      } catch (error) {
+        if (!(await attempts.retry(error, ready))) throw error;
+      }
+    }
   }
 
   /**
@@ -310,14 +471,15 @@ export class Channel {
   }
 
   /**
-   * Waits `delayMs`, then up to twice as long for the channel to reconnect,
-   * so that the retry is not failed at once by a channel still backing off
-   * (grpc-js's backoff grows by 1.6 with 20% jitter; ours by 2 with 50%).
-   * Returns at once when the channel closes.
+   * Waits `delayMs`, then up to twice as long for the replica the next
+   * attempt goes to to reconnect, so that the retry is not failed at once by
+   * a channel still backing off (grpc-js's backoff grows by 1.6 with 20%
+   * jitter; ours by 2 with 50%). Returns at once when the channel closes.
    *
    * @param delayMs the backoff
+   * @param replica the index of the replica the next attempt goes to
    */
-  async backOff(delayMs: number): Promise<void> {
+  async backOff(delayMs: number, replica: number): Promise<void> {
     const signal = this.#closing.signal;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delayMs);
@@ -330,16 +492,16 @@ export class Channel {
     });
     if (signal.aborted) return; // the next attempt reports the close
     await new Promise<void>((resolve) => {
-      this.#client.waitForReady(Date.now() + 2 * delayMs, () => resolve());
+      this.#replicas[replica]!.client.waitForReady(Date.now() + 2 * delayMs, () => resolve());
     });
   }
 
-  /** Cancels every call in flight (they reject with CANCELLED) and closes the connection. */
+  /** Cancels every call in flight (they reject with CANCELLED) and closes the connections. */
   close(): void {
     if (this.closed) return;
     this.#closing.abort();
     for (const call of this.#calls) call.cancel();
     this.#calls.clear();
-    this.#client.close();
+    for (const replica of this.#replicas) replica.client.close();
   }
 }

@@ -20,8 +20,7 @@ import type {
   Checkpoint__Output,
   LoadCheckpointResponse__Output,
 } from "@pulsecheckpoint/proto/types";
-import type { Channel } from "./_channel.ts";
-import { retryDelayMs } from "./retry.ts";
+import type { Attempts, Channel } from "./_channel.ts";
 import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 
@@ -59,6 +58,7 @@ export interface LoadedCheckpoint {
  * @param channel the channel
  * @param workerId the worker
  * @param checkpointId the checkpoint; empty for the latest
+ * @param jobId the job whose checkpoint it is (a shard); empty for the worker's own
  * @returns the checkpoint and its checked bytes
  * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
  * its chunk list does not fit its size
@@ -67,9 +67,11 @@ export async function loadCheckpointStream(
   channel: Channel,
   workerId: string,
   checkpointId: string,
+  jobId = "",
 ): Promise<CheckpointStream> {
   const response = await channel.unary(ACTION, "GetCheckpoint", {
     worker_id: workerId,
+    job_id: jobId,
     checkpoint_id: checkpointId,
     include_chunks: true,
   }).catch((error) => {
@@ -79,7 +81,9 @@ export async function loadCheckpointStream(
   const verifier = new ChunkVerifier(toCheckpoint(described), response.chunk_sha256s);
   return {
     checkpoint: verifier.checkpoint,
-    stream: verified(verifier, windows(channel, described)),
+    // The windows' turn is taken now, right after the description's, as the
+    // Python SDK takes it, not when the caller starts reading.
+    stream: verified(verifier, windows(channel, described, channel.attempts())),
   };
 }
 
@@ -203,21 +207,25 @@ async function* verified(
   yield* verifier.finish();
 }
 
-// The checkpoint's bytes, a window at a time from the last byte received; a
-// window cut by UNAVAILABLE is asked for again, up to the retry policy's
-// attempts without progress. A window that brings no byte where bytes remain
-// ends the load: asking again would only loop.
+// The checkpoint's bytes, a window at a time from the last byte received.
+// The windows go to one replica while it answers; a window cut by
+// UNAVAILABLE is asked for again from the next replica at once, from the
+// first byte not received (the verifier holds the bytes of the chunk under
+// way and checks them with the rest), and the retry policy counts rounds over
+// the replicas since the last progress, as the Python SDK's load does. A
+// window that brings no byte where bytes remain ends the load: asking again
+// would only loop.
 async function* windows(
   channel: Channel,
   checkpoint: Checkpoint__Output,
+  attempts: Attempts,
 ): AsyncGenerator<Uint8Array> {
   let offset = 0;
-  for (let failures = 0; offset < checkpoint.size_bytes;) {
+  while (offset < checkpoint.size_bytes) {
     const start = offset;
     try {
-      for await (const piece of window(channel, checkpoint, offset)) {
+      for await (const piece of window(channel, checkpoint, offset, attempts)) {
         offset += piece.length;
-        failures = 0;
         yield piece;
       }
       if (offset === start) {
@@ -229,10 +237,11 @@ async function* windows(
         );
       }
     } catch (error) {
-      failures++;
-      if (failures >= channel.retry.maxAttempts || !channel.retryable(error)) throw error;
-      await channel.backOff(retryDelayMs(failures, channel.retry));
+      if (offset > start) attempts.progressed();
+      if (!(await attempts.retry(error))) throw error;
+      continue;
     }
+    attempts.progressed();
   }
 }
 
@@ -246,13 +255,16 @@ async function* window(
   channel: Channel,
   checkpoint: Checkpoint__Output,
   offset: number,
+  attempts: Attempts,
 ): AsyncGenerator<Uint8Array> {
+  const replica = attempts.index;
   const call = channel.loadCall(ACTION, {
     worker_id: checkpoint.worker_id,
+    job_id: checkpoint.shard?.job_id ?? "",
     checkpoint_id: checkpoint.checkpoint_id,
     offset,
     length: LOAD_WINDOW_BYTES,
-  });
+  }, attempts);
   // Read by hand, not with for await: leaving such a loop early would destroy
   // grpc-js's stream under the call instead of cancelling the call.
   const messages = call[Symbol.asyncIterator]() as AsyncIterator<LoadCheckpointResponse__Output>;
@@ -277,7 +289,7 @@ async function* window(
     }
     if (first) throw notFirst();
   } catch (error) {
-    throw channel.error(ACTION, error);
+    throw channel.error(ACTION, error, replica);
   } finally {
     call.cancel(); // a no-op once the call has ended
   }

@@ -14,10 +14,14 @@ import { setTimeout } from "node:timers/promises";
 import type * as grpc from "@grpc/grpc-js";
 import { type JsonObject, toStruct } from "@pulsecheckpoint/proto";
 import { CHUNK_BYTES, chunksSha256, DATA_MESSAGE_BYTES } from "@pulsecheckpoint/proto/protocol";
-import type { SaveCheckpointRequest } from "@pulsecheckpoint/proto/types";
-import type { Channel } from "./_channel.ts";
+import type {
+  GetCheckpointRequest,
+  SaveCheckpointRequest,
+  Step__Output,
+} from "@pulsecheckpoint/proto/types";
+import type { Attempts, Channel } from "./_channel.ts";
 import { PulseError, restated } from "./pulse_error.ts";
-import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
+import { type Checkpoint, present, type ShardRef, toCheckpoint } from "./resources.ts";
 
 /**
  * Bytes to save: all at once (a `Uint8Array`, which a retried save can send
@@ -40,6 +44,8 @@ export interface SaveHeader {
   metadata: JsonObject;
   /** The same for every attempt of one save. */
   idempotencyKey: string;
+  /** Where in a job the checkpoint belongs, for a shard (`workerId` may then be empty). */
+  shard?: ShardRef;
 }
 
 /** A checkpoint whose chunks a save names by SHA-256 instead of sending them again. */
@@ -77,16 +83,53 @@ export async function saveCheckpoint(
   data: () => CheckpointData,
   options: { reopenable: boolean; incremental: boolean },
 ): Promise<Checkpoint> {
-  const base = options.incremental ? await latestChunks(channel, header.workerId) : undefined;
-  const attempt = () => saveOnce(channel, header, data(), base);
-  return options.reopenable ? await channel.retrying(attempt) : await attempt();
+  const base = !options.incremental
+    ? undefined
+    : header.shard
+    ? await previousShardChunks(channel, header.shard)
+    : await latestChunks(channel, { worker_id: header.workerId });
+  let current = base;
+  for (;;) {
+    try {
+      // Each attempt goes to the next replica, which shares the store: the
+      // key finds a save that the replica before committed.
+      return await channel.retrying(
+        (attempts) => saveOnce(channel, attempts, header, data(), current),
+        () => options.reopenable,
+      );
+    } catch (error) {
+      // The runtime found a chunk of the base rotten: send that one in full.
+      const rotten = options.reopenable ? rottenBaseChunk(error, current) : undefined;
+      if (rotten === undefined) throw error;
+      current = withoutChunk(current!, rotten);
+    }
+  }
 }
 
-// The worker's latest checkpoint and its chunks, or undefined if it has none.
-async function latestChunks(channel: Channel, workerId: string): Promise<SaveBase | undefined> {
+// The base chunk a DATA_LOSS names as failing its SHA-256, if it is one of `base`.
+function rottenBaseChunk(error: unknown, base: SaveBase | undefined): string | undefined {
+  if (!(error instanceof PulseError) || error.code !== "DATA_LOSS" || base === undefined) {
+    return undefined;
+  }
+  const named = /chunk ([0-9a-f]{64}) of base checkpoint/.exec(error.message)?.[1];
+  return named !== undefined && base.chunkSha256s.has(named) ? named : undefined;
+}
+
+function withoutChunk(base: SaveBase, sha256: string): SaveBase {
+  const chunkSha256s = new Set(base.chunkSha256s);
+  chunkSha256s.delete(sha256);
+  return { checkpointId: base.checkpointId, chunkSha256s };
+}
+
+// A checkpoint (the worker's latest, unless the request names one) and its
+// chunks, or undefined if there is none.
+async function latestChunks(
+  channel: Channel,
+  request: GetCheckpointRequest,
+): Promise<SaveBase | undefined> {
   try {
     const response = await channel.unary(ACTION, "GetCheckpoint", {
-      worker_id: workerId,
+      ...request,
       include_chunks: true,
     });
     return {
@@ -99,15 +142,37 @@ async function latestChunks(channel: Channel, workerId: string): Promise<SaveBas
   }
 }
 
+// The same rank's shard of the job's latest complete step and its chunks,
+// or undefined if there is none.
+async function previousShardChunks(
+  channel: Channel,
+  shard: ShardRef,
+): Promise<SaveBase | undefined> {
+  let step: Step__Output | null | undefined;
+  try {
+    ({ step } = await channel.unary(ACTION, "GetStep", { job_id: shard.jobId }));
+  } catch (error) {
+    if (error instanceof PulseError && error.code === "NOT_FOUND") return undefined;
+    throw restated(error, ACTION);
+  }
+  const previous = step?.shards.find((s) => s.rank === shard.rank);
+  if (previous === undefined || step!.world_size !== shard.worldSize) return undefined;
+  return await latestChunks(channel, {
+    job_id: shard.jobId,
+    checkpoint_id: previous.checkpoint_id,
+  });
+}
+
 function saveOnce(
   channel: Channel,
+  attempts: Attempts,
   header: SaveHeader,
   data: CheckpointData,
   base: SaveBase | undefined,
 ): Promise<Checkpoint> {
   return new Promise<Checkpoint>((resolve, reject) => {
     const ended = new AbortController();
-    const call = channel.saveCall(ACTION, (error, response) => {
+    const call = channel.saveCall(ACTION, attempts, (error, response) => {
       ended.abort();
       if (error) reject(error);
       else {
@@ -152,6 +217,13 @@ export async function* saveMessages(
       idempotency_key: header.idempotencyKey,
       expect_trailer: true,
       base_checkpoint_id: base?.checkpointId ?? "",
+      shard: header.shard && {
+        job_id: header.shard.jobId,
+        step: header.shard.step,
+        rank: header.shard.rank,
+        world_size: header.shard.worldSize,
+        step_metadata: header.shard.stepMetadata,
+      },
     },
   };
   const chunkSha256s: string[] = [];

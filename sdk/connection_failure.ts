@@ -26,7 +26,12 @@ export interface ConnectionAttempt {
   clientCertificate: boolean;
 }
 
-const NO_CONNECTION = /^No connection established\. Last error: (.*?)\. Resolution note: ?.*$/s;
+// pick_first: `No connection established. Last error: <error>. Resolution
+// note: <note>`; round_robin (the SDK's policy) puts `round_robin: No
+// connection established. Last error: ` before the message of the address's
+// own pick_first.
+const NO_CONNECTION =
+  /^(?:round_robin: )?(?:No connection established\. Last error: )+(.*?)(?:\. Resolution note: ?.*)?$/s;
 const NO_NAME = /^Name resolution failed for target /;
 
 type Cause = [RegExp, (attempt: ConnectionAttempt) => string | undefined];

@@ -5,7 +5,7 @@
  * @module
  */
 import type { RunGcRequest, RunGcResponse__Output } from "@pulsecheckpoint/proto/types";
-import { PulseError } from "./pulse_error.ts";
+import { check, checkOptionalBoolean, checkOptions } from "./argument_checks.ts";
 
 /**
  * Options of {@linkcode Runtime.runGc}.
@@ -57,17 +57,16 @@ export interface GcReport {
  *
  * @param options dry run and grace period
  * @returns the `pulse.v1.RunGcRequest` fields
- * @throws {PulseError} INVALID_ARGUMENT for a grace period that is not a
- * non-negative integer
+ * @throws {PulseError} INVALID_ARGUMENT for options of the wrong shape, or a
+ * grace period that is not a non-negative integer
  */
 export function runGcRequest(options: RunGcOptions): RunGcRequest {
+  const action = "run garbage collection";
+  checkOptions(action, "options", options);
+  checkOptionalBoolean(action, "options.dryRun", options.dryRun);
   const { graceMs } = options;
-  if (graceMs !== undefined && !(Number.isSafeInteger(graceMs) && graceMs >= 0)) {
-    throw new PulseError(
-      "INVALID_ARGUMENT",
-      `Cannot run garbage collection: graceMs ${graceMs} is not a non-negative integer`,
-    );
-  }
+  const ok = graceMs === undefined || (Number.isSafeInteger(graceMs) && graceMs >= 0);
+  check(ok, action, "options.graceMs", graceMs, "a non-negative integer of milliseconds");
   return graceMs === undefined
     ? { dry_run: options.dryRun ?? false }
     : { dry_run: options.dryRun ?? false, grace_ms: graceMs };

@@ -50,7 +50,16 @@ export type { Pem, TlsOptions } from "./connection.ts";
 export type { GcReport, RunGcOptions } from "./garbage_collection.ts";
 export type { HeartbeatOptions } from "./heartbeat_loop.ts";
 export { PulseError, type PulseErrorCode } from "./pulse_error.ts";
-export type { Checkpoint, Dataset, Page, PageOptions, Worker, WorkerState } from "./resources.ts";
+export type { CommitStepOptions, SaveShardOptions, Shard, Step, StepState } from "./jobs.ts";
+export type {
+  Checkpoint,
+  Dataset,
+  Page,
+  PageOptions,
+  ShardRef,
+  Worker,
+  WorkerState,
+} from "./resources.ts";
 export { RETRY_DEFAULTS, type RetryOptions, type RetryPolicy } from "./retry.ts";
 export {
   type CheckpointOptions,
@@ -60,5 +69,6 @@ export {
   type RuntimeOptions,
   type SaveCheckpointFileOptions,
   type SaveCheckpointOptions,
+  type StepOptions,
 } from "./runtime.ts";
 export type { JsonObject, JsonValue } from "@pulsecheckpoint/proto";

@@ -11,6 +11,7 @@ import type {
   Struct,
   Worker__Output,
 } from "@pulsecheckpoint/proto/types";
+import { checkMetadata } from "./argument_checks.ts";
 import { PulseError } from "./pulse_error.ts";
 
 /** The state of a worker: `STALE` once no heartbeat came within the runtime's heartbeat timeout. */
@@ -58,6 +59,22 @@ export interface Checkpoint {
   idempotencyKey: string;
   /** When it was committed. */
   createdAt: Date;
+  /** Where in a job it belongs: a rank's shard of a step, or a step's metadata. */
+  shard?: ShardRef;
+}
+
+/** Where a job's checkpoint belongs. */
+export interface ShardRef {
+  /** The job. */
+  jobId: string;
+  /** The step. */
+  step: number;
+  /** The rank, 0 to `worldSize - 1` (0 for a step's metadata). */
+  rank: number;
+  /** The ranks of the step. */
+  worldSize: number;
+  /** Whether it is the step's metadata rather than a rank's shard. */
+  stepMetadata: boolean;
 }
 
 /** One page of a listing, and the token of the next one (empty at the end). */
@@ -95,21 +112,23 @@ export function present<T>(value: T | null | undefined, what: string, action: st
 }
 
 /**
- * Converts metadata to a `google.protobuf.Struct`, before anything is sent.
+ * Converts the metadata of a call to a `google.protobuf.Struct`, before
+ * anything is sent.
  *
+ * @param action what the call does, for messages
  * @param metadata a JSON object; absent for an empty one
  * @returns the Struct message
- * @throws {PulseError} INVALID_ARGUMENT for a value that is not JSON
+ * @throws {PulseError} INVALID_ARGUMENT for metadata that is not a JSON
+ * object, or holds a value JSON cannot carry
  */
-export function metadataStruct(metadata: JsonObject | undefined): Struct {
+export function metadataStruct(action: string, metadata: unknown): Struct {
+  checkMetadata(action, "options.metadata", metadata);
   try {
-    return toStruct(metadata ?? {});
+    return toStruct((metadata ?? {}) as JsonObject);
   } catch (error) {
-    throw new PulseError(
-      "INVALID_ARGUMENT",
-      `Cannot send metadata: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new PulseError("INVALID_ARGUMENT", `Cannot ${action}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -159,6 +178,15 @@ export function toCheckpoint(message: Checkpoint__Output): Checkpoint {
     metadata: fromStruct(message.metadata),
     idempotencyKey: message.idempotency_key,
     createdAt: fromTimestamp(message.created_at),
+    ...(message.shard && {
+      shard: {
+        jobId: message.shard.job_id,
+        step: message.shard.step,
+        rank: message.shard.rank,
+        worldSize: message.shard.world_size,
+        stepMetadata: message.shard.step_metadata,
+      },
+    }),
   };
 }
 

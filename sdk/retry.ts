@@ -1,7 +1,8 @@
 /**
  * Retries of calls that failed with `UNAVAILABLE`: the policy a
  * {@linkcode Runtime} is given, the exponential backoff with jitter it
- * follows, and the loop that runs the attempts.
+ * follows. The attempts themselves, over one address or several, are
+ * counted by `Attempts` in `_channel.ts`.
  *
  * @module
  */
@@ -29,7 +30,12 @@ import { PulseError } from "./pulse_error.ts";
  * ```
  */
 export interface RetryOptions {
-  /** Attempts in all, the first included: 1 disables retries. Default 3. */
+  /**
+   * Attempts in all, the first included: 1 disables retries. Default 3. With
+   * several addresses an attempt is a round over them: a call moves from one
+   * to the next without waiting, and the backoff comes when all have failed
+   * it (with 1, each is still tried once).
+   */
   maxAttempts?: number;
   /** Delay before the first retry. Default 100 ms. */
   initialDelayMs?: number;
@@ -101,42 +107,6 @@ export function retryDelayMs(
     policy.initialDelayMs * policy.multiplier ** (retry - 1),
   );
   return Math.round(base / 2 + (random * base) / 2);
-}
-
-/** What the retry loop asks of its caller. */
-export interface RetryHooks {
-  /** Waits before retry number `retry`; rejects to stop retrying. */
-  wait(retry: number, delayMs: number): Promise<void>;
-  /** Whether this failure of attempt `attempt` may be retried; UNAVAILABLE only, by default. */
-  retryable?(error: unknown, attempt: number): boolean;
-}
-
-/**
- * Runs `attempt` until it succeeds, fails with an error that is not
- * retryable, or has been tried `policy.maxAttempts` times.
- *
- * @param attempt one attempt; receives its number, 1 for the first
- * @param policy the retry policy
- * @param hooks how to wait, and which errors to retry
- * @returns what the successful attempt returned
- * @throws the last attempt's error
- */
-export async function retrying<T>(
-  attempt: (attempt: number) => Promise<T>,
-  policy: RetryPolicy,
-  hooks: RetryHooks,
-): Promise<T> {
-  const retryable = hooks.retryable ?? isUnavailable;
-  for (let number = 1;; number++) {
-    try {
-      return await attempt(number);
-    } catch (error) {
-      if (number >= policy.maxAttempts || !retryable(error, number)) {
-        throw error;
-      }
-      await hooks.wait(number, retryDelayMs(number, policy));
-    }
-  }
 }
 
 /**

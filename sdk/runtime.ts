@@ -25,6 +25,21 @@ import {
   toGcReport,
 } from "./garbage_collection.ts";
 import { HeartbeatLoop, type HeartbeatOptions } from "./heartbeat_loop.ts";
+import {
+  check,
+  checkCheckpointOptions,
+  checkCount,
+  checkData,
+  checkHeartbeatOptions,
+  checkOptionalCheckpointId,
+  checkOptions,
+  checkPageOptions,
+  checkRuntimeArguments,
+  checkSaveOptions,
+  checkString,
+} from "./argument_checks.ts";
+import * as jobs from "./jobs.ts";
+import type { CommitStepOptions, SaveShardOptions, Step } from "./jobs.ts";
 import { PulseError } from "./pulse_error.ts";
 import {
   type Checkpoint,
@@ -85,10 +100,30 @@ export interface RegisterWorkerOptions {
   heartbeat?: boolean | HeartbeatOptions;
 }
 
-/** Which checkpoint of a worker. */
+/**
+ * Which checkpoint of a worker; `{}` or nothing for its latest.
+ *
+ * @example
+ * ```ts
+ * import { Runtime } from "@pulsecheckpoint/sdk";
+ * await using rt = new Runtime("grpc://localhost:50051");
+ * const { data } = await rt.loadCheckpoint("worker-1", {
+ *   checkpointId: "chk_01JD3Y0C8ZB4Q1Z6W8KZV2N9XH",
+ * });
+ * ```
+ */
 export interface CheckpointOptions {
-  /** A checkpoint id; absent or empty for the worker's latest checkpoint. */
+  /**
+   * A checkpoint id; absent for the worker's latest checkpoint. An empty
+   * string is refused (INVALID_ARGUMENT), not taken for the latest.
+   */
   checkpointId?: string;
+}
+
+/** Which step of a job a load reads. */
+export interface StepOptions {
+  /** The step; absent for the job's latest COMPLETE step. */
+  step?: number;
 }
 
 /** What the runtime answers to a heartbeat. */
@@ -102,9 +137,17 @@ export interface HeartbeatResult {
 /**
  * A connection to a PulseCheckpoint Runtime.
  *
- * Every method rejects with a {@linkcode PulseError}. Calls that fail with
- * UNAVAILABLE are retried with backoff (see {@linkcode RetryOptions}).
- * Close it with {@linkcode Runtime.close}, or let `await using` do it.
+ * Every method rejects with a {@linkcode PulseError}. Arguments of the wrong
+ * shape (for callers without type checks) fail with INVALID_ARGUMENT naming
+ * the argument, before anything is sent. Calls that fail with UNAVAILABLE are
+ * retried with backoff (see {@linkcode RetryOptions}); a connection that
+ * cannot be made says why in its message. Close it with
+ * {@linkcode Runtime.close}, or let `await using` do it.
+ *
+ * Its methods mirror the Python SDK's `pulse.Runtime` method by method
+ * (docs/API.md has the table): the same names in camelCase, options objects
+ * where Python takes keyword arguments, async iterables where it returns
+ * iterators.
  *
  * @example
  * ```ts
@@ -122,25 +165,91 @@ export interface HeartbeatResult {
  * ```
  */
 export class Runtime {
+  #addresses: readonly string[];
   #channel: Channel;
   #heartbeats = new Map<string, HeartbeatLoop>();
 
   /**
-   * Makes a client; the connection opens with the first call.
+   * Makes a client; the connections open with the first call.
+   *
+   * Given several addresses, the replicas of one runtime (sharing one
+   * store), each call (a unary call, a whole save, a whole load) goes to the
+   * next address in turn, starting with the first. A call answered
+   * UNAVAILABLE moves on to the next address at once: a unary call is sent
+   * again there, a load asks there for the rest from the first byte not
+   * received, a save is sent again there under its idempotency key (when its
+   * data can be read again). Only when every address has failed a call does
+   * it wait and go round again, as the retry policy says. A host name that
+   * resolves to several addresses is used round robin by grpc-js.
    *
    * @param address `grpc://host:port` (plaintext), `grpcs://host:port` (TLS),
-   * or `host:port` (plaintext)
-   * @param options token, TLS settings, retry policy, channel options
-   * @throws {PulseError} INVALID_ARGUMENT for a bad address, token or option
+   * or `host:port` (plaintext); or an array of them, one per replica
+   * @param options token, TLS settings, retry policy, channel options; the
+   * same for every address
+   * @throws {PulseError} INVALID_ARGUMENT for no address, a bad address,
+   * token or option
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
    * const rt = new Runtime("grpc://localhost:50051", { token: "secret" });
    * rt.close();
+   * const replicas = new Runtime(["grpc://pulse-a:50051", "grpc://pulse-b:50051"]);
+   * replicas.close();
    * ```
    */
-  constructor(address: string, options: RuntimeOptions = {}) {
-    this.#channel = new Channel(address, options);
+  constructor(address: string | readonly string[], options: RuntimeOptions = {}) {
+    checkRuntimeArguments(address, options);
+    this.#addresses = Object.freeze(typeof address === "string" ? [address] : [...address]);
+    this.#channel = new Channel(this.#addresses, options);
+  }
+
+  /**
+   * The address this client was made with, as given; the first, when it was
+   * given several.
+   *
+   * @returns the address
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * console.log(rt.address); // "grpc://localhost:50051"
+   * ```
+   */
+  get address(): string {
+    return this.#addresses[0]!;
+  }
+
+  /**
+   * Every address this client was made with, in order: one, or the
+   * replicas' (see {@linkcode Runtime}'s constructor).
+   *
+   * @returns the addresses, as given
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime(["grpc://a:50051", "grpc://b:50051"]);
+   * console.log(rt.addresses); // ["grpc://a:50051", "grpc://b:50051"]
+   * ```
+   */
+  get addresses(): readonly string[] {
+    return this.#addresses;
+  }
+
+  /**
+   * Whether {@linkcode Runtime.close} was called: every call then rejects
+   * with CANCELLED.
+   *
+   * @returns true once closed
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * const rt = new Runtime("grpc://localhost:50051");
+   * rt.close();
+   * console.log(rt.closed); // true
+   * ```
+   */
+  get closed(): boolean {
+    return this.#channel.closed;
   }
 
   /**
@@ -168,17 +277,24 @@ export class Runtime {
     workerId: string,
     options: RegisterWorkerOptions = {},
   ): Promise<Worker> {
-    const response = await this.#channel.unary("register worker", "RegisterWorker", {
-      worker_id: workerId,
-      metadata: metadataStruct(options.metadata),
-    });
-    if (options.heartbeat) {
-      await this.startHeartbeats(
-        workerId,
-        options.heartbeat === true ? {} : options.heartbeat,
+    const action = "register worker";
+    checkString(action, "workerId", workerId);
+    checkOptions(action, "options", options);
+    const { heartbeat } = options;
+    if (typeof heartbeat !== "boolean") {
+      checkHeartbeatOptions(
+        action,
+        "options.heartbeat",
+        heartbeat,
+        "true, false or heartbeat options",
       );
     }
-    return toWorker(present(response.worker, "the worker", "register worker"));
+    const response = await this.#channel.unary(action, "RegisterWorker", {
+      worker_id: workerId,
+      metadata: metadataStruct(action, options.metadata),
+    });
+    if (heartbeat) await this.startHeartbeats(workerId, heartbeat === true ? {} : heartbeat);
+    return toWorker(present(response.worker, "the worker", action));
   }
 
   /**
@@ -197,6 +313,7 @@ export class Runtime {
    * ```
    */
   async heartbeat(workerId: string): Promise<HeartbeatResult> {
+    checkString("send heartbeat", "workerId", workerId);
     const response = await this.#channel.unary("send heartbeat", "Heartbeat", {
       worker_id: workerId,
     });
@@ -229,13 +346,16 @@ export class Runtime {
     workerId: string,
     options: HeartbeatOptions = {},
   ): Promise<void> {
+    checkString("start heartbeats", "workerId", workerId);
+    checkHeartbeatOptions("start heartbeats", "options", options);
     this.#channel.ensureOpen("start heartbeats");
     const running = this.#heartbeats.get(workerId);
     if (running !== undefined && !running.stopped) return;
     const loop = new HeartbeatLoop(async (timeoutMs, signal) => {
-      const response = await this.#channel.attempt("send heartbeat", "Heartbeat", {
+      // One round over the replicas, without backoff: the loop's next beat is the retry.
+      const response = await this.#channel.unary("send heartbeat", "Heartbeat", {
         worker_id: workerId,
-      }, { deadline: new Date(Date.now() + timeoutMs), signal });
+      }, { deadline: new Date(Date.now() + timeoutMs), signal, rounds: 1 });
       return response.heartbeat_interval_ms;
     }, options);
     this.#heartbeats.set(workerId, loop);
@@ -262,6 +382,7 @@ export class Runtime {
    * ```
    */
   async stopHeartbeats(workerId: string): Promise<void> {
+    checkString("stop heartbeats", "workerId", workerId);
     const loop = this.#heartbeats.get(workerId);
     if (loop === undefined) return;
     this.#heartbeats.delete(workerId);
@@ -282,6 +403,7 @@ export class Runtime {
    * ```
    */
   async deregisterWorker(workerId: string): Promise<void> {
+    checkString("deregister worker", "workerId", workerId);
     await this.stopHeartbeats(workerId);
     await this.#channel.unary("deregister worker", "DeregisterWorker", {
       worker_id: workerId,
@@ -302,6 +424,7 @@ export class Runtime {
    * ```
    */
   async getWorker(workerId: string): Promise<Worker> {
+    checkString("get worker", "workerId", workerId);
     const response = await this.#channel.unary("get worker", "GetWorker", {
       worker_id: workerId,
     });
@@ -322,6 +445,7 @@ export class Runtime {
    * ```
    */
   async listWorkers(options: PageOptions = {}): Promise<Page<Worker>> {
+    checkPageOptions("list workers", options);
     const response = await this.#channel.unary(
       "list workers",
       "ListWorkers",
@@ -347,6 +471,7 @@ export class Runtime {
    * ```
    */
   workers(options: PageOptions = {}): AsyncGenerator<Worker, void, undefined> {
+    checkPageOptions("list workers", options);
     return allPages((page) => this.listWorkers(page), options);
   }
 
@@ -368,16 +493,16 @@ export class Runtime {
     name: string,
     options: { path: string; metadata?: JsonObject },
   ): Promise<Dataset> {
-    const response = await this.#channel.unary(
-      "register dataset",
-      "RegisterDataset",
-      {
-        name,
-        path: options.path,
-        metadata: metadataStruct(options.metadata),
-      },
-    );
-    return toDataset(present(response.dataset, "the dataset", "register dataset"));
+    const action = "register dataset";
+    checkString(action, "name", name);
+    checkOptions(action, "options", options, "an options object such as { path }");
+    checkString(action, "options.path", options?.path);
+    const response = await this.#channel.unary(action, "RegisterDataset", {
+      name,
+      path: options.path,
+      metadata: metadataStruct(action, options.metadata),
+    });
+    return toDataset(present(response.dataset, "the dataset", action));
   }
 
   /**
@@ -394,6 +519,7 @@ export class Runtime {
    * ```
    */
   async getDataset(name: string): Promise<Dataset> {
+    checkString("get dataset", "name", name);
     const response = await this.#channel.unary("get dataset", "GetDataset", { name });
     return toDataset(present(response.dataset, "the dataset", "get dataset"));
   }
@@ -412,6 +538,7 @@ export class Runtime {
    * ```
    */
   async listDatasets(options: PageOptions = {}): Promise<Page<Dataset>> {
+    checkPageOptions("list datasets", options);
     const response = await this.#channel.unary(
       "list datasets",
       "ListDatasets",
@@ -439,6 +566,7 @@ export class Runtime {
   datasets(
     options: PageOptions = {},
   ): AsyncGenerator<Dataset, void, undefined> {
+    checkPageOptions("list datasets", options);
     return allPages((page) => this.listDatasets(page), options);
   }
 
@@ -469,6 +597,8 @@ export class Runtime {
    * ```
    */
   async saveCheckpoint(options: SaveCheckpointOptions): Promise<Checkpoint> {
+    checkSaveOptions(SAVE, options);
+    checkData(SAVE, options.data);
     const header = saveHeader(options);
     const { data } = options;
     return await saveCheckpoint(this.#channel, header, () => data, {
@@ -501,6 +631,8 @@ export class Runtime {
     path: string,
     options: SaveCheckpointFileOptions,
   ): Promise<Checkpoint> {
+    checkString(SAVE, "path", path);
+    checkSaveOptions(SAVE, options);
     const info = await stat(path);
     if (!info.isFile()) {
       throw new PulseError(
@@ -508,7 +640,7 @@ export class Runtime {
         `Cannot save checkpoint: ${path} is not a file`,
       );
     }
-    const header = saveHeader({ ...options, data: new Uint8Array() });
+    const header = saveHeader(options);
     const open = () => createReadStream(path, { highWaterMark: DATA_MESSAGE_BYTES });
     return await saveCheckpoint(this.#channel, header, open, {
       reopenable: true,
@@ -540,6 +672,8 @@ export class Runtime {
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<LoadedCheckpoint> {
+    checkString(LOAD, "workerId", workerId);
+    checkCheckpointOptions(LOAD, options);
     const loaded = await this.loadCheckpointStream(workerId, options);
     return { checkpoint: loaded.checkpoint, data: await collect(loaded.checkpoint, loaded.stream) };
   }
@@ -570,6 +704,9 @@ export class Runtime {
     path: string,
     options: CheckpointOptions = {},
   ): Promise<Checkpoint> {
+    checkString(LOAD, "workerId", workerId);
+    checkString(LOAD, "path", path);
+    checkCheckpointOptions(LOAD, options);
     const loaded = await this.loadCheckpointStream(workerId, options);
     await writeFileAtomically(path, loaded.stream);
     return loaded.checkpoint;
@@ -604,35 +741,38 @@ export class Runtime {
     workerId: string,
     options: CheckpointOptions = {},
   ): Promise<CheckpointStream> {
+    checkString(LOAD, "workerId", workerId);
+    checkCheckpointOptions(LOAD, options);
     return await loadCheckpointStream(this.#channel, workerId, options.checkpointId ?? "");
   }
 
   /**
-   * Describes a checkpoint.
+   * Describes a checkpoint, as Python's `get_checkpoint(worker_id,
+   * checkpoint_id=None)` does.
    *
    * @param workerId the worker
-   * @param checkpointId the checkpoint
+   * @param checkpointId the checkpoint; absent for the worker's latest (an
+   * empty string is refused)
    * @returns the checkpoint
-   * @throws {PulseError} NOT_FOUND if there is no such checkpoint
+   * @throws {PulseError} NOT_FOUND if there is no such checkpoint,
+   * INVALID_ARGUMENT for an id that is not a non-empty string
    * @example
    * ```ts
    * import { Runtime } from "@pulsecheckpoint/sdk";
    * await using rt = new Runtime("grpc://localhost:50051");
    * const checkpoint = await rt.getCheckpoint("worker-1", "chk_01JD3Y0C8ZB4Q1Z6W8KZV2N9XH");
+   * const latest = await rt.getCheckpoint("worker-1");
    * ```
    */
-  async getCheckpoint(workerId: string, checkpointId: string): Promise<Checkpoint> {
-    if (checkpointId === "") {
-      throw new PulseError(
-        "INVALID_ARGUMENT",
-        "Cannot get checkpoint: checkpointId is empty; latestCheckpoint() describes the latest",
-      );
-    }
-    return await this.#describe(workerId, checkpointId);
+  async getCheckpoint(workerId: string, checkpointId?: string): Promise<Checkpoint> {
+    checkString("get checkpoint", "workerId", workerId);
+    checkOptionalCheckpointId("get checkpoint", "checkpointId", checkpointId);
+    return await this.#describe(workerId, checkpointId ?? "");
   }
 
   /**
-   * Describes a worker's latest checkpoint: what a worker resumes from.
+   * Describes a worker's latest checkpoint: what a worker resumes from. The
+   * same as {@linkcode Runtime.getCheckpoint} without an id.
    *
    * @param workerId the worker
    * @returns the checkpoint
@@ -646,6 +786,7 @@ export class Runtime {
    * ```
    */
   async latestCheckpoint(workerId: string): Promise<Checkpoint> {
+    checkString("get checkpoint", "workerId", workerId);
     return await this.#describe(workerId, "");
   }
 
@@ -673,6 +814,8 @@ export class Runtime {
     workerId: string,
     options: PageOptions = {},
   ): Promise<Page<Checkpoint>> {
+    checkString("list checkpoints", "workerId", workerId);
+    checkPageOptions("list checkpoints", options);
     const response = await this.#channel.unary("list checkpoints", "ListCheckpoints", {
       worker_id: workerId,
       ...pageRequest(options),
@@ -704,6 +847,8 @@ export class Runtime {
     workerId: string,
     options: PageOptions = {},
   ): AsyncGenerator<Checkpoint, void, undefined> {
+    checkString("list checkpoints", "workerId", workerId);
+    checkPageOptions("list checkpoints", options);
     return allPages((page) => this.listCheckpoints(workerId, page), options);
   }
 
@@ -729,13 +874,22 @@ export class Runtime {
     workerId: string,
     checkpointId: string,
   ): Promise<void> {
+    checkString("delete checkpoint", "workerId", workerId);
+    check(
+      typeof checkpointId === "string" && checkpointId !== "",
+      "delete checkpoint",
+      "checkpointId",
+      checkpointId,
+      "a checkpoint id",
+    );
     const request = { worker_id: workerId, checkpoint_id: checkpointId };
-    await this.#channel.retrying(async (attempt) => {
+    await this.#channel.retrying(async (attempts) => {
       try {
-        await this.#channel.attempt("delete checkpoint", "DeleteCheckpoint", request);
+        await this.#channel.attempt("delete checkpoint", "DeleteCheckpoint", request, attempts);
       } catch (error) {
+        // Replicas share their store: an earlier attempt deleted it, and its answer was lost.
         const gone = error instanceof PulseError && error.code === "NOT_FOUND";
-        if (!(gone && attempt > 1)) throw error;
+        if (!(gone && attempts.retried)) throw error;
       }
     });
   }
@@ -807,6 +961,130 @@ export class Runtime {
     await Promise.all(loops.map((loop) => loop.stop()));
   }
 
+  /**
+   * Saves this rank's shard of a job step, as a checkpoint of the job:
+   * chunked, deduplicated and verified as every save, and by default naming
+   * the chunks the same rank's shard of the latest complete step has.
+   *
+   * @param options the job, step, rank, world size and bytes
+   * @returns the shard's checkpoint
+   * @throws {PulseError} FAILED_PRECONDITION when the step is decided already
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * await rt.saveShard({ jobId: "llama-7b", step: 100, rank: 0, worldSize: 2, data: new Uint8Array(8) });
+   * ```
+   */
+  async saveShard(options: SaveShardOptions): Promise<Checkpoint> {
+    return await jobs.saveShard(this.#channel, options);
+  }
+
+  /**
+   * Commits a job step, all or nothing: saves its metadata if given, waits
+   * until every rank's shard is durable, and makes the step visible. Any rank
+   * may call it; later calls return the same step.
+   *
+   * @param options the job, step, world size, metadata bytes and timeout
+   * @returns the COMPLETE step
+   * @throws {PulseError} ABORTED, naming the missing ranks, when shards were
+   * missing at the deadline or a rank's worker went STALE
+   * @example
+   * ```ts
+   * import { Runtime } from "@pulsecheckpoint/sdk";
+   * await using rt = new Runtime("grpc://localhost:50051");
+   * const step = await rt.commitStep({ jobId: "llama-7b", step: 100, worldSize: 2 });
+   * ```
+   */
+  async commitStep(options: CommitStepOptions): Promise<Step> {
+    return await jobs.commitStep(this.#channel, options);
+  }
+
+  /**
+   * A job's latest COMPLETE step: what the job resumes from.
+   *
+   * @param jobId the job
+   * @returns the step, or undefined when the job has no complete step
+   */
+  async latestStep(jobId: string): Promise<Step | undefined> {
+    return await jobs.latestStep(this.#channel, jobId);
+  }
+
+  /**
+   * Any step of a job, with its state (PENDING, COMPLETE, ABORTED).
+   *
+   * @param jobId the job
+   * @param step the step
+   * @returns the step
+   * @throws {PulseError} NOT_FOUND when the step has no shard and no decision
+   */
+  async getStep(jobId: string, step: number): Promise<Step> {
+    return await jobs.getStep(this.#channel, jobId, step);
+  }
+
+  /**
+   * One page of a job's decided steps (COMPLETE and ABORTED), newest first.
+   *
+   * @param jobId the job
+   * @param options page size and token
+   * @returns one page
+   */
+  async listSteps(jobId: string, options: PageOptions = {}): Promise<Page<Step>> {
+    return await jobs.listSteps(this.#channel, jobId, options);
+  }
+
+  /**
+   * Loads a rank's shard whole into memory, verified as every load is.
+   *
+   * @param jobId the job
+   * @param rank the rank
+   * @param options the step; absent for the latest complete step
+   * @returns the shard's bytes
+   * @throws {PulseError} NOT_FOUND when there is no such step or shard
+   */
+  async loadShard(jobId: string, rank: number, options: StepOptions = {}): Promise<Uint8Array> {
+    checkStepOptions("load shard", jobId, options);
+    const loaded = await jobs.loadShardStream(this.#channel, jobId, rank, options.step);
+    return await collect(loaded.checkpoint, loaded.stream);
+  }
+
+  /**
+   * Loads a rank's shard into a file, which appears whole or not at all.
+   *
+   * @param jobId the job
+   * @param rank the rank
+   * @param path the file to write; replaced if it exists
+   * @param options the step; absent for the latest complete step
+   * @returns the shard's checkpoint
+   */
+  async loadShardToFile(
+    jobId: string,
+    rank: number,
+    path: string,
+    options: StepOptions = {},
+  ): Promise<Checkpoint> {
+    checkStepOptions("load shard", jobId, options);
+    checkString("load shard", "path", path);
+    const loaded = await jobs.loadShardStream(this.#channel, jobId, rank, options.step);
+    await writeFileAtomically(path, loaded.stream);
+    return loaded.checkpoint;
+  }
+
+  /**
+   * The metadata bytes a step was committed with.
+   *
+   * @param jobId the job
+   * @param options the step; absent for the latest complete step
+   * @returns the bytes, or undefined when the step has none
+   */
+  async loadStepMetadata(
+    jobId: string,
+    options: StepOptions = {},
+  ): Promise<Uint8Array | undefined> {
+    checkStepOptions("load step metadata", jobId, options);
+    return await jobs.loadStepMetadata(this.#channel, jobId, options.step);
+  }
+
   // GetCheckpoint; an empty id asks for the latest.
   async #describe(workerId: string, checkpointId: string): Promise<Checkpoint> {
     const action = "get checkpoint";
@@ -818,18 +1096,24 @@ export class Runtime {
   }
 }
 
-function saveHeader(options: SaveCheckpointOptions): SaveHeader {
+const SAVE = "save checkpoint";
+const LOAD = "load checkpoint";
+
+// The job and the step options of a load of a job's checkpoint.
+function checkStepOptions(action: string, jobId: unknown, options: StepOptions): void {
+  checkString(action, "jobId", jobId);
+  checkOptions(action, "options", options, "an options object such as { step: 100 }");
+  checkCount(action, "options.step", options.step, true);
+}
+
+function saveHeader(options: SaveCheckpointFileOptions): SaveHeader {
+  metadataStruct(SAVE, options.metadata); // fails before the call starts
   return {
     workerId: options.workerId,
-    metadata: checkMetadata(options.metadata),
+    metadata: options.metadata ?? {},
     // Made once per save, so that every retry of it carries the same key.
     idempotencyKey: options.idempotencyKey || crypto.randomUUID(),
   };
-}
-
-function checkMetadata(metadata: JsonObject | undefined): JsonObject {
-  metadataStruct(metadata); // fail before the call starts
-  return metadata ?? {};
 }
 
 async function* allPages<T>(

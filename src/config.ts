@@ -93,12 +93,14 @@ export interface AuthToken {
   workers: string;
   /** Glob of the dataset names it may register and read. */
   datasets: string;
+  /** Glob of the job ids whose shards and steps it may save, commit and read. */
+  jobs: string;
 }
 
 function authTokens(raw: unknown): AuthToken[] | { allowed: string } {
   const allowed = {
     allowed:
-      'tables with name, sha256 (64 hex digits), role (admin, worker or reader) and optional workers and datasets globs, e.g. [[auth.tokens]] name = "team-a" sha256 = "..." role = "worker" workers = "team-a-*" (in PULSE_AUTH_TOKENS: the same as a JSON array of objects)',
+      'tables with name, sha256 (64 hex digits), role (admin, worker or reader) and optional workers, datasets and jobs globs, e.g. [[auth.tokens]] name = "team-a" sha256 = "..." role = "worker" workers = "team-a-*" (in PULSE_AUTH_TOKENS: the same as a JSON array of objects)',
   };
   // From the environment (where secret stores put them), a JSON array.
   if (typeof raw === "string") {
@@ -111,13 +113,13 @@ function authTokens(raw: unknown): AuthToken[] | { allowed: string } {
   if (!Array.isArray(raw)) return allowed;
   const tokens: AuthToken[] = [];
   for (const entry of raw) {
-    const { name, sha256, role, workers = "*", datasets = "*", ...rest } = entry ?? {};
+    const { name, sha256, role, workers = "*", datasets = "*", jobs = "*", ...rest } = entry ?? {};
     if (
       typeof name !== "string" || name === "" || typeof sha256 !== "string" ||
       !/^[0-9a-fA-F]{64}$/.test(sha256) || !ROLES.includes(role) || typeof workers !== "string" ||
-      typeof datasets !== "string" || Object.keys(rest).length > 0
+      typeof datasets !== "string" || typeof jobs !== "string" || Object.keys(rest).length > 0
     ) return allowed;
-    tokens.push({ name, sha256: sha256.toLowerCase(), role, workers, datasets });
+    tokens.push({ name, sha256: sha256.toLowerCase(), role, workers, datasets, jobs });
   }
   return tokens;
 }
@@ -255,7 +257,7 @@ export const SETTINGS = {
     default: [],
     env: "PULSE_AUTH_TOKENS",
     help:
-      "[[auth.tokens]] tables: name, sha256 (hex of the token), role, workers and datasets (globs)",
+      "[[auth.tokens]] tables: name, sha256 (hex of the token), role, workers, datasets and jobs (globs)",
   }),
   "limits.checkpoint_bytes_max": setting({
     parse: integer(1, Number.MAX_SAFE_INTEGER),
@@ -438,6 +440,20 @@ export const SETTINGS = {
     default: 0,
     env: "PULSE_RETENTION_KEEP_EVERY",
     help: "with keep_last, also keep every K-th checkpoint of a worker's history; 0 for none",
+  }),
+  "retention.keep_last_steps": setting({
+    parse: integer(0, 1_000_000),
+    default: 0,
+    env: "PULSE_RETENTION_KEEP_LAST_STEPS",
+    help:
+      "newest COMPLETE steps kept per job after each commit (older steps are deleted whole); 0 keeps all",
+  }),
+  "jobs.commit_timeout_ms": setting({
+    parse: integer(1000, 86_400_000),
+    default: 600_000,
+    env: "PULSE_JOBS_COMMIT_TIMEOUT_MS",
+    help:
+      "how long CommitStep waits for every rank's shard of a step before it aborts the step, unless the call gives its own timeout",
   }),
   "gc.grace_ms": setting({
     parse: integer(0, 2_592_000_000),

@@ -5,12 +5,20 @@
  *
  * ```
  * chunks/<sha256[0:2]>/<sha256>                  content-addressed chunk
- * checkpoints/<worker_id>/<sortkey>.json         manifest, written last
+ * checkpoints/<owner>/<sortkey>.json             manifest, written last
  * workers/<worker_id>.json                       worker record
  * datasets/<name>.json                           dataset record
  * idempotency/<worker_id>/<sha256(key)>.json     idempotency record
  * retention/<worker_id>.json                     retention ledger
+ * leases/<plan_id>/<ulid>.json                   a direct-path plan's hold on chunks
+ * jobs/<job_id>/steps/<step>/...                 a job step's shard records
+ * jobs/<job_id>/commits/<newest first>.json      a job step's decision
+ * quarantine/<sha256>                            a chunk a scrub found corrupt, moved aside
  * ```
+ *
+ * A checkpoint's owner is its worker, or `@<job_id>` for the checkpoints of
+ * a job (its ranks' shards and its steps' metadata): ids begin with a letter
+ * or a digit, so no worker's checkpoints are filed there.
  *
  * Worker ids and dataset names are validated (`validation.ts`) before they
  * get here: they become parts of keys.
@@ -47,17 +55,27 @@ export function chunkHashOfKey(key: string): string | undefined {
   return match[2]!;
 }
 
+/** The owner a checkpoint is filed under: the job when there is one, else the worker. */
+export function checkpointOwnerOf(workerId: string, jobId: string): string {
+  return jobId === "" ? workerId : `@${jobId}`;
+}
+
+/** The job an owner is, or undefined for a worker. */
+export function jobOfOwner(owner: string): string | undefined {
+  return owner.startsWith("@") ? owner.slice(1) : undefined;
+}
+
 /** Prefix of every manifest. */
 export const MANIFESTS_PREFIX = "checkpoints/";
 
-/** Key prefix of a worker's manifests. */
-export function manifestPrefixOf(workerId: string): string {
-  return `${MANIFESTS_PREFIX}${workerId}/`;
+/** Key prefix of the manifests of an owner (a worker, or a job). */
+export function manifestPrefixOf(owner: string): string {
+  return `${MANIFESTS_PREFIX}${owner}/`;
 }
 
 /** Key of a checkpoint's manifest: sort keys make the newest list first. */
-export function manifestKeyOf(workerId: string, checkpointId: string): string {
-  return `${manifestPrefixOf(workerId)}${sortKeyOf(checkpointId)}${JSON_SUFFIX}`;
+export function manifestKeyOf(owner: string, checkpointId: string): string {
+  return `${manifestPrefixOf(owner)}${sortKeyOf(checkpointId)}${JSON_SUFFIX}`;
 }
 
 /** Whether a key listed under `MANIFESTS_PREFIX` is a manifest's. */
@@ -90,9 +108,9 @@ export function datasetKeyOf(name: string): string {
  * Key of the record of a worker's idempotency key. The idempotency key is
  * hashed: it is free text, and object keys are not.
  */
-export function idempotencyRecordKeyOf(workerId: string, idempotencyKey: string): string {
+export function idempotencyRecordKeyOf(owner: string, idempotencyKey: string): string {
   const hash = createHash("sha256").update(idempotencyKey).digest("hex");
-  return `idempotency/${workerId}/${hash}${JSON_SUFFIX}`;
+  return `idempotency/${owner}/${hash}${JSON_SUFFIX}`;
 }
 
 /** Key of a worker's retention ledger. */
@@ -111,4 +129,71 @@ export function leasePrefixOf(planId: string): string {
 /** Key of one lease of a plan: one per PlanSave call, named by a ULID. */
 export function leaseKeyOf(planId: string, leaseId: string): string {
   return `${leasePrefixOf(planId)}${leaseId}${JSON_SUFFIX}`;
+}
+
+/** Key prefix of everything of one job. */
+export function jobPrefixOf(jobId: string): string {
+  return `jobs/${jobId}/`;
+}
+
+// Steps as fixed-width decimals, so that keys sort in step order: ascending
+// under steps/, newest first under commits/ (the complement).
+const STEP_DIGITS = 16;
+const stepDigits = (step: number) => String(step).padStart(STEP_DIGITS, "0");
+const newestFirst = (step: number) => stepDigits(Number.MAX_SAFE_INTEGER - step);
+
+/** Key prefix of the records of one step of a job. */
+export function stepKeyPrefixOf(jobId: string, step: number): string {
+  return `${jobPrefixOf(jobId)}steps/${stepDigits(step)}/`;
+}
+
+/** Key prefix of the records of every step of a job, in step order. */
+export function stepsPrefixOf(jobId: string): string {
+  return `${jobPrefixOf(jobId)}steps/`;
+}
+
+/** The step a key under `stepsPrefixOf(jobId)` belongs to. */
+export function stepOfKey(jobId: string, key: string): number {
+  return Number(key.slice(stepsPrefixOf(jobId).length).split("/")[0]);
+}
+
+/** Key prefix of the shard records of a step: one per rank whose shard is durable. */
+export function ranksPrefixOf(jobId: string, step: number): string {
+  return `${stepKeyPrefixOf(jobId, step)}ranks/`;
+}
+
+/** Key of the record of a rank's durable shard. */
+export function rankRecordKeyOf(jobId: string, step: number, rank: number): string {
+  return `${ranksPrefixOf(jobId, step)}${String(rank).padStart(6, "0")}${JSON_SUFFIX}`;
+}
+
+/** Key of the record that a rank's shard save began, naming its worker. */
+export function rankStartedKeyOf(jobId: string, step: number, rank: number): string {
+  return `${stepKeyPrefixOf(jobId, step)}started/${String(rank).padStart(6, "0")}${JSON_SUFFIX}`;
+}
+
+/** Key of the record of a step's metadata checkpoint. */
+export function stepMetadataKeyOf(jobId: string, step: number): string {
+  return `${stepKeyPrefixOf(jobId, step)}metadata${JSON_SUFFIX}`;
+}
+
+/** Key prefix of a job's step decisions, newest step first. */
+export function commitsPrefixOf(jobId: string): string {
+  return `${jobPrefixOf(jobId)}commits/`;
+}
+
+/** Key of a step's decision (COMPLETE or ABORTED), written once. */
+export function commitKeyOf(jobId: string, step: number): string {
+  return `${commitsPrefixOf(jobId)}${newestFirst(step)}${JSON_SUFFIX}`;
+}
+
+/** Prefix of the chunks a scrub moved aside. */
+export const QUARANTINE_PREFIX = "quarantine/";
+
+/**
+ * Key a corrupt chunk is moved to: out of `chunks/`, so that its own key is
+ * absent and the next save with its bytes writes it again; kept for a look.
+ */
+export function quarantineKeyOf(sha256: string): string {
+  return `${QUARANTINE_PREFIX}${sha256}`;
 }

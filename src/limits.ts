@@ -64,3 +64,12 @@ export const GC_DELETES_IN_FLIGHT = 16;
 export const REGISTRY_CACHE_ENTRIES_MAX = 10_000;
 /** Worker records the background count of ACTIVE workers reads per tick. */
 export const REGISTRY_SCAN_RECORDS_PER_TICK = 500;
+
+/** Most ranks of a job step (world_size). */
+export const JOB_WORLD_SIZE_MAX = 65_536;
+/** Longest wait between two looks of a step commit at its shards. */
+export const JOB_COMMIT_POLL_MS_MAX = 1000;
+/** Chunks a scrub reads and verifies at once (each up to a chunk in memory), and manifests it reads at once. */
+export const SCRUB_READS_IN_FLIGHT = 4;
+/** Checkpoints a scrub lists per bad chunk; it counts them all. */
+export const SCRUB_CHECKPOINTS_PER_CHUNK_MAX = 1000;

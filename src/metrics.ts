@@ -147,6 +147,33 @@ export const chunksWrittenTotal = new prom.Counter({
   registers: [registry],
 });
 
+/** Scrubs, by mode (`move`, `dry_run`) and outcome (`ok`, `error`). */
+export const scrubRunsTotal = new prom.Counter({
+  name: "pulse_scrub_runs_total",
+  help: "Scrubs (every stored chunk verified), by mode (move, dry_run) and outcome",
+  labelNames: ["mode", "outcome"] as const,
+  registers: [registry],
+});
+
+/** Chunks read back and verified against their SHA-256 by scrubs. */
+export const scrubChunksVerifiedTotal = new prom.Counter({
+  name: "pulse_scrub_chunks_verified_total",
+  help: "Chunks read back and verified against their SHA-256 by scrubs",
+  registers: [registry],
+});
+
+/** Bad chunks scrubs found, by problem (`corrupt`, `missing`). */
+export const scrubBadChunksTotal = new prom.Counter({
+  name: "pulse_scrub_bad_chunks_total",
+  help:
+    "Bad chunks found by scrubs, by problem (corrupt: fails its SHA-256, missing: named by a manifest but absent)",
+  labelNames: ["problem"] as const,
+  registers: [registry],
+});
+// Exported at 0 from the start, so that an alert on its increase sees the
+// first bad chunk a runtime's first scrub finds.
+for (const problem of ["corrupt", "missing"]) scrubBadChunksTotal.inc({ problem }, 0);
+
 /** Garbage collection runs, by mode (`delete`, `dry_run`) and outcome (`ok`, `error`). */
 export const gcRunsTotal = new prom.Counter({
   name: "pulse_gc_runs_total",

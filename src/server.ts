@@ -10,8 +10,12 @@ import { DirectPlans } from "./checkpoints/direct_plans.ts";
 import { StoreLeases } from "./checkpoints/store_leases.ts";
 import { GarbageCollector } from "./checkpoints/garbage_collector.ts";
 import { Retention } from "./checkpoints/retention.ts";
+import { Scrubber } from "./checkpoints/scrubber.ts";
 import type { Config } from "./config.ts";
 import { DatasetRegistry } from "./datasets/dataset_registry.ts";
+import { PulseError } from "./errors.ts";
+import { JobSteps } from "./jobs/job_steps.ts";
+import { checkpointOwnerOf } from "./keys.ts";
 import { log } from "./log.ts";
 import { setActiveWorkersSource } from "./metrics.ts";
 import { serveMetrics } from "./metrics_server.ts";
@@ -80,6 +84,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
         drain_timeout_ms: config["server.drain_timeout_ms"],
       });
       await domain.garbageCollector.stop();
+      await domain.scrubber.stop();
       await grpcServer.drain(config["server.drain_timeout_ms"]);
       await domain.retention.idle();
       await domain.workers.stop();
@@ -110,7 +115,10 @@ function openDomain(store: ObjectStore, config: Config) {
     savesMax: config["limits.saves_max"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
     // Set below, before the server takes its first call.
-    onSaved: (checkpoint) => retention.schedule(checkpoint.workerId),
+    // A job's checkpoints are kept by steps (retention.keep_last_steps).
+    onSaved: (checkpoint) => {
+      if (checkpoint.shard === undefined) retention.schedule(checkpoint.workerId);
+    },
   });
   const retention = new Retention(store, checkpoints, {
     keepLast: config["retention.keep_last"],
@@ -120,7 +128,18 @@ function openDomain(store: ObjectStore, config: Config) {
     graceMs: config["gc.grace_ms"],
     intervalMs: config["gc.interval_ms"],
   });
+  const scrubber = new Scrubber(store, checkpoints.chunkLeases);
   const datasets = new DatasetRegistry(store);
+  const jobs = new JobSteps(store, {
+    deleteShard: (jobId, checkpointId) =>
+      checkpoints.delete(checkpointOwnerOf("", jobId), checkpointId).catch((error) => {
+        if (!(error instanceof PulseError && error.code === "NOT_FOUND")) throw error;
+      }),
+    isStale: async (workerId) => (await workers.get(workerId)).state === "STALE",
+  }, {
+    commitTimeoutMs: config["jobs.commit_timeout_ms"],
+    keepLastSteps: config["retention.keep_last_steps"],
+  });
   const plans = direct && new DirectPlans(direct, {
     checkpoints,
     leases: new StoreLeases(store),
@@ -128,7 +147,7 @@ function openDomain(store: ObjectStore, config: Config) {
     expiryMs: config["storage.presign_expiry_ms"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
   });
-  return { workers, datasets, checkpoints, retention, garbageCollector, plans };
+  return { workers, datasets, checkpoints, jobs, retention, garbageCollector, scrubber, plans };
 }
 
 function warnIfOpen(config: Config, guard: Guard): void {

@@ -154,7 +154,7 @@ Deno.test("loadConfig() takes tokens from PULSE_AUTH_TOKENS as a JSON array", ()
     env: env({ PULSE_AUTH_TOKENS: JSON.stringify(tokens) }),
     flags: {},
   });
-  assert.deepEqual(config["auth.tokens"], [{ ...tokens[0], datasets: "*" }]);
+  assert.deepEqual(config["auth.tokens"], [{ ...tokens[0], datasets: "*", jobs: "*" }]);
   assert.throws(
     () => loadConfig({ file: "/dev/null", env: env({ PULSE_AUTH_TOKENS: "[{" }), flags: {} }),
     { name: "ConfigError", message: /auth\.tokens = "\[\{" \(from PULSE_AUTH_TOKENS\)/ },

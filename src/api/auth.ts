@@ -46,6 +46,9 @@ const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
     "DeleteCheckpoint",
     "PlanSave",
     "PlanLoad",
+    "CommitStep",
+    "GetStep",
+    "ListSteps",
   ]),
   reader: new Set([
     "GetWorker",
@@ -56,6 +59,8 @@ const ROLE_METHODS: Record<Exclude<Role, "admin">, ReadonlySet<string>> = {
     "GetCheckpoint",
     "ListCheckpoints",
     "PlanLoad",
+    "GetStep",
+    "ListSteps",
   ]),
 };
 
@@ -74,6 +79,7 @@ export interface Principal {
   tokenSha256: string | undefined;
   workers: Scope;
   datasets: Scope;
+  jobs: Scope;
 }
 
 /** A glob of names a token may act for. */
@@ -88,6 +94,8 @@ export interface CallTarget {
   worker_id?: string;
   /** The dataset the request names (RegisterDataset, GetDataset). */
   name?: string;
+  /** The job the request names, if any (its steps, or a checkpoint of it). */
+  job_id?: string;
 }
 
 const EVERYTHING: Scope = { glob: "*", pattern: /^/ };
@@ -97,6 +105,7 @@ const ANONYMOUS_ADMIN: Principal = {
   tokenSha256: undefined,
   workers: EVERYTHING,
   datasets: EVERYTHING,
+  jobs: EVERYTHING,
 };
 
 /** Authenticates calls and checks their rights. */
@@ -112,6 +121,7 @@ export class Guard {
         tokenSha256: token.sha256,
         workers: scopeOf(token.workers),
         datasets: scopeOf(token.datasets),
+        jobs: scopeOf(token.jobs),
       },
     }));
   }
@@ -171,10 +181,17 @@ export class Guard {
       const what = method === "ListWorkers" ? "workers" : "datasets";
       throw deny(`: token ${principal.name} may act only for ${what} ${listing.glob}`);
     }
-    const { worker_id: workerId } = target;
-    if (workerId !== undefined && !principal.workers.pattern.test(workerId)) {
+    const { worker_id: workerId, job_id: jobId } = target;
+    // A call for a job may leave worker_id empty: then it names no worker.
+    const namesWorker = workerId !== undefined && !(jobId && workerId === "");
+    if (namesWorker && !principal.workers.pattern.test(workerId)) {
       throw deny(
         ` for worker ${workerId}: token ${principal.name} may act only for workers ${principal.workers.glob}`,
+      );
+    }
+    if (jobId && !principal.jobs.pattern.test(jobId)) {
+      throw deny(
+        ` for job ${jobId}: token ${principal.name} may act only for jobs ${principal.jobs.glob}`,
       );
     }
     const dataset = DATASET_METHODS.has(method) ? target.name : undefined;

@@ -13,6 +13,7 @@ import type {
 } from "@pulsecheckpoint/proto/types";
 import { directUnavailable } from "../checkpoints/checkpoints.ts";
 import type { DirectPlans } from "../checkpoints/direct_plans.ts";
+import { checkpointOwnerOf } from "../keys.ts";
 import { plansTotal } from "../metrics.ts";
 import { checkpointMessage } from "./messages.ts";
 
@@ -24,6 +25,7 @@ export async function planSave(
   if (plans === undefined) throw directUnavailable("plan save");
   const plan = await plans.planSave({
     workerId: request.worker_id,
+    jobId: request.job_id,
     planId: request.plan_id,
     idempotencyKey: request.idempotency_key,
     baseCheckpointId: request.base_checkpoint_id,
@@ -48,7 +50,11 @@ export async function planLoad(
   request: PlanLoadRequest__Output,
 ): Promise<PlanLoadResponse> {
   if (plans === undefined) throw directUnavailable("plan load");
-  const plan = await plans.planLoad(request.worker_id, request.checkpoint_id, request.first_chunk);
+  const plan = await plans.planLoad(
+    checkpointOwnerOf(request.worker_id, request.job_id),
+    request.checkpoint_id,
+    request.first_chunk,
+  );
   plansTotal.inc({ operation: "load" });
   return {
     checkpoint: checkpointMessage(plan.checkpoint),

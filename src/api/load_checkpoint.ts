@@ -11,6 +11,7 @@ import type {
 } from "@pulsecheckpoint/proto/types";
 import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import { PulseError } from "../errors.ts";
+import { checkpointOwnerOf } from "../keys.ts";
 import { log } from "../log.ts";
 import { checkpointBytesTotal, checkpointDurationSeconds } from "../metrics.ts";
 import type { Guard } from "./auth.ts";
@@ -49,9 +50,14 @@ async function load(
   callBytesMax: number,
 ): Promise<void> {
   const started = performance.now();
-  const { worker_id: workerId, checkpoint_id: checkpointId, offset, length } = call.request;
-  guard.check(call.metadata, "LoadCheckpoint", { worker_id: workerId });
-  const { checkpoint, data } = await checkpoints.load(workerId, checkpointId, { offset, length });
+  const { worker_id: workerId, job_id: jobId, checkpoint_id: checkpointId, offset, length } =
+    call.request;
+  guard.check(call.metadata, "LoadCheckpoint", { worker_id: workerId, job_id: jobId });
+  const { checkpoint, data } = await checkpoints.load(
+    checkpointOwnerOf(workerId, jobId),
+    checkpointId,
+    { offset, length },
+  );
   // Under Deno 2.8.3 a server stream's writes complete before their bytes are
   // sent, so a client that stops reading would make the runtime hold all it
   // asked for: one call may ask for a bounded window only.

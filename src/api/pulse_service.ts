@@ -2,23 +2,42 @@
  * The handler table of service `pulse.v1.PulseRuntime`: each method turns
  * its request into a call of a domain module and the result into its
  * response, with its rights checked first, counted and timed, and every
- * error sent through `toStatus`. The streaming calls have modules of their
- * own (`save_checkpoint.ts`, `load_checkpoint.ts`).
+ * error sent through `toStatus`. The save and load streams have modules of
+ * their own (`save_checkpoint.ts`, `load_checkpoint.ts`); Scrub's stream,
+ * progress and then its findings, is here.
  */
+import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { fromStruct, toTimestamp } from "@pulsecheckpoint/proto";
-import type { PulseRuntimeHandlers } from "@pulsecheckpoint/proto/types";
+import type {
+  PulseRuntimeHandlers,
+  ScrubRequest__Output,
+  ScrubResponse,
+} from "@pulsecheckpoint/proto/types";
 import type { Checkpoints } from "../checkpoints/checkpoints.ts";
 import type { DirectPlans } from "../checkpoints/direct_plans.ts";
 import type { GarbageCollector } from "../checkpoints/garbage_collector.ts";
+import type { Scrubber } from "../checkpoints/scrubber.ts";
+import { PulseError } from "../errors.ts";
 import type { DatasetRegistry } from "../datasets/dataset_registry.ts";
+import type { JobSteps } from "../jobs/job_steps.ts";
+import { checkpointOwnerOf } from "../keys.ts";
 import { log } from "../log.ts";
 import type { WorkerRegistry } from "../workers/worker_registry.ts";
 import type { CallTarget, Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
 import { planLoad, planSave } from "./direct_path.ts";
 import { loadCheckpointHandler } from "./load_checkpoint.ts";
-import { checkpointMessage, datasetMessage, gcReportMessage, workerMessage } from "./messages.ts";
+import {
+  badChunkMessage,
+  checkpointMessage,
+  datasetMessage,
+  gcReportMessage,
+  scrubProgressMessage,
+  scrubReportMessage,
+  stepMessage,
+  workerMessage,
+} from "./messages.ts";
 import { saveCheckpointHandler, type SaveHandlerOptions } from "./save_checkpoint.ts";
 import { toStatus } from "./status.ts";
 
@@ -28,7 +47,9 @@ export interface PulseServiceParts {
   workers: WorkerRegistry;
   datasets: DatasetRegistry;
   checkpoints: Checkpoints;
+  jobs: JobSteps;
   garbageCollector: GarbageCollector;
+  scrubber: Scrubber;
   save: SaveHandlerOptions;
   /** Most bytes one LoadCheckpoint call may ask for (`server.load_call_bytes_max`). */
   loadCallBytesMax: number;
@@ -42,6 +63,7 @@ export function createPulseService(parts: PulseServiceParts): PulseRuntimeHandle
     ...workerHandlers(parts),
     ...datasetHandlers(parts),
     ...checkpointHandlers(parts),
+    ...jobHandlers(parts),
     RunGc: unary(parts.guard, "RunGc", async (request) => {
       const report = await parts.garbageCollector.collect({
         dryRun: request.dry_run,
@@ -49,6 +71,7 @@ export function createPulseService(parts: PulseServiceParts): PulseRuntimeHandle
       });
       return gcReportMessage(report);
     }),
+    Scrub: scrubHandler(parts.guard, parts.scrubber),
   };
 }
 
@@ -83,11 +106,12 @@ function workerHandlers({ guard, workers }: PulseServiceParts) {
 
 function datasetHandlers({ guard, datasets }: PulseServiceParts) {
   return {
-    RegisterDataset: unary(guard, "RegisterDataset", async (request) => {
+    RegisterDataset: unary(guard, "RegisterDataset", async (request, principal) => {
       const dataset = await datasets.register(
         request.name,
         request.path,
         fromStruct(request.metadata),
+        { mayMove: principal.role === "admin" },
       );
       log.info("pulse::dataset", "Dataset registered", { name: dataset.name, path: dataset.path });
       return { dataset: datasetMessage(dataset) };
@@ -105,11 +129,11 @@ function datasetHandlers({ guard, datasets }: PulseServiceParts) {
 function checkpointHandlers(parts: PulseServiceParts) {
   const { guard, checkpoints } = parts;
   return {
-    SaveCheckpoint: saveCheckpointHandler(guard, checkpoints, parts.save),
+    SaveCheckpoint: saveCheckpointHandler(guard, { checkpoints, jobs: parts.jobs }, parts.save),
     LoadCheckpoint: loadCheckpointHandler(guard, checkpoints, parts.loadCallBytesMax),
     GetCheckpoint: unary(guard, "GetCheckpoint", async (request) => {
       const { checkpoint, chunks } = await checkpoints.get(
-        request.worker_id,
+        checkpointOwnerOf(request.worker_id, request.job_id),
         request.checkpoint_id,
       );
       return {
@@ -135,6 +159,89 @@ function checkpointHandlers(parts: PulseServiceParts) {
       return {};
     }),
   } satisfies Partial<PulseRuntimeHandlers>;
+}
+
+function jobHandlers({ guard, jobs }: PulseServiceParts) {
+  return {
+    CommitStep: unary(guard, "CommitStep", async (request) => {
+      const step = await jobs.commitStep(request.job_id, request.step, request.world_size, {
+        timeoutMs: request.timeout_ms ?? undefined,
+      });
+      return { step: stepMessage(step) };
+    }),
+    GetStep: unary(guard, "GetStep", async (request) => {
+      const step = await jobs.getStep(request.job_id, request.step ?? undefined);
+      return { step: stepMessage(step) };
+    }),
+    ListSteps: unary(guard, "ListSteps", async (request) => {
+      const page = await jobs.listSteps(request.job_id, request.page_size, request.page_token);
+      return { steps: page.steps.map(stepMessage), next_page_token: page.nextPageToken };
+    }),
+  } satisfies Partial<PulseRuntimeHandlers>;
+}
+
+type ScrubCall = grpc.ServerWritableStream<ScrubRequest__Output, ScrubResponse>;
+
+// Scrub: progress while it verifies (dropped while the client is behind),
+// then each bad chunk and the report, each written once the client took the
+// one before. A client that leaves stops the scrub.
+function scrubHandler(
+  guard: Guard,
+  scrubber: Scrubber,
+): grpc.handleServerStreamingCall<ScrubRequest__Output, ScrubResponse> {
+  return (call) => {
+    const done = track("Scrub");
+    scrub(guard, scrubber, call).then(
+      () => {
+        done(grpc.status.OK);
+        call.end();
+      },
+      (error) => {
+        const status = toStatus(error, "Scrub");
+        done(status.code);
+        if (!call.destroyed) call.emit("error", status);
+      },
+    );
+  };
+}
+
+async function scrub(guard: Guard, scrubber: Scrubber, call: ScrubCall): Promise<void> {
+  guard.check(call.metadata, "Scrub");
+  const left = new AbortController();
+  if (call.cancelled) left.abort();
+  else call.once("cancelled", () => left.abort());
+  let behind = false;
+  const report = await scrubber.scrub({
+    dryRun: call.request.dry_run,
+    signal: left.signal,
+    onProgress: (progress) => {
+      if (behind || call.destroyed) return;
+      behind = !call.write({ progress: scrubProgressMessage(progress) });
+      if (behind) call.once("drain", () => behind = false);
+    },
+  });
+  for (const bad of report.badChunks) await writeInTurn(call, { bad_chunk: badChunkMessage(bad) });
+  await writeInTurn(call, { report: scrubReportMessage(report) });
+  log.info("pulse::scrub", "Scrub reported", { bad_chunks: report.badChunks.length });
+}
+
+// Writes a message, then waits until the client has taken what is buffered.
+async function writeInTurn(call: ScrubCall, message: ScrubResponse): Promise<void> {
+  const gone = () => new PulseError("ABORTED", "Cannot scrub: the client left");
+  if (call.cancelled || call.destroyed) throw gone();
+  if (call.write(message)) return;
+  // The listener of the event that did not come is removed by the abort.
+  const settled = new AbortController();
+  const drained = once(call, "drain", { signal: settled.signal });
+  const closed = once(call, "close", { signal: settled.signal });
+  drained.catch(() => {});
+  closed.catch(() => {});
+  try {
+    const first = await Promise.race([drained.then(() => "drain"), closed.then(() => "close")]);
+    if (first === "close") throw gone();
+  } finally {
+    settled.abort();
+  }
 }
 
 // The request and response types of unary method `M`.

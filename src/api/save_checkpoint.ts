@@ -14,6 +14,7 @@ import type {
   SaveCheckpointTrailer__Output,
 } from "@pulsecheckpoint/proto/types";
 import type { Checkpoint, Checkpoints } from "../checkpoints/checkpoints.ts";
+import type { JobSteps } from "../jobs/job_steps.ts";
 import type { NamedChunk } from "../checkpoints/chunker.ts";
 import type { ExpectedContent } from "../checkpoints/content_problem.ts";
 import type { ChunkRef } from "../checkpoints/manifest.ts";
@@ -27,7 +28,7 @@ import {
 } from "../metrics.ts";
 import type { Guard, Principal } from "./auth.ts";
 import { track } from "./call_metrics.ts";
-import { checkpointMessage } from "./messages.ts";
+import { checkpointMessage, shardRefOf } from "./messages.ts";
 import { toStatus } from "./status.ts";
 
 /** A save stream taken apart. */
@@ -180,16 +181,22 @@ export interface SaveHandlerOptions {
   savesPerCallerMax: number;
 }
 
+/** What saves go to: checkpoints, and the job steps their shards belong to. */
+export interface SaveParts {
+  checkpoints: Checkpoints;
+  jobs: JobSteps;
+}
+
 /** The SaveCheckpoint handler. */
 export function saveCheckpointHandler(
   guard: Guard,
-  checkpoints: Checkpoints,
+  parts: SaveParts,
   options: SaveHandlerOptions,
 ): grpc.handleClientStreamingCall<SaveCheckpointRequest__Output, SaveCheckpointResponse> {
   const callers = new CallerSaves(options.savesPerCallerMax);
   return (call, callback) => {
     const done = track("SaveCheckpoint");
-    save(guard, checkpoints, call, { ...options, callers }).then(
+    save(guard, parts, call, { ...options, callers }).then(
       (checkpoint) => {
         done(grpc.status.OK);
         callback(null, { checkpoint: checkpointMessage(checkpoint) });
@@ -205,14 +212,18 @@ export function saveCheckpointHandler(
 
 async function save(
   guard: Guard,
-  checkpoints: Checkpoints,
+  { checkpoints, jobs }: SaveParts,
   call: grpc.ServerReadableStream<SaveCheckpointRequest__Output, SaveCheckpointResponse>,
   options: SaveHandlerOptions & { callers: CallerSaves },
 ): Promise<Checkpoint> {
   const started = performance.now();
   const stream = await openSaveStream(call[Symbol.asyncIterator](), options.idleTimeoutMs);
   const { header } = stream;
-  const principal = guard.check(call.metadata, "SaveCheckpoint", { worker_id: header.worker_id });
+  const shard = shardRefOf(header.shard);
+  const principal = guard.check(call.metadata, "SaveCheckpoint", {
+    worker_id: header.worker_id,
+    job_id: shard?.jobId,
+  });
   const release = options.callers.admit(principal, call.getPeer());
   const path = header.plan_id === "" ? "stream" : "direct";
   const cancelled = new AbortController();
@@ -220,9 +231,11 @@ async function save(
   else call.once("cancelled", () => cancelled.abort());
   savesInProgress.inc();
   try {
+    if (shard !== undefined) await jobs.shardStarting(shard, header.worker_id);
     const checkpoint = await checkpoints.save(
       {
         workerId: header.worker_id,
+        shard,
         metadata: fromStruct(header.metadata),
         idempotencyKey: header.idempotency_key,
         baseCheckpointId: header.base_checkpoint_id,
@@ -231,6 +244,7 @@ async function save(
       stream.data,
       { signal: cancelled.signal, expected: stream.expected },
     );
+    if (shard !== undefined) await jobs.shardSaved(shard, checkpoint);
     const seconds = (performance.now() - started) / 1000;
     checkpointsTotal.inc({ outcome: "ok", path });
     checkpointBytesTotal.inc(
@@ -243,6 +257,7 @@ async function save(
       checkpoint_id: checkpoint.checkpointId,
       size_bytes: checkpoint.sizeBytes,
       duration_ms: Math.round(seconds * 1000),
+      ...(shard && { job_id: shard.jobId, step: shard.step, rank: shard.rank }),
     });
     return checkpoint;
   } catch (error) {

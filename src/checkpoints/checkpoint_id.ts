@@ -25,6 +25,17 @@ export function isCheckpointId(value: string): boolean {
   return isPrefixedUlid(PREFIX, value);
 }
 
+/**
+ * The checkpoint id `value` names, its ULID in upper case (Crockford base32
+ * ignores case: `chk_01jd...` names `chk_01JD...`), or undefined when `value`
+ * is not a checkpoint id.
+ */
+export function canonicalCheckpointId(value: string): string | undefined {
+  if (!value.startsWith(PREFIX)) return undefined;
+  const id = PREFIX + value.slice(PREFIX.length).toUpperCase();
+  return isCheckpointId(id) ? id : undefined;
+}
+
 /** Makes a new ULID, greater than every one made before by this process. */
 export function newUlid(now: number = Date.now()): string {
   if (now <= lastTime) {

@@ -9,13 +9,13 @@
  * collector removes.
  */
 import { PulseError } from "../errors.ts";
-import { manifestKeyOf, manifestPrefixOf } from "../keys.ts";
+import { checkpointOwnerOf, jobOfOwner, manifestKeyOf, manifestPrefixOf } from "../keys.ts";
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from "../limits.ts";
 import { log } from "../log.ts";
 import { listRecords, readRecord, writeRecord } from "../storage/records.ts";
 import type { DirectTransfer, ObjectStore } from "../storage/store.ts";
 import { type Metadata, validateId, validateMetadata, validateText } from "../validation.ts";
-import { isCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
+import { canonicalCheckpointId, newCheckpointId } from "./checkpoint_id.ts";
 import type { ChunkLeases } from "./chunk_leases.ts";
 import { type CheckpointRange, ChunkReader } from "./chunk_reader.ts";
 import {
@@ -30,6 +30,7 @@ import { contentProblem, type ExpectedContent } from "./content_problem.ts";
 import { checkPlanId } from "./direct_plans.ts";
 import { StoreLeases } from "./store_leases.ts";
 import { Idempotency } from "./idempotency.ts";
+import { checkShardRef, type ShardRef } from "../jobs/shard_ref.ts";
 import { type ChunkRef, MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
 
 /** A checkpoint as clients see it. */
@@ -41,15 +42,20 @@ export interface Checkpoint {
   metadata: Metadata;
   idempotencyKey: string;
   createdAt: Date;
+  /** Where in a job it belongs, for a job's checkpoint (a shard, a step's metadata). */
+  shard?: ShardRef;
 }
 
 /** What a save is asked to do, before its bytes. */
 export interface SaveRequest {
+  /** The saving worker; for a job's checkpoint, the rank's worker or empty. */
   workerId: string;
+  /** Where in a job the checkpoint belongs; it is then filed under the job. */
+  shard?: ShardRef;
   metadata: Metadata;
   /** Empty for none. */
   idempotencyKey: string;
-  /** A checkpoint of the worker whose chunks the data may name; empty for none. */
+  /** A checkpoint of the same owner whose chunks the data may name; empty for none. */
   baseCheckpointId?: string;
   /**
    * The direct-path plan whose uploaded chunks the data names (as `ChunkRef`s);
@@ -141,8 +147,11 @@ export class Checkpoints {
     // Not awaited when the save fails first or an earlier save is returned:
     // its rejection must never go unhandled.
     options.expected.catch(() => {});
-    const { workerId, idempotencyKey } = request;
-    validateId("save checkpoint", "worker_id", workerId);
+    const { workerId, idempotencyKey, shard } = request;
+    if (shard !== undefined) checkShardRef("save checkpoint", shard);
+    if (shard === undefined || workerId !== "") {
+      validateId("save checkpoint", "worker_id", workerId);
+    }
     validateMetadata("save checkpoint", "metadata", request.metadata);
     validateText(
       "save checkpoint",
@@ -154,14 +163,16 @@ export class Checkpoints {
       checkPlanId("save checkpoint", request.planId);
       if (this.#verifier === undefined) throw directUnavailable("save checkpoint");
     }
-    await this.#options.requireWorker("save checkpoint", workerId);
-    const release = this.#admit(workerId);
+    if (workerId !== "") await this.#options.requireWorker("save checkpoint", workerId);
+    const owner = ownerOfSave(request);
+    // A rank without a worker is counted as one of its own.
+    const release = this.#admit(workerId || `rank ${shard!.rank} of job ${shard!.jobId}`);
     try {
       if (idempotencyKey === "") return await this.#save(request, data, options);
       // Saves with one key run one after the other: each later one finds the
       // checkpoint of the first that committed, unless that one failed.
-      return await this.#idempotency.serialized(workerId, idempotencyKey, async () => {
-        const earlier = await this.findSaved(workerId, idempotencyKey);
+      return await this.#idempotency.serialized(owner, idempotencyKey, async () => {
+        const earlier = await this.findSaved(owner, idempotencyKey);
         return earlier ?? await this.#save(request, data, options);
       });
     } finally {
@@ -203,10 +214,11 @@ export class Checkpoints {
   ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
     const { workerId, idempotencyKey, baseCheckpointId = "" } = request;
+    const owner = ownerOfSave(request);
     if (idempotencyKey !== "") {
       // Claimed before any byte is written: a retry after a crash finds the
       // claim, sees no manifest for it, and saves anew.
-      await this.#idempotency.claim(workerId, idempotencyKey, checkpointId);
+      await this.#idempotency.claim(owner, idempotencyKey, checkpointId);
     }
     const commit = async (written: WrittenChunks) => {
       await checkBeforeCommit(written, options);
@@ -225,7 +237,7 @@ export class Checkpoints {
     } else {
       const base = baseCheckpointId === ""
         ? undefined
-        : baseOf(await this.#manifest("save checkpoint", workerId, baseCheckpointId, false));
+        : baseOf(await this.#manifest("save checkpoint", owner, baseCheckpointId, false));
       checkpoint = await this.#writer.write(
         data as AsyncIterable<Uint8Array | NamedChunk>,
         commit,
@@ -250,11 +262,20 @@ export class Checkpoints {
     checkpointId: string,
     written: WrittenChunks,
   ): Promise<Checkpoint> {
-    const { workerId } = request;
+    const { workerId, shard } = request;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       checkpoint_id: checkpointId,
       worker_id: workerId,
+      ...(shard && {
+        shard: {
+          job_id: shard.jobId,
+          step: shard.step,
+          rank: shard.rank,
+          world_size: shard.worldSize,
+          step_metadata: shard.stepMetadata,
+        },
+      }),
       size_bytes: written.sizeBytes,
       sha256: written.sha256,
       metadata: request.metadata,
@@ -262,7 +283,7 @@ export class Checkpoints {
       created_at: new Date().toISOString(),
       chunks: written.chunks,
     };
-    await writeRecord(this.#store, manifestKeyOf(workerId, checkpointId), manifest);
+    await writeRecord(this.#store, manifestKeyOf(ownerOfSave(request), checkpointId), manifest);
     return toCheckpoint(manifest);
   }
 
@@ -270,15 +291,16 @@ export class Checkpoints {
    * Opens a checkpoint for reading: its description, and its bytes (all, or
    * `length` bytes from `offset`), piece by piece, each chunk verified against
    * its SHA-256 before any byte of it is yielded.
-   * @param checkpointId empty for the worker's latest checkpoint
+   * @param owner the worker, or `checkpointOwnerOf` a job
+   * @param checkpointId empty for the owner's latest checkpoint
    * @param range `length` 0 means up to the end
    */
   async load(
-    workerId: string,
+    owner: string,
     checkpointId: string,
     range: CheckpointRange = { offset: 0, length: 0 },
   ): Promise<{ checkpoint: Checkpoint; data: AsyncGenerator<Uint8Array> }> {
-    const manifest = await this.#manifest("load checkpoint", workerId, checkpointId);
+    const manifest = await this.#manifest("load checkpoint", owner, checkpointId);
     const data = this.#reader.read(manifest, range);
     return { checkpoint: toCheckpoint(manifest), data };
   }
@@ -289,13 +311,13 @@ export class Checkpoints {
    *   `latestAllowed` is false
    */
   async get(
-    workerId: string,
+    owner: string,
     checkpointId: string,
     options: { latestAllowed?: boolean } = {},
   ): Promise<{ checkpoint: Checkpoint; chunks: ChunkRef[] }> {
     const manifest = await this.#manifest(
       "get checkpoint",
-      workerId,
+      owner,
       checkpointId,
       options.latestAllowed ?? true,
     );
@@ -325,43 +347,44 @@ export class Checkpoints {
    * in progress with its idempotency key, and they after it: a retry that
    * found the checkpoint gone and claimed the key anew keeps its claim.
    */
-  async delete(workerId: string, checkpointId: string): Promise<void> {
+  async delete(owner: string, checkpointId: string): Promise<void> {
     const manifest = await this.#manifest(
       "delete checkpoint",
-      workerId,
+      owner,
       checkpointId,
       false,
     );
     const { idempotency_key: idempotencyKey, checkpoint_id: id } = manifest;
     const remove = async () => {
-      await this.#store.delete(manifestKeyOf(workerId, id));
-      if (idempotencyKey !== "") await this.#idempotency.delete(workerId, idempotencyKey, id);
+      await this.#store.delete(manifestKeyOf(owner, id));
+      if (idempotencyKey !== "") await this.#idempotency.delete(owner, idempotencyKey, id);
     };
     if (idempotencyKey === "") await remove();
-    else await this.#idempotency.serialized(workerId, idempotencyKey, remove);
+    else await this.#idempotency.serialized(owner, idempotencyKey, remove);
   }
 
   async #manifest(
     action: string,
-    workerId: string,
+    owner: string,
     checkpointId: string,
     latestAllowed = true,
   ): Promise<Manifest> {
-    validateId(action, "worker_id", workerId);
+    validateOwner(action, owner);
     if (checkpointId === "" && latestAllowed) {
-      const [latest] = await this.#store.list(manifestPrefixOf(workerId), {
+      const [latest] = await this.#store.list(manifestPrefixOf(owner), {
         limit: 1,
       });
       const manifest = latest && await this.#readManifest(latest.key);
       if (!manifest) {
         throw new PulseError(
           "NOT_FOUND",
-          `Cannot ${action}: worker ${workerId} has no checkpoint`,
+          `Cannot ${action}: ${describeOwner(owner)} has no checkpoint`,
         );
       }
       return manifest;
     }
-    if (!isCheckpointId(checkpointId)) {
+    const id = canonicalCheckpointId(checkpointId);
+    if (id === undefined) {
       throw new PulseError(
         "INVALID_ARGUMENT",
         `Cannot ${action}: checkpoint_id ${
@@ -369,13 +392,11 @@ export class Checkpoints {
         } is not "chk_" followed by a 26-character ULID`,
       );
     }
-    const manifest = await this.#readManifest(
-      manifestKeyOf(workerId, checkpointId),
-    );
+    const manifest = await this.#readManifest(manifestKeyOf(owner, id));
     if (manifest === undefined) {
       throw new PulseError(
         "NOT_FOUND",
-        `Cannot ${action}: checkpoint ${checkpointId} of worker ${workerId} does not exist`,
+        `Cannot ${action}: checkpoint ${checkpointId} of ${describeOwner(owner)} does not exist`,
       );
     }
     return manifest;
@@ -385,12 +406,11 @@ export class Checkpoints {
     return readRecord(this.#store, key, MANIFEST);
   }
 
-  // The checkpoint an earlier save with the key committed, if one did.
   /** The checkpoint a save with this idempotency key made, if it committed. */
-  async findSaved(workerId: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
-    const checkpointId = await this.#idempotency.find(workerId, idempotencyKey);
+  async findSaved(owner: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
+    const checkpointId = await this.#idempotency.find(owner, idempotencyKey);
     if (checkpointId === undefined) return undefined;
-    const manifest = await this.#readManifest(manifestKeyOf(workerId, checkpointId));
+    const manifest = await this.#readManifest(manifestKeyOf(owner, checkpointId));
     return manifest && toCheckpoint(manifest);
   }
 }
@@ -439,8 +459,34 @@ function clientCancelled(): PulseError {
   );
 }
 
+/** The owner a save files its checkpoint under: its job, or its worker. */
+function ownerOfSave(request: SaveRequest): string {
+  return checkpointOwnerOf(request.workerId, request.shard?.jobId ?? "");
+}
+
+function validateOwner(action: string, owner: string): void {
+  const jobId = jobOfOwner(owner);
+  if (jobId === undefined) validateId(action, "worker_id", owner);
+  else validateId(action, "job_id", jobId);
+}
+
+function describeOwner(owner: string): string {
+  const jobId = jobOfOwner(owner);
+  return jobId === undefined ? `worker ${owner}` : `job ${jobId}`;
+}
+
 function toCheckpoint(manifest: Manifest): Checkpoint {
+  const { shard } = manifest;
   return {
+    ...(shard && {
+      shard: {
+        jobId: shard.job_id,
+        step: shard.step,
+        rank: shard.rank,
+        worldSize: shard.world_size,
+        stepMetadata: shard.step_metadata,
+      },
+    }),
     checkpointId: manifest.checkpoint_id,
     workerId: manifest.worker_id,
     sizeBytes: manifest.size_bytes,

@@ -7,7 +7,7 @@
  */
 import { CHUNK_BYTES, PLAN_CHUNKS_MAX } from "@pulsecheckpoint/proto/protocol";
 import { PulseError } from "../errors.ts";
-import { chunkKeyOf } from "../keys.ts";
+import { checkpointOwnerOf, chunkKeyOf } from "../keys.ts";
 import { checkpointBytesTotal, presignedUrlsTotal } from "../metrics.ts";
 import type { DirectTransfer, PresignedRequest } from "../storage/store.ts";
 import { validateId } from "../validation.ts";
@@ -22,7 +22,10 @@ const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 /** What a client asks of a save plan. */
 export interface SavePlanRequest {
+  /** The saving worker; may be empty for a job's checkpoint. */
   workerId: string;
+  /** The job whose checkpoint the save makes; empty for a worker's own. */
+  jobId: string;
   /** Empty for a new plan. */
   planId: string;
   idempotencyKey: string;
@@ -80,25 +83,30 @@ export class DirectPlans {
 
   /**
    * Plans (part of) a save: presigned PUTs for the chunks that are neither
-   * the base's nor in the store already, and a lease in the store on all of them until the plan expires.
+   * the base's nor in the store already, and a lease in the store on all of
+   * them until the plan expires.
    * @throws {PulseError} INVALID_ARGUMENT for a bad id or chunk list,
    *   NOT_FOUND for an unknown worker or base
    */
   async planSave(request: SavePlanRequest): Promise<SavePlan> {
     const action = "plan save";
-    validateId(action, "worker_id", request.workerId);
+    if (request.jobId !== "") validateId(action, "job_id", request.jobId);
+    if (request.jobId === "" || request.workerId !== "") {
+      validateId(action, "worker_id", request.workerId);
+      await this.#options.requireWorker(action, request.workerId);
+    }
     checkChunkList(action, request.chunks);
-    await this.#options.requireWorker(action, request.workerId);
+    const owner = checkpointOwnerOf(request.workerId, request.jobId);
     if (request.planId !== "") checkPlanId(action, request.planId);
     const planId = request.planId || PLAN_ID_PREFIX + newUlid();
     const now = new Date(this.#now());
     const expiresAt = new Date(now.getTime() + this.#options.expiryMs);
     if (request.idempotencyKey !== "") {
-      const existing = await this.#checkpoints.findSaved(request.workerId, request.idempotencyKey);
+      const existing = await this.#checkpoints.findSaved(owner, request.idempotencyKey);
       if (existing !== undefined) return { planId, uploads: [], expiresAt, existing };
     }
     const baseChunks = request.baseCheckpointId === "" ? new Set<string>() : new Set(
-      (await this.#checkpoints.get(request.workerId, request.baseCheckpointId, {
+      (await this.#checkpoints.get(owner, request.baseCheckpointId, {
         latestAllowed: false,
       }))
         .chunks.map((chunk) => chunk.sha256),
@@ -106,7 +114,7 @@ export class DirectPlans {
     // Held before any URL is handed out: a chunk the plan relies on cannot
     // be collected from here to the commit, or to the lease's expiry.
     await this.#leases.hold(
-      { planId, workerId: request.workerId, createdAt: now, expiresAt },
+      { planId, workerId: owner, createdAt: now, expiresAt },
       request.chunks.map((chunk) => chunk.sha256),
     );
     const expiresInSeconds = Math.ceil(this.#options.expiryMs / 1000);
@@ -145,11 +153,12 @@ export class DirectPlans {
 
   /**
    * A page of presigned GETs of a checkpoint's chunks, from `firstChunk`.
-   * @param checkpointId empty for the worker's latest checkpoint
+   * @param owner a worker, or `checkpointOwnerOf` a job
+   * @param checkpointId empty for the owner's latest checkpoint
    * @throws {PulseError} NOT_FOUND, INVALID_ARGUMENT for a page beyond the end
    */
-  async planLoad(workerId: string, checkpointId: string, firstChunk: number): Promise<LoadPlan> {
-    const { checkpoint, chunks } = await this.#checkpoints.get(workerId, checkpointId);
+  async planLoad(owner: string, checkpointId: string, firstChunk: number): Promise<LoadPlan> {
+    const { checkpoint, chunks } = await this.#checkpoints.get(owner, checkpointId);
     if (firstChunk > 0 && firstChunk >= chunks.length) {
       throw new PulseError(
         "INVALID_ARGUMENT",

@@ -40,6 +40,7 @@ import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts"
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
 import { StoreLeases } from "./store_leases.ts";
 import { MANIFEST } from "./manifest.ts";
+import { TaskPool } from "./task_pool.ts";
 
 /** Options of a `GarbageCollector`. */
 export interface GarbageCollectorOptions {
@@ -291,42 +292,4 @@ function fieldsOf(report: GcReport): Record<string, unknown> {
     bytes_reclaimed: report.bytesReclaimed,
     duration_ms: report.durationMs,
   };
-}
-
-// Runs async tasks with at most `limit` at once; the first failure is thrown
-// by the next `add` or by `drain`.
-class TaskPool {
-  #limit: number;
-  #running = new Set<Promise<void>>();
-  #failure: { error: unknown } | undefined;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  async add(task: () => Promise<void>): Promise<void> {
-    this.#throwFailure();
-    const running: Promise<void> = task().then(
-      () => {},
-      (error) => {
-        this.#failure ??= { error };
-      },
-    ).finally(() => this.#running.delete(running));
-    this.#running.add(running);
-    if (this.#running.size >= this.#limit) await Promise.race(this.#running);
-    this.#throwFailure();
-  }
-
-  async drain(): Promise<void> {
-    await this.settle();
-    this.#throwFailure();
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all(this.#running);
-  }
-
-  #throwFailure(): void {
-    if (this.#failure !== undefined) throw this.#failure.error;
-  }
 }

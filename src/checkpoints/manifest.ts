@@ -26,6 +26,14 @@ export interface Manifest {
   idempotency_key: string;
   created_at: string;
   chunks: ChunkRef[];
+  /** Where in a job the checkpoint belongs; absent for a worker's own. */
+  shard?: {
+    job_id: string;
+    step: number;
+    rank: number;
+    world_size: number;
+    step_metadata: boolean;
+  };
 }
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;

@@ -1,8 +1,9 @@
 /**
  * The admin commands of the executable (`workers`, `datasets`,
- * `checkpoints`, `gc`): they talk to a running runtime through the SDK, print
- * tables for people or JSON for scripts, and exit 0 on success, 1 on an
- * error (one line on stderr) and 2 on a usage error. `main.ts` dispatches
+ * `checkpoints`, `gc`, `scrub`): they talk to a running runtime through the
+ * SDK (`scrub` through `scrub_client.ts`), print tables for people or JSON
+ * for scripts, and exit 0 on success, 1 on an error (one line on stderr) or
+ * a scrub that found bad chunks, and 2 on a usage error. `main.ts` dispatches
  * here when the first word is one of `ADMIN_COMMANDS`.
  */
 import { parseArgs } from "node:util";
@@ -10,9 +11,16 @@ import { PulseError, Runtime, type RuntimeOptions, type TlsOptions } from "@puls
 import { settingFlags } from "../config.ts";
 import { type CommandContext, COMMANDS } from "./commands.ts";
 import { parseDuration } from "./format.ts";
+import { CallError } from "./scrub_client.ts";
 
 /** First words that select an admin command. */
-export const ADMIN_COMMANDS: readonly string[] = ["workers", "datasets", "checkpoints", "gc"];
+export const ADMIN_COMMANDS: readonly string[] = [
+  "workers",
+  "datasets",
+  "checkpoints",
+  "gc",
+  "scrub",
+];
 
 /** Where the runtime is when neither `--addr` nor `PULSE_ADDR` says. */
 export const DEFAULT_ADDRESS = "grpc://localhost:50051";
@@ -29,6 +37,9 @@ export const ADMIN_USAGE = `Admin commands (against a running runtime):
                                     verified against its SHA-256; progress on stderr
   checkpoints delete WORKER ID      delete a checkpoint (its chunks go at the next gc)
   gc [--dry-run] [--grace DURATION] delete chunks no checkpoint references (admin token)
+  scrub [--dry-run]                 verify every stored chunk against its SHA-256, list the
+                                    bad ones and the checkpoints they break, and move the
+                                    corrupt ones aside (admin token); progress on stderr
 
 Admin flags:
   --addr ADDRESS        runtime address, grpc://host:port or grpcs://host:port for TLS
@@ -39,12 +50,13 @@ Admin flags:
   --key FILE            client private key for mutual TLS
   --json                print JSON instead of tables
   -o, --output FILE     checkpoints download: the file to write (replaced whole)
-  -q, --quiet           checkpoints download: no progress bar
-  --dry-run             gc: count what would be deleted, delete nothing
+  -q, --quiet           checkpoints download, scrub: no progress bar
+  --dry-run             gc: count what would be deleted, delete nothing;
+                        scrub: verify and report, move nothing
   --grace DURATION      gc: keep chunks written this recently, e.g. 90s, 30m, 1h
                         (default: the runtime's gc.grace_ms)
 
-Exit status: 0 done, 1 failed (one line on stderr), 2 usage error.`;
+Exit status: 0 done, 1 failed (one line on stderr) or scrub found bad chunks, 2 usage error.`;
 
 const OPTIONS = {
   addr: { type: "string" },
@@ -89,7 +101,7 @@ export function isAdminCommand(args: string[]): boolean {
  * @returns the exit status: 0 done, 1 failed, 2 usage error
  */
 export async function runAdminCli(args: string[], io: CliIo = processIo()): Promise<number> {
-  let context: CommandContext & { help: boolean; address: string; options: RuntimeOptions };
+  let context: CommandContext & { help: boolean };
   try {
     context = parseCommandLine(args, io);
   } catch (error) {
@@ -109,8 +121,7 @@ export async function runAdminCli(args: string[], io: CliIo = processIo()): Prom
     return 2;
   }
   try {
-    await COMMANDS[context.command]!.run(runtime, context);
-    return 0;
+    return await COMMANDS[context.command]!.run(runtime, context) ?? 0;
   } catch (error) {
     io.stderr(`${errorLine(error)}\n`);
     return 1;
@@ -128,7 +139,7 @@ function parseCommandLine(args: string[], io: CliIo) {
   }
   const { values, positionals } = parsed;
   const [first = "", second = ""] = positionals;
-  const command = first === "gc" ? "gc" : `${first} ${second}`.trim();
+  const command = first === "gc" || first === "scrub" ? first : `${first} ${second}`.trim();
   const spec = COMMANDS[command];
   if (values.help) {
     return { ...emptyContext(io), help: true };
@@ -227,7 +238,7 @@ function proxyChannelOptions(): Record<string, number> {
 
 /** One line for an error: the runtime's message and its status code. */
 function errorLine(error: unknown): string {
-  if (error instanceof PulseError) {
+  if (error instanceof PulseError || error instanceof CallError) {
     return `Error: ${error.message || "the call failed"} (${error.code})`;
   }
   return `Error: ${error instanceof Error ? error.message : String(error)}`;

@@ -49,11 +49,17 @@ export class DatasetRegistry {
     this.#store = store;
   }
 
-  /** Registers a dataset, or replaces the path and metadata of a registered one. */
+  /**
+   * Registers a dataset, or replaces the metadata of a registered one (and
+   * its path, when `options.mayMove`: an admin's call).
+   * @throws {PulseError} ALREADY_EXISTS when the dataset is registered with
+   *   another path and the caller may not move it
+   */
   async register(
     name: string,
     path: string,
     metadata: Metadata,
+    options: { mayMove: boolean } = { mayMove: true },
   ): Promise<Dataset> {
     validateId("register dataset", "name", name);
     if (path.length === 0) {
@@ -65,6 +71,12 @@ export class DatasetRegistry {
     validateText("register dataset", "path", path, DATASET_PATH_LENGTH_MAX);
     validateMetadata("register dataset", "metadata", metadata);
     const existing = await this.#read(name);
+    if (existing !== undefined && existing.path !== path && !options.mayMove) {
+      throw new PulseError(
+        "ALREADY_EXISTS",
+        `Cannot register dataset: dataset ${name} is registered with path ${existing.path}; only an admin token may give it another`,
+      );
+    }
     const record: DatasetRecord = {
       name,
       path,

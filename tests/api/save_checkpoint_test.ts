@@ -20,6 +20,7 @@ const HEADER: SaveCheckpointRequest__Output = {
     expect_trailer: true,
     base_checkpoint_id: "",
     plan_id: "",
+    shard: null,
   },
 };
 const TRAILER: SaveCheckpointTrailer__Output = { size_bytes: 3, sha256: "", chunks_sha256: "" };

@@ -1,6 +1,7 @@
 /** Checkpoint ids sort by time; manifest sort keys sort newest first. */
 import assert from "node:assert/strict";
 import {
+  canonicalCheckpointId,
   checkpointIdOf,
   isCheckpointId,
   newCheckpointId,
@@ -42,4 +43,16 @@ Deno.test("isCheckpointId() refuses what is not chk_ + a ULID", () => {
     assert.equal(isCheckpointId(value), false, value);
   }
   assert.equal(isCheckpointId("chk_01ARZ3NDEKTSV4RRFFQ69G5FAV"), true);
+});
+
+Deno.test("canonicalCheckpointId() takes a ULID in any case, as Crockford base32 does, and refuses what is no id", () => {
+  const id = newCheckpointId();
+  assert.equal(canonicalCheckpointId(id), id);
+  assert.equal(canonicalCheckpointId(`chk_${id.slice(4).toLowerCase()}`), id);
+  assert.equal(canonicalCheckpointId(id.toUpperCase()), undefined, "the prefix is chk_");
+  assert.equal(
+    canonicalCheckpointId("chk_01jd3y0c8zb4q1z6w8kzv2n9xu"),
+    undefined,
+    "U is not base32",
+  );
 });

@@ -135,6 +135,15 @@ Deno.test("save() then load() round-trips the bytes and the description", async 
   assert.deepEqual(await readAll(data), bytes);
 });
 
+Deno.test("a checkpoint id given with its ULID in lower case names the same checkpoint", async () => {
+  await using s = await setup();
+  const saved = await s.checkpoints.save(header, inPieces(pattern(10, 2)), NO_TRAILER);
+  const lower = `chk_${saved.checkpointId.slice(4).toLowerCase()}`;
+  assert.deepEqual((await s.checkpoints.get("w1", lower)).checkpoint, saved);
+  await s.checkpoints.delete("w1", lower);
+  await assert.rejects(s.checkpoints.get("w1", saved.checkpointId), { code: "NOT_FOUND" });
+});
+
 Deno.test("save() writes no manifest when its source fails midway", async () => {
   await using s = await setup();
   async function* failing(): AsyncGenerator<Uint8Array> {

@@ -13,6 +13,7 @@ import { chunkKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+import { tempDir } from "../support/temp_dirs.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MIB = 1024 * 1024;
@@ -49,7 +50,7 @@ async function cli(
       `${ROOT}main.ts`,
       ...args,
     ],
-    cwd: options.cwd ?? await Deno.makeTempDir({ prefix: "pulse-cli-" }),
+    cwd: options.cwd ?? await tempDir("pulse-cli-"),
     clearEnv: true,
     env,
     stdout: "piped",
@@ -100,6 +101,7 @@ Deno.test("--help lists the admin commands and their flags", async () => {
         "checkpoints download WORKER [ID] --output FILE",
         "checkpoints delete WORKER ID",
         "gc [--dry-run] [--grace DURATION]",
+        "scrub [--dry-run]",
         "--addr ADDRESS",
         "PULSE_ADDR",
         "PULSE_TOKEN",
@@ -181,6 +183,8 @@ Deno.test("workers, datasets and checkpoints print as tables and as JSON", async
       assert.deepEqual(JSON.parse(json.stdout), asJson((await rt.listCheckpoints("w1")).items));
       const empty = await cli(["checkpoints", "list", "worker-2", "--json"], { env });
       assert.equal(empty.stdout, "[]\n");
+      const unknown = await cli(["checkpoints", "list", "no-such-worker"], { env });
+      assertFails(unknown, 1, /^Error: .*worker no-such-worker.*\(NOT_FOUND\)\n$/);
     });
 
     await t.step("checkpoints get: the latest, or by id", async () => {
@@ -203,7 +207,7 @@ Deno.test("checkpoints download streams a checkpoint to a file byte-exact, with 
     await rt.registerWorker("w1");
     const bytes = randomBytes(3 * CHUNK_BYTES + 777);
     const big = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
-    const dir = await Deno.makeTempDir({ prefix: "pulse-download-" });
+    const dir = await tempDir("pulse-download-");
 
     const result = await cli([
       "checkpoints",
@@ -320,6 +324,69 @@ Deno.test("checkpoints delete removes a checkpoint; gc then reclaims its chunks,
   });
 });
 
+Deno.test("scrub lists bad chunks and the checkpoints they break, as a table and as JSON, moves them aside, and exits 1 until they are repaired", async () => {
+  await withRuntime(async (runtime, rt, addr) => {
+    const env = { PULSE_ADDR: addr };
+    await rt.registerWorker("w1");
+    const bytes = randomBytes(CHUNK_BYTES + 1000);
+    const saved = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
+    const sha256 = sha256Hex(bytes.subarray(0, CHUNK_BYTES));
+    const path = `${runtime.dir}/data/${chunkKeyOf(sha256)}`;
+    const damaged = await Deno.readFile(path);
+    damaged[0] = damaged[0]! ^ 0xff;
+    await Deno.writeFile(path, damaged);
+
+    const dry = await cli(["scrub", "--dry-run"], { env });
+    assert.equal(dry.code, 1, dry.stderr);
+    const lines = dry.stdout.trimEnd().split("\n");
+    assert.equal(lines[0], "Scrub, dry run: nothing was moved");
+    assert.match(lines[1]!, /^CHUNK {61}PROBLEM {2}SIZE {6}MOVED TO {5}CHECKPOINTS$/);
+    assert.equal(
+      lines[2],
+      `${sha256}  corrupt  8.00 MiB  no: dry run  w1/${saved.checkpointId}`,
+    );
+    assert.match(dry.stdout, /^Chunks scanned: {6}2 chunks, 8\.00 MiB$/m);
+    assert.match(dry.stdout, /^Corrupt: {13}1 chunk$/m);
+    assert.match(dry.stdout, /^Checkpoints broken: {2}1$/m);
+    // Not a terminal: the progress bar ends at 100%, then one line says what was found.
+    const errors = dry.stderr.trimEnd().split("\n");
+    assert.match(errors.at(-2)!, /^\[#{24}\] 100% {2}8\.00 MiB \/ 8\.00 MiB {2}.* {2}in \S+$/);
+    assert.equal(
+      errors.at(-1),
+      "Scrub found 1 chunk (1 corrupt, 0 missing) breaking 1 checkpoint; a save with their bytes repairs them",
+    );
+    await Deno.stat(path);
+
+    const moved = await cli(["scrub", "--json", "--quiet"], { env });
+    assert.equal(moved.code, 1);
+    const report = JSON.parse(moved.stdout);
+    assert.deepEqual(report.badChunks, [{
+      sha256,
+      problem: "corrupt",
+      sizeBytes: CHUNK_BYTES,
+      checkpoints: [{ workerId: "w1", checkpointId: saved.checkpointId }],
+      checkpointsTotal: 1,
+      quarantineKey: `quarantine/${sha256}`,
+      inUse: false,
+    }]);
+    assert.deepEqual(
+      [report.dryRun, report.chunksScanned, report.chunksCorrupt, report.chunksQuarantined],
+      [false, 2, 1, 1],
+    );
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+
+    await rt.saveCheckpoint({ workerId: "w1", data: bytes }); // repairs it
+    const clean = await cli(["scrub"], { env });
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /^Scrub finished: every chunk passed its SHA-256 check\n/);
+    assert.match(clean.stderr, /^(\[[#-]{24}\] [^\n]*\n)+$/, "nothing but the progress bar");
+    assert.equal(
+      sha256Hex((await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId })).data),
+      sha256Hex(bytes),
+    );
+  });
+});
+
 Deno.test("errors exit 1 with one line; usage errors exit 2 with one line", async (t) => {
   await t.step("a runtime that is not there", async () => {
     assertFails(
@@ -342,6 +409,7 @@ Deno.test("errors exit 1 with one line; usage errors exit 2 with one line", asyn
       /^--grace "5x" is not a duration such as 90s, 30m, 1h or 1h30m; see --help\n$/,
     ],
     [["gc", "--bogus"], /^Unknown option '--bogus'.*; see --help\n$/],
+    [["scrub", "--grace", "1h"], /^--grace does not apply to scrub; see --help\n$/],
     [
       ["gc", "--addr", "http://localhost:1"],
       /^Error: Cannot create Runtime: .*scheme http:.*; see --help\n$/,
@@ -358,7 +426,7 @@ function sha256(text: string): string {
 }
 
 Deno.test("--token and PULSE_TOKEN reach the runtime; gc needs an admin token", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-cli-auth-" });
+  const dir = await tempDir("pulse-cli-auth-");
   await Deno.writeTextFile(
     `${dir}/config.toml`,
     `[[auth.tokens]]
@@ -391,7 +459,7 @@ role = "reader"
 });
 
 Deno.test("--ca, --cert and --key connect over TLS and mutual TLS", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-cli-tls-" });
+  const dir = await tempDir("pulse-cli-tls-");
   const generated = await new Deno.Command("bash", {
     args: [`${ROOT}scripts/generate_certs.sh`, `${dir}/certs`],
     stdout: "null",

@@ -41,6 +41,22 @@ Deno.test("register() records a dataset; registering again keeps registered_at a
   assert.deepEqual(await s.datasets.get("d1"), second);
 });
 
+Deno.test("registering a dataset again with another path is ALREADY_EXISTS unless the caller may move it; the same path takes new metadata", async () => {
+  await using s = await setup();
+  await s.datasets.register("b-train", "s3://team-b/train", { rows: 1 });
+  const worker = { mayMove: false };
+  await assert.rejects(s.datasets.register("b-train", "s3://attacker/poison", {}, worker), {
+    code: "ALREADY_EXISTS",
+    message:
+      "Cannot register dataset: dataset b-train is registered with path s3://team-b/train; only an admin token may give it another",
+  });
+  assert.equal((await s.datasets.get("b-train")).path, "s3://team-b/train");
+  const again = await s.datasets.register("b-train", "s3://team-b/train", { rows: 2 }, worker);
+  assert.deepEqual(again.metadata, { rows: 2 });
+  const moved = await s.datasets.register("b-train", "s3://team-b/v2", {}, { mayMove: true });
+  assert.equal(moved.path, "s3://team-b/v2");
+});
+
 Deno.test("get() of an unknown dataset is NOT_FOUND, and bad names and paths are INVALID_ARGUMENT", async () => {
   await using s = await setup();
   await assert.rejects(s.datasets.get("nothing"), {

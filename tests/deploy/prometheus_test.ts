@@ -87,6 +87,7 @@ Deno.test("the alerts the runbook names exist, with severities and summaries", (
       "PulseCheckpointSaveErrors",
       "PulseS3RetryStorm",
       "PulseWorkersGoingStale",
+      "PulseScrubFoundBadChunks",
     ]
   ) {
     assert.ok(names.includes(name), `no alert ${name}`);

@@ -48,6 +48,9 @@ async function withDirectRuntime(
   try {
     await rt.registerWorker("w1");
     await run({ client, rt, runtime });
+    // Presigned URLs are secrets until they expire: no log line carries one.
+    const leaked = runtime.logs.filter((line) => /X-Amz-Signature|X-Amz-Credential/i.test(line));
+    assert.deepEqual(leaked, [], "a presigned URL in the runtime's logs");
   } finally {
     client.close();
     rt.close();

@@ -121,11 +121,17 @@ Deno.test("a slow save survives garbage collection with grace 0 racing it, and l
     const whole = new Uint8Array([...shared, ...fresh]);
     const piece = 1024 * 1024;
     let sent = 0;
+    let runs = 0;
+    // After each chunk's worth of bytes, the save waits for one more GC run:
+    // at least as many runs race it as it has chunks, however loaded the machine.
     const slowly = async function* (): AsyncGenerator<Uint8Array> {
       for (let offset = 0; offset < whole.length; offset += piece) {
         yield whole.subarray(offset, offset + piece);
         sent += Math.min(piece, whole.length - offset);
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        const runsBefore = runs;
+        if (sent % CHUNK_BYTES === 0) {
+          while (runs === runsBefore) await new Promise((resolve) => setTimeout(resolve, 5));
+        } else await new Promise((resolve) => setTimeout(resolve, 30));
       }
     };
     const saving = rt.saveCheckpoint({ workerId: "w1", data: slowly() });
@@ -136,7 +142,6 @@ Deno.test("a slow save survives garbage collection with grace 0 racing it, and l
     // save then writes it again). Once the first fresh chunk is on disk, the
     // save holds the shared one, and no run may delete anything.
     const firstFresh = chunkPath(runtime, sha256Hex(fresh.subarray(0, CHUNK_BYTES)));
-    let runs = 0;
     let deleted = 0;
     while (!finished) {
       const heldForSure = await exists(firstFresh);

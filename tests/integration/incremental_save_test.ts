@@ -198,7 +198,7 @@ Deno.test("a save that names chunks wrongly gets its status and commits nothing"
   }
 });
 
-Deno.test("a save naming a base chunk gone from the store fails with DATA_LOSS and commits nothing", async () => {
+Deno.test("an incremental save whose base lost a chunk sends that chunk in full by itself, which restores the base", async () => {
   const runtime = await startRuntime();
   const rt = runtime.client();
   try {
@@ -209,16 +209,53 @@ Deno.test("a save naming a base chunk gone from the store fails with DATA_LOSS a
     await Deno.remove(`${runtime.dir}/data/${chunkKeyOf(lost)}`);
     const second = first.slice();
     second[0] = ~second[0]!;
-    await assert.rejects(
-      rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true }),
-      (error) =>
-        error instanceof PulseError && error.code === "DATA_LOSS" &&
-        error.message ===
-          `Cannot save checkpoint: chunk ${lost} of base checkpoint ${base.checkpointId} is missing; save without a base`,
+    const before = await counters(runtime);
+    const saved = await rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true });
+    assert.equal(saved.sha256, sha256Hex(second));
+    // The runtime refused the first attempt (DATA_LOSS: the chunk is missing);
+    // the one that committed sent the changed chunk and the lost one.
+    assert.equal((await counters(runtime)).received - before.received, 2 * CHUNK_BYTES);
+    assert.deepEqual(
+      (await rt.loadCheckpoint("w1", { checkpointId: base.checkpointId })).data,
+      first,
     );
-    assert.equal((await rt.latestCheckpoint("w1")).checkpointId, base.checkpointId);
-    const whole = await rt.saveCheckpoint({ workerId: "w1", data: second });
-    assert.equal(whole.sha256, sha256Hex(second));
+  } finally {
+    rt.close();
+    await runtime.stop();
+  }
+});
+
+Deno.test("an incremental save whose base has a rotten chunk sends that chunk in full by itself, which repairs the base too", async () => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  try {
+    await rt.registerWorker("w1");
+    const first = randomBytes(3 * CHUNK_BYTES);
+    const base = await rt.saveCheckpoint({ workerId: "w1", data: first });
+    const rotten = sha256Hex(first.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES));
+    const path = `${runtime.dir}/data/${chunkKeyOf(rotten)}`;
+    const bytes = await Deno.readFile(path);
+    bytes[4321] = ~bytes[4321]!;
+    await Deno.writeFile(path, bytes);
+    await assert.rejects(rt.loadCheckpoint("w1"), { code: "DATA_LOSS" });
+
+    const second = first.slice();
+    second[0] = ~second[0]!;
+    const before = await counters(runtime);
+    const saved = await rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true });
+    const after = await counters(runtime);
+    assert.equal(saved.sha256, sha256Hex(second));
+    // The save that committed sent the changed chunk and the rotten one in
+    // full and named the last.
+    assert.equal(after.received - before.received, 2 * CHUNK_BYTES);
+    assert.deepEqual(
+      (await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId })).data,
+      second,
+    );
+    assert.deepEqual(
+      (await rt.loadCheckpoint("w1", { checkpointId: base.checkpointId })).data,
+      first,
+    );
   } finally {
     rt.close();
     await runtime.stop();

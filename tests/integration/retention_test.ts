@@ -10,6 +10,7 @@ import type { Checkpoint, Runtime } from "@pulsecheckpoint/sdk";
 import { ledgerKeyOf } from "../../src/keys.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
+import { tempDir } from "../support/temp_dirs.ts";
 
 const SAVES = 10;
 
@@ -156,7 +157,7 @@ Deno.test("sequential saves with keep_last=2, keep_every=3 keep positions 3, 6, 
 });
 
 Deno.test("a retention failure is logged and never fails a save", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-retention-" });
+  const dir = await tempDir("pulse-retention-");
   await Deno.mkdir(`${dir}/data/retention`, { recursive: true });
   await Deno.writeTextFile(`${dir}/data/${ledgerKeyOf("w1")}`, "not a ledger");
   const runtime = await startRuntime({ dir, env: { PULSE_RETENTION_KEEP_LAST: "1" } });

@@ -9,6 +9,7 @@ import { createReadStream } from "node:fs";
 import { PulseError, type Runtime } from "@pulsecheckpoint/sdk";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { grpcRequests, waitFor, withWorker } from "./_helpers.ts";
+import { tempFileSync } from "../support/temp_dirs.ts";
 
 const MIB = 1024 * 1024;
 
@@ -57,7 +58,7 @@ Deno.test("saveCheckpoint() takes a ReadableStream, an async iterable and an ite
         })()],
       ["an array of pieces", () => pieces],
       ["a Node Readable of a file's Buffers", () => {
-        const path = Deno.makeTempFileSync();
+        const path = tempFileSync("pulse-save-shape-");
         Deno.writeFileSync(path, bytes);
         return createReadStream(path);
       }],

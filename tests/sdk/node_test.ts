@@ -4,7 +4,8 @@
  * `node` runs the product description's flow against a real runtime, a
  * streamed save against a stalled connection, to show grpc-js backpressure
  * holds on Node, and the connections of _connection_cases.ts (TLS by IP, and
- * the causes of those that fail, in Node's OpenSSL words).
+ * the causes of those that fail, in Node's OpenSSL words), and two replicas
+ * taken in turn, one of them killed unseen by the caller.
  *
  * Needs `node` and `npm` on PATH and the npm registry (once: the packages are
  * cached in the temporary directory).
@@ -15,11 +16,13 @@ import { run } from "../deploy/_tools.ts";
 import { startRuntime } from "../support/runtime.ts";
 import { startTcpFaultProxy } from "../support/tcp_fault_proxy.ts";
 import { mismatch, startConnectionTargets } from "./_connection_cases.ts";
+import { grpcRequests } from "./_helpers.ts";
 
 const SCRIPTS = [
   "tests/sdk/node/seed_flow.ts",
   "tests/sdk/node/backpressure.ts",
   "tests/sdk/node/connect.ts",
+  "tests/sdk/node/replicas.ts",
 ];
 
 Deno.test("the SDK built for Node runs the product flow against a real runtime", async () => {
@@ -116,6 +119,48 @@ Deno.test("on Node, TLS by IP address connects, and connections that cannot be m
   } finally {
     await Deno.remove(casesFile);
     await targets.stop();
+    await build.remove();
+  }
+});
+
+Deno.test("on Node, calls take the replicas in turn, and one killed with SIGKILL is not seen by the caller", async () => {
+  const build = await buildForNode(SCRIPTS);
+  const replicas = [await startRuntime(), await startRuntime()];
+  try {
+    const addresses = replicas.map((replica) => `grpc://${replica.grpcAddress}`);
+    const child = new Deno.Command("node", {
+      args: [build.script("tests/sdk/node/replicas.ts"), ...addresses],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+    let seen = "";
+    while (!seen.includes("ready\n")) {
+      const next = await lines.next();
+      if (next.done) break;
+      seen += next.value;
+    }
+    const workers = await Promise.all(replicas.map(async (replica) => {
+      await using own = replica.client();
+      return (await own.listWorkers()).items.map((worker) => worker.workerId).sort();
+    }));
+    assert.deepEqual(workers, [["worker-0", "worker-2"], ["worker-1", "worker-3"]]);
+    await replicas[0]!.kill();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    for (let next = await lines.next(); !next.done; next = await lines.next()) {
+      seen += next.value;
+    }
+    const { code } = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(seen.trim().split("\n").at(-1)!);
+    assert.deepEqual(report, { addresses, beats: 4 });
+    assert.equal(await grpcRequests(replicas[1]!, "Heartbeat"), 4);
+  } finally {
+    for (const replica of replicas) await replica.stop();
     await build.remove();
   }
 });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
-import { RETRY_DEFAULTS, retryDelayMs, retrying, retryPolicy } from "../../sdk/retry.ts";
+import { RETRY_DEFAULTS, retryDelayMs, retryPolicy } from "../../sdk/retry.ts";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import { startTcpFaultProxy, type TcpFaultProxy } from "../support/tcp_fault_proxy.ts";
@@ -66,67 +66,6 @@ Deno.test("retryPolicy() fills in the seed's defaults and rejects values out of 
       );
     });
   }
-});
-
-Deno.test("retrying() retries UNAVAILABLE only, up to maxAttempts, waiting the backoff between attempts", async (t) => {
-  const policy = retryPolicy({ maxAttempts: 4, initialDelayMs: 100 });
-  const unavailable = new PulseError("UNAVAILABLE", "down");
-  await t.step("succeeds on the third attempt after two waits", async () => {
-    const waits: [number, number][] = [];
-    const attempts: number[] = [];
-    const result = await retrying(
-      (attempt) => {
-        attempts.push(attempt);
-        return attempt < 3 ? Promise.reject(unavailable) : Promise.resolve("ok");
-      },
-      policy,
-      {
-        wait: (retry, ms) => {
-          waits.push([retry, ms]);
-          return Promise.resolve();
-        },
-      },
-    );
-    assert.equal(result, "ok");
-    assert.deepEqual(attempts, [1, 2, 3]);
-    assert.deepEqual(waits.map(([retry]) => retry), [1, 2]);
-    assert.ok(waits[0]![1] >= 50 && waits[0]![1] <= 100, String(waits[0]));
-    assert.ok(waits[1]![1] >= 100 && waits[1]![1] <= 200, String(waits[1]));
-  });
-  await t.step("gives up after maxAttempts with the last error", async () => {
-    let attempts = 0;
-    await assert.rejects(
-      retrying(
-        () => {
-          attempts++;
-          return Promise.reject(unavailable);
-        },
-        policy,
-        { wait: () => Promise.resolve() },
-      ),
-      unavailable,
-    );
-    assert.equal(attempts, 4);
-  });
-  await t.step("does not retry other codes, nor foreign errors", async () => {
-    for (
-      const error of [new PulseError("NOT_FOUND", "no"), new TypeError("x")]
-    ) {
-      let attempts = 0;
-      await assert.rejects(
-        retrying(
-          () => {
-            attempts++;
-            return Promise.reject(error);
-          },
-          policy,
-          { wait: () => Promise.resolve() },
-        ),
-        error,
-      );
-      assert.equal(attempts, 1);
-    }
-  });
 });
 
 /** A runtime, a proxy in front of it, and an SDK client through the proxy. */

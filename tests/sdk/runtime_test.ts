@@ -118,7 +118,7 @@ Deno.test("metadata that is not JSON fails with INVALID_ARGUMENT before anything
         rt.registerWorker("w1", { metadata: bad }),
         (error) =>
           error instanceof PulseError && error.code === "INVALID_ARGUMENT" &&
-          error.message === "Cannot send metadata: metadata number NaN is not finite",
+          error.message === "Cannot register worker: metadata number NaN is not finite",
       );
       await assert.rejects(
         rt.saveCheckpoint({ workerId: "w1", data: new Uint8Array(1), metadata: bad }),
@@ -155,7 +155,7 @@ Deno.test("every save carries an idempotency key: the caller's, or a fresh UUID 
   });
 });
 
-Deno.test("getCheckpoint() with an empty id fails with INVALID_ARGUMENT; latestCheckpoint() gives the newest", async () => {
+Deno.test("getCheckpoint() with an empty id fails with INVALID_ARGUMENT; without one, and latestCheckpoint(), it gives the newest", async () => {
   await withRuntime(async (runtime) => {
     const rt = runtime.client();
     try {
@@ -167,6 +167,7 @@ Deno.test("getCheckpoint() with an empty id fails with INVALID_ARGUMENT; latestC
         (error) => error instanceof PulseError && error.code === "INVALID_ARGUMENT",
       );
       assert.deepEqual(await rt.latestCheckpoint("w1"), newest);
+      assert.deepEqual(await rt.getCheckpoint("w1"), newest);
       assert.deepEqual(await rt.getCheckpoint("w1", newest.checkpointId), newest);
     } finally {
       rt.close();

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { Runtime } from "@pulsecheckpoint/sdk";
+import { tempDir } from "./temp_dirs.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = `${ROOT}main.ts`;
@@ -85,23 +86,10 @@ export class RuntimeProcess {
   }
 }
 
-// Directories made for runtimes, removed when the test process exits: a test
-// may start a runtime again on the directory of one it stopped.
-const temporaryDirs = new Set<string>();
-globalThis.addEventListener("unload", () => {
-  for (const dir of temporaryDirs) {
-    try {
-      Deno.removeSync(dir, { recursive: true });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-});
-
-async function temporaryDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "pulse-test-" });
-  temporaryDirs.add(dir);
-  return dir;
+// Removed when the test process exits: a test may start a runtime again on
+// the directory of one it stopped.
+function temporaryDir(): Promise<string> {
+  return tempDir("pulse-test-");
 }
 
 /**

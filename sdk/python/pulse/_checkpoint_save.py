@@ -10,6 +10,7 @@ theirs against the vectors of ``proto/testdata/chunking.json``.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -285,6 +286,11 @@ def save(
             channel.check_open(_ACTION)
             if not isinstance(error, grpc.RpcError):
                 raise PulseError("CANCELLED", "Cannot save checkpoint: the call was cancelled") from None
+            # The runtime found a chunk of the base rotten (or gone): send it in full.
+            rotten = _rotten_base_chunk(error, named)
+            if rotten is not None and rewind():
+                named = named - {rotten}
+                continue
             if not attempts.retry(error, ready=rewind):
                 raise from_rpc_error(error) from None
         except BaseException:
@@ -294,6 +300,18 @@ def save(
             raise
         finally:
             feed.close()
+
+
+_ROTTEN_BASE_CHUNK = re.compile(r"chunk ([0-9a-f]{64}) of base checkpoint")
+
+
+def _rotten_base_chunk(error: grpc.RpcError, named: frozenset[str]) -> str | None:
+    """The chunk of the base that a DATA_LOSS names as failing its SHA-256 or
+    missing, if the save named it."""
+    if error.code() != grpc.StatusCode.DATA_LOSS:
+        return None
+    match = _ROTTEN_BASE_CHUNK.search(error.details() or "")
+    return match.group(1) if match is not None and match.group(1) in named else None
 
 
 class _SaveFeed:

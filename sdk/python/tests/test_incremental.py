@@ -302,3 +302,24 @@ def test_retries_of_an_incremental_save_reuse_its_base(
     assert headers[-1].base_checkpoint_id == base_id
     assert all(header == headers[-1] for header in headers)
     assert rt.load_checkpoint(worker_id, saved) == second
+
+
+def test_an_incremental_save_sends_a_rotten_base_chunk_in_full_by_itself(
+    rt: Runtime, worker_id: str, runtime_process: RuntimeProcess, first: tuple[str, bytes]
+) -> None:
+    base_id, base_data = first
+    rotten = chunk_sha256s(base_data)[1]
+    path = runtime_process.directory / "data" / "chunks" / rotten[:2] / rotten
+    stored = bytearray(path.read_bytes())
+    stored[4321] ^= 0xFF
+    path.write_bytes(bytes(stored))
+
+    second = changed(base_data, 5)
+    counters = Counters(runtime_process)
+    saved = rt.save_checkpoint(worker_id, second, incremental=True)
+    # The runtime refused the first attempt (DATA_LOSS naming the rotten chunk);
+    # the one that committed sent the changed chunk and the rotten one in full.
+    assert counters.delta()[0] == 2 * CHUNK_BYTES
+    assert rt.load_checkpoint(worker_id, saved) == second
+    # Its bytes were written again: the base loads too.
+    assert rt.load_checkpoint(worker_id, base_id) == base_data

@@ -11,6 +11,10 @@ export interface GetCheckpointRequest {
    * Also list the checkpoint's chunks (for a save that names them).
    */
   'include_chunks'?: (boolean);
+  /**
+   * As in LoadCheckpointRequest: a checkpoint of this job.
+   */
+  'job_id'?: (string);
 }
 
 export interface GetCheckpointRequest__Output {
@@ -23,4 +27,8 @@ export interface GetCheckpointRequest__Output {
    * Also list the checkpoint's chunks (for a save that names them).
    */
   'include_chunks': (boolean);
+  /**
+   * As in LoadCheckpointRequest: a checkpoint of this job.
+   */
+  'job_id': (string);
 }

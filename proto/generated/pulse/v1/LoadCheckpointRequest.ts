@@ -18,6 +18,11 @@ export interface LoadCheckpointRequest {
    * the runtime's send buffers small and lets an interrupted load resume.
    */
   'length'?: (number | string | Long);
+  /**
+   * Set to load a checkpoint of this job (a shard, or a step's metadata) by
+   * its checkpoint_id; worker_id is then not used.
+   */
+  'job_id'?: (string);
 }
 
 export interface LoadCheckpointRequest__Output {
@@ -36,4 +41,9 @@ export interface LoadCheckpointRequest__Output {
    * the runtime's send buffers small and lets an interrupted load resume.
    */
   'length': (number);
+  /**
+   * Set to load a checkpoint of this job (a shard, or a step's metadata) by
+   * its checkpoint_id; worker_id is then not used.
+   */
+  'job_id': (string);
 }

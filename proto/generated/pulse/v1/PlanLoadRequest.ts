@@ -11,6 +11,10 @@ export interface PlanLoadRequest {
    * The first chunk of this page; 0 for the first page.
    */
   'first_chunk'?: (number);
+  /**
+   * As in LoadCheckpointRequest: a checkpoint of this job.
+   */
+  'job_id'?: (string);
 }
 
 export interface PlanLoadRequest__Output {
@@ -23,4 +27,8 @@ export interface PlanLoadRequest__Output {
    * The first chunk of this page; 0 for the first page.
    */
   'first_chunk': (number);
+  /**
+   * As in LoadCheckpointRequest: a checkpoint of this job.
+   */
+  'job_id': (string);
 }

@@ -24,6 +24,12 @@ export interface PlanSaveRequest {
    * This part's chunks, in order.
    */
   'chunks'?: (_pulse_v1_ChunkRef)[];
+  /**
+   * Set when the save is of a job's checkpoint (its header carries `shard`):
+   * the idempotency key and the base are then the job's, and worker_id (the
+   * rank's worker) may be empty.
+   */
+  'job_id'?: (string);
 }
 
 export interface PlanSaveRequest__Output {
@@ -48,4 +54,10 @@ export interface PlanSaveRequest__Output {
    * This part's chunks, in order.
    */
   'chunks': (_pulse_v1_ChunkRef__Output)[];
+  /**
+   * Set when the save is of a job's checkpoint (its header carries `shard`):
+   * the idempotency key and the base are then the job's, and worker_id (the
+   * rank's worker) may be empty.
+   */
+  'job_id': (string);
 }

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CommitStepRequest as _pulse_v1_CommitStepRequest, CommitStepRequest__Output as _pulse_v1_CommitStepRequest__Output } from '../../pulse/v1/CommitStepRequest.ts';
+import type { CommitStepResponse as _pulse_v1_CommitStepResponse, CommitStepResponse__Output as _pulse_v1_CommitStepResponse__Output } from '../../pulse/v1/CommitStepResponse.ts';
 import type { DeleteCheckpointRequest as _pulse_v1_DeleteCheckpointRequest, DeleteCheckpointRequest__Output as _pulse_v1_DeleteCheckpointRequest__Output } from '../../pulse/v1/DeleteCheckpointRequest.ts';
 import type { DeleteCheckpointResponse as _pulse_v1_DeleteCheckpointResponse, DeleteCheckpointResponse__Output as _pulse_v1_DeleteCheckpointResponse__Output } from '../../pulse/v1/DeleteCheckpointResponse.ts';
 import type { DeregisterWorkerRequest as _pulse_v1_DeregisterWorkerRequest, DeregisterWorkerRequest__Output as _pulse_v1_DeregisterWorkerRequest__Output } from '../../pulse/v1/DeregisterWorkerRequest.ts';
@@ -10,6 +12,8 @@ import type { GetCheckpointRequest as _pulse_v1_GetCheckpointRequest, GetCheckpo
 import type { GetCheckpointResponse as _pulse_v1_GetCheckpointResponse, GetCheckpointResponse__Output as _pulse_v1_GetCheckpointResponse__Output } from '../../pulse/v1/GetCheckpointResponse.ts';
 import type { GetDatasetRequest as _pulse_v1_GetDatasetRequest, GetDatasetRequest__Output as _pulse_v1_GetDatasetRequest__Output } from '../../pulse/v1/GetDatasetRequest.ts';
 import type { GetDatasetResponse as _pulse_v1_GetDatasetResponse, GetDatasetResponse__Output as _pulse_v1_GetDatasetResponse__Output } from '../../pulse/v1/GetDatasetResponse.ts';
+import type { GetStepRequest as _pulse_v1_GetStepRequest, GetStepRequest__Output as _pulse_v1_GetStepRequest__Output } from '../../pulse/v1/GetStepRequest.ts';
+import type { GetStepResponse as _pulse_v1_GetStepResponse, GetStepResponse__Output as _pulse_v1_GetStepResponse__Output } from '../../pulse/v1/GetStepResponse.ts';
 import type { GetWorkerRequest as _pulse_v1_GetWorkerRequest, GetWorkerRequest__Output as _pulse_v1_GetWorkerRequest__Output } from '../../pulse/v1/GetWorkerRequest.ts';
 import type { GetWorkerResponse as _pulse_v1_GetWorkerResponse, GetWorkerResponse__Output as _pulse_v1_GetWorkerResponse__Output } from '../../pulse/v1/GetWorkerResponse.ts';
 import type { HeartbeatRequest as _pulse_v1_HeartbeatRequest, HeartbeatRequest__Output as _pulse_v1_HeartbeatRequest__Output } from '../../pulse/v1/HeartbeatRequest.ts';
@@ -18,6 +22,8 @@ import type { ListCheckpointsRequest as _pulse_v1_ListCheckpointsRequest, ListCh
 import type { ListCheckpointsResponse as _pulse_v1_ListCheckpointsResponse, ListCheckpointsResponse__Output as _pulse_v1_ListCheckpointsResponse__Output } from '../../pulse/v1/ListCheckpointsResponse.ts';
 import type { ListDatasetsRequest as _pulse_v1_ListDatasetsRequest, ListDatasetsRequest__Output as _pulse_v1_ListDatasetsRequest__Output } from '../../pulse/v1/ListDatasetsRequest.ts';
 import type { ListDatasetsResponse as _pulse_v1_ListDatasetsResponse, ListDatasetsResponse__Output as _pulse_v1_ListDatasetsResponse__Output } from '../../pulse/v1/ListDatasetsResponse.ts';
+import type { ListStepsRequest as _pulse_v1_ListStepsRequest, ListStepsRequest__Output as _pulse_v1_ListStepsRequest__Output } from '../../pulse/v1/ListStepsRequest.ts';
+import type { ListStepsResponse as _pulse_v1_ListStepsResponse, ListStepsResponse__Output as _pulse_v1_ListStepsResponse__Output } from '../../pulse/v1/ListStepsResponse.ts';
 import type { ListWorkersRequest as _pulse_v1_ListWorkersRequest, ListWorkersRequest__Output as _pulse_v1_ListWorkersRequest__Output } from '../../pulse/v1/ListWorkersRequest.ts';
 import type { ListWorkersResponse as _pulse_v1_ListWorkersResponse, ListWorkersResponse__Output as _pulse_v1_ListWorkersResponse__Output } from '../../pulse/v1/ListWorkersResponse.ts';
 import type { LoadCheckpointRequest as _pulse_v1_LoadCheckpointRequest, LoadCheckpointRequest__Output as _pulse_v1_LoadCheckpointRequest__Output } from '../../pulse/v1/LoadCheckpointRequest.ts';
@@ -34,8 +40,39 @@ import type { RunGcRequest as _pulse_v1_RunGcRequest, RunGcRequest__Output as _p
 import type { RunGcResponse as _pulse_v1_RunGcResponse, RunGcResponse__Output as _pulse_v1_RunGcResponse__Output } from '../../pulse/v1/RunGcResponse.ts';
 import type { SaveCheckpointRequest as _pulse_v1_SaveCheckpointRequest, SaveCheckpointRequest__Output as _pulse_v1_SaveCheckpointRequest__Output } from '../../pulse/v1/SaveCheckpointRequest.ts';
 import type { SaveCheckpointResponse as _pulse_v1_SaveCheckpointResponse, SaveCheckpointResponse__Output as _pulse_v1_SaveCheckpointResponse__Output } from '../../pulse/v1/SaveCheckpointResponse.ts';
+import type { ScrubRequest as _pulse_v1_ScrubRequest, ScrubRequest__Output as _pulse_v1_ScrubRequest__Output } from '../../pulse/v1/ScrubRequest.ts';
+import type { ScrubResponse as _pulse_v1_ScrubResponse, ScrubResponse__Output as _pulse_v1_ScrubResponse__Output } from '../../pulse/v1/ScrubResponse.ts';
 
 export interface PulseRuntimeClient extends grpc.Client {
+  /**
+   * Job checkpoints: at each step of a distributed job every rank saves its
+   * shard (SaveCheckpoint, or the direct path, with the header's `shard`),
+   * and the step becomes visible all or nothing.
+   * 
+   * Commits a step: waits (up to timeout_ms) until every rank's shard is
+   * durable, then writes the step's record, once, whichever runtime decides;
+   * calls after the first return the same step. ABORTED, naming the missing
+   * ranks, when the deadline passes or a rank's worker goes STALE first.
+   */
+  CommitStep(argument: _pulse_v1_CommitStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  CommitStep(argument: _pulse_v1_CommitStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  CommitStep(argument: _pulse_v1_CommitStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  CommitStep(argument: _pulse_v1_CommitStepRequest, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Job checkpoints: at each step of a distributed job every rank saves its
+   * shard (SaveCheckpoint, or the direct path, with the header's `shard`),
+   * and the step becomes visible all or nothing.
+   * 
+   * Commits a step: waits (up to timeout_ms) until every rank's shard is
+   * durable, then writes the step's record, once, whichever runtime decides;
+   * calls after the first return the same step. ABORTED, naming the missing
+   * ranks, when the deadline passes or a rank's worker goes STALE first.
+   */
+  commitStep(argument: _pulse_v1_CommitStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  commitStep(argument: _pulse_v1_CommitStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  commitStep(argument: _pulse_v1_CommitStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  commitStep(argument: _pulse_v1_CommitStepRequest, callback: grpc.requestCallback<_pulse_v1_CommitStepResponse__Output>): grpc.ClientUnaryCall;
+  
   DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
   DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
   DeleteCheckpoint(argument: _pulse_v1_DeleteCheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_DeleteCheckpointResponse__Output>): grpc.ClientUnaryCall;
@@ -77,6 +114,21 @@ export interface PulseRuntimeClient extends grpc.Client {
   getDataset(argument: _pulse_v1_GetDatasetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
   getDataset(argument: _pulse_v1_GetDatasetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
   getDataset(argument: _pulse_v1_GetDatasetRequest, callback: grpc.requestCallback<_pulse_v1_GetDatasetResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * A step with its state; without a step, the job's latest COMPLETE one.
+   */
+  GetStep(argument: _pulse_v1_GetStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  GetStep(argument: _pulse_v1_GetStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  GetStep(argument: _pulse_v1_GetStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  GetStep(argument: _pulse_v1_GetStepRequest, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A step with its state; without a step, the job's latest COMPLETE one.
+   */
+  getStep(argument: _pulse_v1_GetStepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  getStep(argument: _pulse_v1_GetStepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  getStep(argument: _pulse_v1_GetStepRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
+  getStep(argument: _pulse_v1_GetStepRequest, callback: grpc.requestCallback<_pulse_v1_GetStepResponse__Output>): grpc.ClientUnaryCall;
   
   GetWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
   GetWorker(argument: _pulse_v1_GetWorkerRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_GetWorkerResponse__Output>): grpc.ClientUnaryCall;
@@ -125,6 +177,21 @@ export interface PulseRuntimeClient extends grpc.Client {
   listDatasets(argument: _pulse_v1_ListDatasetsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
   listDatasets(argument: _pulse_v1_ListDatasetsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
   listDatasets(argument: _pulse_v1_ListDatasetsRequest, callback: grpc.requestCallback<_pulse_v1_ListDatasetsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * A job's decided steps (COMPLETE and ABORTED), newest first.
+   */
+  ListSteps(argument: _pulse_v1_ListStepsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  ListSteps(argument: _pulse_v1_ListStepsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  ListSteps(argument: _pulse_v1_ListStepsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  ListSteps(argument: _pulse_v1_ListStepsRequest, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * A job's decided steps (COMPLETE and ABORTED), newest first.
+   */
+  listSteps(argument: _pulse_v1_ListStepsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  listSteps(argument: _pulse_v1_ListStepsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  listSteps(argument: _pulse_v1_ListStepsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
+  listSteps(argument: _pulse_v1_ListStepsRequest, callback: grpc.requestCallback<_pulse_v1_ListStepsResponse__Output>): grpc.ClientUnaryCall;
   
   ListWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
   ListWorkers(argument: _pulse_v1_ListWorkersRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pulse_v1_ListWorkersResponse__Output>): grpc.ClientUnaryCall;
@@ -258,9 +325,42 @@ export interface PulseRuntimeClient extends grpc.Client {
   saveCheckpoint(options: grpc.CallOptions, callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
   saveCheckpoint(callback: grpc.requestCallback<_pulse_v1_SaveCheckpointResponse__Output>): grpc.ClientWritableStream<_pulse_v1_SaveCheckpointRequest>;
   
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  Scrub(argument: _pulse_v1_ScrubRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  Scrub(argument: _pulse_v1_ScrubRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  scrub(argument: _pulse_v1_ScrubRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  scrub(argument: _pulse_v1_ScrubRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pulse_v1_ScrubResponse__Output>;
+  
 }
 
 export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Job checkpoints: at each step of a distributed job every rank saves its
+   * shard (SaveCheckpoint, or the direct path, with the header's `shard`),
+   * and the step becomes visible all or nothing.
+   * 
+   * Commits a step: waits (up to timeout_ms) until every rank's shard is
+   * durable, then writes the step's record, once, whichever runtime decides;
+   * calls after the first return the same step. ABORTED, naming the missing
+   * ranks, when the deadline passes or a rank's worker goes STALE first.
+   */
+  CommitStep: grpc.handleUnaryCall<_pulse_v1_CommitStepRequest__Output, _pulse_v1_CommitStepResponse>;
+  
   DeleteCheckpoint: grpc.handleUnaryCall<_pulse_v1_DeleteCheckpointRequest__Output, _pulse_v1_DeleteCheckpointResponse>;
   
   /**
@@ -271,6 +371,11 @@ export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation 
   GetCheckpoint: grpc.handleUnaryCall<_pulse_v1_GetCheckpointRequest__Output, _pulse_v1_GetCheckpointResponse>;
   
   GetDataset: grpc.handleUnaryCall<_pulse_v1_GetDatasetRequest__Output, _pulse_v1_GetDatasetResponse>;
+  
+  /**
+   * A step with its state; without a step, the job's latest COMPLETE one.
+   */
+  GetStep: grpc.handleUnaryCall<_pulse_v1_GetStepRequest__Output, _pulse_v1_GetStepResponse>;
   
   GetWorker: grpc.handleUnaryCall<_pulse_v1_GetWorkerRequest__Output, _pulse_v1_GetWorkerResponse>;
   
@@ -285,6 +390,11 @@ export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation 
   ListCheckpoints: grpc.handleUnaryCall<_pulse_v1_ListCheckpointsRequest__Output, _pulse_v1_ListCheckpointsResponse>;
   
   ListDatasets: grpc.handleUnaryCall<_pulse_v1_ListDatasetsRequest__Output, _pulse_v1_ListDatasetsResponse>;
+  
+  /**
+   * A job's decided steps (COMPLETE and ABORTED), newest first.
+   */
+  ListSteps: grpc.handleUnaryCall<_pulse_v1_ListStepsRequest__Output, _pulse_v1_ListStepsResponse>;
   
   ListWorkers: grpc.handleUnaryCall<_pulse_v1_ListWorkersRequest__Output, _pulse_v1_ListWorkersResponse>;
   
@@ -334,17 +444,30 @@ export interface PulseRuntimeHandlers extends grpc.UntypedServiceImplementation 
    */
   SaveCheckpoint: grpc.handleClientStreamingCall<_pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse>;
   
+  /**
+   * Verifies every stored chunk against its SHA-256, finds the checkpoints
+   * each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+   * unless dry_run: the next save that has their bytes then writes them again,
+   * which repairs every checkpoint that names them. Streams progress messages,
+   * then one message per bad chunk, then the report. One scrub runs at a time;
+   * admin only.
+   */
+  Scrub: grpc.handleServerStreamingCall<_pulse_v1_ScrubRequest__Output, _pulse_v1_ScrubResponse>;
+  
 }
 
 export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
+  CommitStep: MethodDefinition<_pulse_v1_CommitStepRequest, _pulse_v1_CommitStepResponse, _pulse_v1_CommitStepRequest__Output, _pulse_v1_CommitStepResponse__Output>
   DeleteCheckpoint: MethodDefinition<_pulse_v1_DeleteCheckpointRequest, _pulse_v1_DeleteCheckpointResponse, _pulse_v1_DeleteCheckpointRequest__Output, _pulse_v1_DeleteCheckpointResponse__Output>
   DeregisterWorker: MethodDefinition<_pulse_v1_DeregisterWorkerRequest, _pulse_v1_DeregisterWorkerResponse, _pulse_v1_DeregisterWorkerRequest__Output, _pulse_v1_DeregisterWorkerResponse__Output>
   GetCheckpoint: MethodDefinition<_pulse_v1_GetCheckpointRequest, _pulse_v1_GetCheckpointResponse, _pulse_v1_GetCheckpointRequest__Output, _pulse_v1_GetCheckpointResponse__Output>
   GetDataset: MethodDefinition<_pulse_v1_GetDatasetRequest, _pulse_v1_GetDatasetResponse, _pulse_v1_GetDatasetRequest__Output, _pulse_v1_GetDatasetResponse__Output>
+  GetStep: MethodDefinition<_pulse_v1_GetStepRequest, _pulse_v1_GetStepResponse, _pulse_v1_GetStepRequest__Output, _pulse_v1_GetStepResponse__Output>
   GetWorker: MethodDefinition<_pulse_v1_GetWorkerRequest, _pulse_v1_GetWorkerResponse, _pulse_v1_GetWorkerRequest__Output, _pulse_v1_GetWorkerResponse__Output>
   Heartbeat: MethodDefinition<_pulse_v1_HeartbeatRequest, _pulse_v1_HeartbeatResponse, _pulse_v1_HeartbeatRequest__Output, _pulse_v1_HeartbeatResponse__Output>
   ListCheckpoints: MethodDefinition<_pulse_v1_ListCheckpointsRequest, _pulse_v1_ListCheckpointsResponse, _pulse_v1_ListCheckpointsRequest__Output, _pulse_v1_ListCheckpointsResponse__Output>
   ListDatasets: MethodDefinition<_pulse_v1_ListDatasetsRequest, _pulse_v1_ListDatasetsResponse, _pulse_v1_ListDatasetsRequest__Output, _pulse_v1_ListDatasetsResponse__Output>
+  ListSteps: MethodDefinition<_pulse_v1_ListStepsRequest, _pulse_v1_ListStepsResponse, _pulse_v1_ListStepsRequest__Output, _pulse_v1_ListStepsResponse__Output>
   ListWorkers: MethodDefinition<_pulse_v1_ListWorkersRequest, _pulse_v1_ListWorkersResponse, _pulse_v1_ListWorkersRequest__Output, _pulse_v1_ListWorkersResponse__Output>
   LoadCheckpoint: MethodDefinition<_pulse_v1_LoadCheckpointRequest, _pulse_v1_LoadCheckpointResponse, _pulse_v1_LoadCheckpointRequest__Output, _pulse_v1_LoadCheckpointResponse__Output>
   PlanLoad: MethodDefinition<_pulse_v1_PlanLoadRequest, _pulse_v1_PlanLoadResponse, _pulse_v1_PlanLoadRequest__Output, _pulse_v1_PlanLoadResponse__Output>
@@ -353,4 +476,5 @@ export interface PulseRuntimeDefinition extends grpc.ServiceDefinition {
   RegisterWorker: MethodDefinition<_pulse_v1_RegisterWorkerRequest, _pulse_v1_RegisterWorkerResponse, _pulse_v1_RegisterWorkerRequest__Output, _pulse_v1_RegisterWorkerResponse__Output>
   RunGc: MethodDefinition<_pulse_v1_RunGcRequest, _pulse_v1_RunGcResponse, _pulse_v1_RunGcRequest__Output, _pulse_v1_RunGcResponse__Output>
   SaveCheckpoint: MethodDefinition<_pulse_v1_SaveCheckpointRequest, _pulse_v1_SaveCheckpointResponse, _pulse_v1_SaveCheckpointRequest__Output, _pulse_v1_SaveCheckpointResponse__Output>
+  Scrub: MethodDefinition<_pulse_v1_ScrubRequest, _pulse_v1_ScrubResponse, _pulse_v1_ScrubRequest__Output, _pulse_v1_ScrubResponse__Output>
 }

@@ -1,6 +1,7 @@
 // Original file: pulse.proto
 
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../google/protobuf/Struct.ts';
+import type { ShardRef as _pulse_v1_ShardRef, ShardRef__Output as _pulse_v1_ShardRef__Output } from '../../pulse/v1/ShardRef.ts';
 
 export interface SaveCheckpointHeader {
   'worker_id'?: (string);
@@ -28,6 +29,12 @@ export interface SaveCheckpointHeader {
    * chunks_sha256. Empty for a save whose bytes travel in the stream.
    */
   'plan_id'?: (string);
+  /**
+   * Set for a rank's shard of a job step (or the step's metadata): the
+   * checkpoint then belongs to the job, and worker_id (optional) names the
+   * rank's worker, whose going STALE aborts the step.
+   */
+  'shard'?: (_pulse_v1_ShardRef | null);
 }
 
 export interface SaveCheckpointHeader__Output {
@@ -56,4 +63,10 @@ export interface SaveCheckpointHeader__Output {
    * chunks_sha256. Empty for a save whose bytes travel in the stream.
    */
   'plan_id': (string);
+  /**
+   * Set for a rank's shard of a job step (or the step's metadata): the
+   * checkpoint then belongs to the job, and worker_id (optional) names the
+   * rank's worker, whose going STALE aborts the step.
+   */
+  'shard': (_pulse_v1_ShardRef__Output | null);
 }

@@ -14,10 +14,30 @@ class WorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WORKER_STATE_ACTIVE: _ClassVar[WorkerState]
     WORKER_STATE_STALE: _ClassVar[WorkerState]
     WORKER_STATE_DEREGISTERED: _ClassVar[WorkerState]
+
+class StepState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STEP_STATE_UNSPECIFIED: _ClassVar[StepState]
+    STEP_STATE_PENDING: _ClassVar[StepState]
+    STEP_STATE_COMPLETE: _ClassVar[StepState]
+    STEP_STATE_ABORTED: _ClassVar[StepState]
+
+class ChunkProblem(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CHUNK_PROBLEM_UNSPECIFIED: _ClassVar[ChunkProblem]
+    CHUNK_PROBLEM_CORRUPT: _ClassVar[ChunkProblem]
+    CHUNK_PROBLEM_MISSING: _ClassVar[ChunkProblem]
 WORKER_STATE_UNSPECIFIED: WorkerState
 WORKER_STATE_ACTIVE: WorkerState
 WORKER_STATE_STALE: WorkerState
 WORKER_STATE_DEREGISTERED: WorkerState
+STEP_STATE_UNSPECIFIED: StepState
+STEP_STATE_PENDING: StepState
+STEP_STATE_COMPLETE: StepState
+STEP_STATE_ABORTED: StepState
+CHUNK_PROBLEM_UNSPECIFIED: ChunkProblem
+CHUNK_PROBLEM_CORRUPT: ChunkProblem
+CHUNK_PROBLEM_MISSING: ChunkProblem
 
 class Worker(_message.Message):
     __slots__ = ("worker_id", "metadata", "registered_at", "last_heartbeat", "state")
@@ -46,7 +66,7 @@ class Dataset(_message.Message):
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., registered_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
-    __slots__ = ("checkpoint_id", "worker_id", "size_bytes", "sha256", "metadata", "created_at", "idempotency_key")
+    __slots__ = ("checkpoint_id", "worker_id", "size_bytes", "sha256", "metadata", "created_at", "idempotency_key", "shard")
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +74,7 @@ class Checkpoint(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     checkpoint_id: str
     worker_id: str
     size_bytes: int
@@ -61,7 +82,8 @@ class Checkpoint(_message.Message):
     metadata: _struct_pb2.Struct
     created_at: _timestamp_pb2.Timestamp
     idempotency_key: str
-    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    shard: ShardRef
+    def __init__(self, checkpoint_id: _Optional[str] = ..., worker_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., shard: _Optional[_Union[ShardRef, _Mapping]] = ...) -> None: ...
 
 class RegisterWorkerRequest(_message.Message):
     __slots__ = ("worker_id", "metadata")
@@ -174,20 +196,22 @@ class ListDatasetsResponse(_message.Message):
     def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class SaveCheckpointHeader(_message.Message):
-    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id", "plan_id")
+    __slots__ = ("worker_id", "metadata", "idempotency_key", "expect_trailer", "base_checkpoint_id", "plan_id", "shard")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     EXPECT_TRAILER_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARD_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     metadata: _struct_pb2.Struct
     idempotency_key: str
     expect_trailer: bool
     base_checkpoint_id: str
     plan_id: str
-    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ..., plan_id: _Optional[str] = ...) -> None: ...
+    shard: ShardRef
+    def __init__(self, worker_id: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., expect_trailer: bool = ..., base_checkpoint_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., shard: _Optional[_Union[ShardRef, _Mapping]] = ...) -> None: ...
 
 class SaveCheckpointTrailer(_message.Message):
     __slots__ = ("size_bytes", "sha256", "chunks_sha256")
@@ -220,16 +244,18 @@ class SaveCheckpointResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class LoadCheckpointRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "offset", "length")
+    __slots__ = ("worker_id", "checkpoint_id", "offset", "length", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     offset: int
     length: int
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class LoadCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint", "data")
@@ -240,14 +266,16 @@ class LoadCheckpointResponse(_message.Message):
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "include_chunks")
+    __slots__ = ("worker_id", "checkpoint_id", "include_chunks", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     include_chunks: bool
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: bool = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., include_chunks: bool = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class GetCheckpointResponse(_message.Message):
     __slots__ = ("checkpoint", "chunk_sha256s")
@@ -328,18 +356,20 @@ class ChunkRef(_message.Message):
     def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class PlanSaveRequest(_message.Message):
-    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks")
+    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     plan_id: str
     idempotency_key: str
     base_checkpoint_id: str
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkRef]
-    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ChunkUpload(_message.Message):
     __slots__ = ("index", "url", "headers")
@@ -371,14 +401,16 @@ class PlanSaveResponse(_message.Message):
     def __init__(self, plan_id: _Optional[str] = ..., uploads: _Optional[_Iterable[_Union[ChunkUpload, _Mapping]]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., existing: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class PlanLoadRequest(_message.Message):
-    __slots__ = ("worker_id", "checkpoint_id", "first_chunk")
+    __slots__ = ("worker_id", "checkpoint_id", "first_chunk", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     checkpoint_id: str
     first_chunk: int
-    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., first_chunk: _Optional[int] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., first_chunk: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ChunkDownload(_message.Message):
     __slots__ = ("sha256", "size", "url")
@@ -401,3 +433,181 @@ class PlanLoadResponse(_message.Message):
     next_chunk: int
     expires_at: _timestamp_pb2.Timestamp
     def __init__(self, checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ..., chunks: _Optional[_Iterable[_Union[ChunkDownload, _Mapping]]] = ..., next_chunk: _Optional[int] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ShardRef(_message.Message):
+    __slots__ = ("job_id", "step", "rank", "world_size", "step_metadata")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STEP_METADATA_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    rank: int
+    world_size: int
+    step_metadata: bool
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., rank: _Optional[int] = ..., world_size: _Optional[int] = ..., step_metadata: bool = ...) -> None: ...
+
+class Shard(_message.Message):
+    __slots__ = ("rank", "checkpoint_id", "size_bytes", "sha256", "worker_id")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    checkpoint_id: str
+    size_bytes: int
+    sha256: str
+    worker_id: str
+    def __init__(self, rank: _Optional[int] = ..., checkpoint_id: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., worker_id: _Optional[str] = ...) -> None: ...
+
+class Step(_message.Message):
+    __slots__ = ("job_id", "step", "world_size", "state", "created_at", "shards", "metadata_checkpoint_id", "missing_ranks", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    MISSING_RANKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    world_size: int
+    state: StepState
+    created_at: _timestamp_pb2.Timestamp
+    shards: _containers.RepeatedCompositeFieldContainer[Shard]
+    metadata_checkpoint_id: str
+    missing_ranks: _containers.RepeatedScalarFieldContainer[int]
+    reason: str
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., world_size: _Optional[int] = ..., state: _Optional[_Union[StepState, str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., shards: _Optional[_Iterable[_Union[Shard, _Mapping]]] = ..., metadata_checkpoint_id: _Optional[str] = ..., missing_ranks: _Optional[_Iterable[int]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CommitStepRequest(_message.Message):
+    __slots__ = ("job_id", "step", "world_size", "timeout_ms")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    WORLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    world_size: int
+    timeout_ms: int
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ..., world_size: _Optional[int] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class CommitStepResponse(_message.Message):
+    __slots__ = ("step",)
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    step: Step
+    def __init__(self, step: _Optional[_Union[Step, _Mapping]] = ...) -> None: ...
+
+class GetStepRequest(_message.Message):
+    __slots__ = ("job_id", "step")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    step: int
+    def __init__(self, job_id: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...
+
+class GetStepResponse(_message.Message):
+    __slots__ = ("step",)
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    step: Step
+    def __init__(self, step: _Optional[_Union[Step, _Mapping]] = ...) -> None: ...
+
+class ListStepsRequest(_message.Message):
+    __slots__ = ("job_id", "page_size", "page_token")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, job_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStepsResponse(_message.Message):
+    __slots__ = ("steps", "next_page_token")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[Step]
+    next_page_token: str
+    def __init__(self, steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ScrubRequest(_message.Message):
+    __slots__ = ("dry_run",)
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    def __init__(self, dry_run: bool = ...) -> None: ...
+
+class ScrubProgress(_message.Message):
+    __slots__ = ("chunks_total", "bytes_total", "chunks_verified", "bytes_verified", "chunks_bad")
+    CHUNKS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_BAD_FIELD_NUMBER: _ClassVar[int]
+    chunks_total: int
+    bytes_total: int
+    chunks_verified: int
+    bytes_verified: int
+    chunks_bad: int
+    def __init__(self, chunks_total: _Optional[int] = ..., bytes_total: _Optional[int] = ..., chunks_verified: _Optional[int] = ..., bytes_verified: _Optional[int] = ..., chunks_bad: _Optional[int] = ...) -> None: ...
+
+class CheckpointRef(_message.Message):
+    __slots__ = ("worker_id", "checkpoint_id")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    checkpoint_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., checkpoint_id: _Optional[str] = ...) -> None: ...
+
+class BadChunk(_message.Message):
+    __slots__ = ("sha256", "problem", "size_bytes", "checkpoints", "checkpoints_total", "quarantine_key", "in_use")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINE_KEY_FIELD_NUMBER: _ClassVar[int]
+    IN_USE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    problem: ChunkProblem
+    size_bytes: int
+    checkpoints: _containers.RepeatedCompositeFieldContainer[CheckpointRef]
+    checkpoints_total: int
+    quarantine_key: str
+    in_use: bool
+    def __init__(self, sha256: _Optional[str] = ..., problem: _Optional[_Union[ChunkProblem, str]] = ..., size_bytes: _Optional[int] = ..., checkpoints: _Optional[_Iterable[_Union[CheckpointRef, _Mapping]]] = ..., checkpoints_total: _Optional[int] = ..., quarantine_key: _Optional[str] = ..., in_use: bool = ...) -> None: ...
+
+class ScrubReport(_message.Message):
+    __slots__ = ("dry_run", "chunks_scanned", "bytes_scanned", "manifests_scanned", "chunks_corrupt", "chunks_missing", "chunks_quarantined", "checkpoints_broken", "duration_ms")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    MANIFESTS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_CORRUPT_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_MISSING_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_QUARANTINED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_BROKEN_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    chunks_scanned: int
+    bytes_scanned: int
+    manifests_scanned: int
+    chunks_corrupt: int
+    chunks_missing: int
+    chunks_quarantined: int
+    checkpoints_broken: int
+    duration_ms: int
+    def __init__(self, dry_run: bool = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_corrupt: _Optional[int] = ..., chunks_missing: _Optional[int] = ..., chunks_quarantined: _Optional[int] = ..., checkpoints_broken: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class ScrubResponse(_message.Message):
+    __slots__ = ("progress", "bad_chunk", "report")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    BAD_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    progress: ScrubProgress
+    bad_chunk: BadChunk
+    report: ScrubReport
+    def __init__(self, progress: _Optional[_Union[ScrubProgress, _Mapping]] = ..., bad_chunk: _Optional[_Union[BadChunk, _Mapping]] = ..., report: _Optional[_Union[ScrubReport, _Mapping]] = ...) -> None: ...

@@ -94,6 +94,26 @@ class PulseRuntimeStub(object):
                 request_serializer=pulse__pb2.PlanLoadRequest.SerializeToString,
                 response_deserializer=pulse__pb2.PlanLoadResponse.FromString,
                 )
+        self.CommitStep = channel.unary_unary(
+                '/pulse.v1.PulseRuntime/CommitStep',
+                request_serializer=pulse__pb2.CommitStepRequest.SerializeToString,
+                response_deserializer=pulse__pb2.CommitStepResponse.FromString,
+                )
+        self.GetStep = channel.unary_unary(
+                '/pulse.v1.PulseRuntime/GetStep',
+                request_serializer=pulse__pb2.GetStepRequest.SerializeToString,
+                response_deserializer=pulse__pb2.GetStepResponse.FromString,
+                )
+        self.ListSteps = channel.unary_unary(
+                '/pulse.v1.PulseRuntime/ListSteps',
+                request_serializer=pulse__pb2.ListStepsRequest.SerializeToString,
+                response_deserializer=pulse__pb2.ListStepsResponse.FromString,
+                )
+        self.Scrub = channel.unary_stream(
+                '/pulse.v1.PulseRuntime/Scrub',
+                request_serializer=pulse__pb2.ScrubRequest.SerializeToString,
+                response_deserializer=pulse__pb2.ScrubResponse.FromString,
+                )
 
 
 class PulseRuntimeServicer(object):
@@ -216,6 +236,46 @@ class PulseRuntimeServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CommitStep(self, request, context):
+        """Job checkpoints: at each step of a distributed job every rank saves its
+        shard (SaveCheckpoint, or the direct path, with the header's `shard`),
+        and the step becomes visible all or nothing.
+
+        Commits a step: waits (up to timeout_ms) until every rank's shard is
+        durable, then writes the step's record, once, whichever runtime decides;
+        calls after the first return the same step. ABORTED, naming the missing
+        ranks, when the deadline passes or a rank's worker goes STALE first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStep(self, request, context):
+        """A step with its state; without a step, the job's latest COMPLETE one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSteps(self, request, context):
+        """A job's decided steps (COMPLETE and ABORTED), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Scrub(self, request, context):
+        """Verifies every stored chunk against its SHA-256, finds the checkpoints
+        each bad chunk breaks, and moves the bad chunks aside (to quarantine/)
+        unless dry_run: the next save that has their bytes then writes them again,
+        which repairs every checkpoint that names them. Streams progress messages,
+        then one message per bad chunk, then the report. One scrub runs at a time;
+        admin only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PulseRuntimeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -298,6 +358,26 @@ def add_PulseRuntimeServicer_to_server(servicer, server):
                     servicer.PlanLoad,
                     request_deserializer=pulse__pb2.PlanLoadRequest.FromString,
                     response_serializer=pulse__pb2.PlanLoadResponse.SerializeToString,
+            ),
+            'CommitStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitStep,
+                    request_deserializer=pulse__pb2.CommitStepRequest.FromString,
+                    response_serializer=pulse__pb2.CommitStepResponse.SerializeToString,
+            ),
+            'GetStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStep,
+                    request_deserializer=pulse__pb2.GetStepRequest.FromString,
+                    response_serializer=pulse__pb2.GetStepResponse.SerializeToString,
+            ),
+            'ListSteps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSteps,
+                    request_deserializer=pulse__pb2.ListStepsRequest.FromString,
+                    response_serializer=pulse__pb2.ListStepsResponse.SerializeToString,
+            ),
+            'Scrub': grpc.unary_stream_rpc_method_handler(
+                    servicer.Scrub,
+                    request_deserializer=pulse__pb2.ScrubRequest.FromString,
+                    response_serializer=pulse__pb2.ScrubResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -578,5 +658,73 @@ class PulseRuntime(object):
         return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/PlanLoad',
             pulse__pb2.PlanLoadRequest.SerializeToString,
             pulse__pb2.PlanLoadResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CommitStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/CommitStep',
+            pulse__pb2.CommitStepRequest.SerializeToString,
+            pulse__pb2.CommitStepResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/GetStep',
+            pulse__pb2.GetStepRequest.SerializeToString,
+            pulse__pb2.GetStepResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListSteps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/pulse.v1.PulseRuntime/ListSteps',
+            pulse__pb2.ListStepsRequest.SerializeToString,
+            pulse__pb2.ListStepsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Scrub(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/pulse.v1.PulseRuntime/Scrub',
+            pulse__pb2.ScrubRequest.SerializeToString,
+            pulse__pb2.ScrubResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
