@@ -65,6 +65,10 @@ class ChunkSource:
     def done(self, size_bytes: int) -> None:
         """The save read ``size_bytes`` bytes in all."""
 
+    def restart(self) -> bool:
+        """Makes :meth:`chunks` start again from the first; ``False`` when it cannot."""
+        return True
+
 
 class BufferSource(ChunkSource):
     """Bytes in memory: every chunk is a view of them."""
@@ -148,6 +152,13 @@ class FileSource(ChunkSource):
         if self._start is not None:
             getattr(self._file, "seek")(self._start + size_bytes)
 
+    def restart(self) -> bool:
+        if self._start is None:
+            return False
+        getattr(self._file, "seek")(self._start)
+        self._next = self._start
+        return True
+
     def _read_in_order(self, size: int) -> bytes:
         if self._start is None or self._fd is not None:
             return self._read(size)  # nothing else moves the file's position
@@ -203,6 +214,12 @@ def direct_save(
 ) -> pb.Checkpoint:
     """Saves ``source`` through the direct path: plan, upload, commit.
 
+    A commit refused with DATA_LOSS (a chunk that is not in the store, or
+    that the runtime found not hashing to its name and removed: rotten, or
+    uploaded by a client that sent other bytes) is planned and uploaded once
+    more, without the base, when the source can be read again: the new plan
+    asks for the upload of what the store now lacks.
+
     Raises:
         FallBack: the runtime offers no direct path, or the bucket was out of
             reach before anything was uploaded; ``pieces`` of it, when set,
@@ -211,6 +228,32 @@ def direct_save(
             found a chunk's bytes not matching its SHA-256.
     """
     base = latest_base(channel, header.worker_id) if incremental else None
+    for attempt in (1, 2):
+        uploads = _upload_all(channel, direct, header, base, source)
+        if uploads.existing is not None:
+            return uploads.existing
+        source.done(uploads.size_bytes)
+        try:
+            return _commit(channel, header, uploads)
+        except PulseError as error:
+            if error.code != "DATA_LOSS" or attempt == 2 or not source.restart():
+                raise
+            base = None
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def _upload_all(
+    channel: Channel,
+    direct: DirectPath,
+    header: pb.SaveCheckpointHeader,
+    base: SaveBase | None,
+    source: ChunkSource,
+) -> _Uploads:
+    """Reads, hashes, plans and uploads every chunk of ``source``.
+
+    Raises:
+        FallBack: as for :func:`direct_save`.
+    """
     uploads = _Uploads(channel, direct, header, base, source)
     chunks = source.chunks()
     try:
@@ -232,10 +275,7 @@ def direct_save(
     except BaseException:
         uploads.abandon()
         raise
-    if uploads.existing is not None:
-        return uploads.existing
-    source.done(uploads.size_bytes)
-    return _commit(channel, header, uploads)
+    return uploads
 
 
 class _Uploads:

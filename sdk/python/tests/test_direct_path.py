@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from pulse import CHUNK_BYTES, PulseError, RetryPolicy, Runtime
+from pulse._direct_transfer import BucketHttp, TransferFailure
 from pulse._generated import pulse_pb2 as pb
 from runtime_process import RuntimeProcess, start_runtime
 from s3_servers import FaultProxy, S3Server, configured_servers, metric_sum
@@ -194,6 +195,33 @@ def test_a_tampered_upload_is_refused_and_nothing_is_visible(
         assert raised.value.code == "DATA_LOSS", raised.value
         assert "chunk" in raised.value.message
         assert list(rt.list_checkpoints(worker)) == []
+
+
+def test_a_chunk_rotten_in_the_store_is_removed_by_the_commit_and_uploaded_again(
+    start_s3_runtime: Callable[..., RuntimeProcess], s3_server: S3Server
+) -> None:
+    """Other bytes are PUT under the first chunk's name through a plan that is
+    never committed (a server that checks checksums refuses them: skipped
+    there). The save that follows is told the store has the chunk, its commit
+    reads it back, removes it and fails with DATA_LOSS; the SDK plans again,
+    uploads it, and commits."""
+    runtime = start_s3_runtime()
+    data = os.urandom(CHUNK_BYTES + 10)
+    chunk = data[:CHUNK_BYTES]
+    with Runtime(runtime.address) as rt:
+        worker = registered(rt)
+        ref = pb.ChunkRef(sha256=hashlib.sha256(chunk).hexdigest(), size=CHUNK_BYTES)
+        plan = rt._channel.stubs[0].PlanSave(pb.PlanSaveRequest(worker_id=worker, chunks=[ref]))
+        rotten = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+        try:
+            BucketHttp().put(plan.uploads[0].url, dict(plan.uploads[0].headers), memoryview(rotten))
+        except TransferFailure as refused:
+            pytest.skip(f"{s3_server.name} refuses bytes that do not match the signed checksum ({refused})")
+
+        checkpoint_id = rt.save_checkpoint(worker, data)
+        assert rt.load_checkpoint(worker, checkpoint_id) == data
+    errors = metric_sum(runtime.metrics_address, "pulse_checkpoints_total", outcome="error", path="direct")
+    assert errors == 1, "the first commit found the rotten chunk"
 
 
 def test_a_chunk_changed_on_its_way_from_the_bucket_fails_the_load_with_data_loss_naming_it(
