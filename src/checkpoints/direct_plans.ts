@@ -82,8 +82,9 @@ export class DirectPlans {
   }
 
   /**
-   * Plans (part of) a save: presigned PUTs for the chunks that are not the
-   * base's, and a lease in the store on all of them until the plan expires.
+   * Plans (part of) a save: presigned PUTs for the chunks that are neither
+   * the base's nor in the store already, and a lease in the store on all of
+   * them until the plan expires.
    * @throws {PulseError} INVALID_ARGUMENT for a bad id or chunk list,
    *   NOT_FOUND for an unknown worker or base
    */
@@ -117,20 +118,37 @@ export class DirectPlans {
       request.chunks.map((chunk) => chunk.sha256),
     );
     const expiresInSeconds = Math.ceil(this.#options.expiryMs / 1000);
+    const needed = await Promise.all(
+      request.chunks.map((chunk) => !baseChunks.has(chunk.sha256) && this.#lacks(chunk)),
+    );
     const uploads = await Promise.all(
       request.chunks.flatMap((chunk, index) =>
-        baseChunks.has(chunk.sha256) ? [] : [(async () => ({
-          index,
-          request: await this.#direct.presignPut(
-            chunkKeyOf(chunk.sha256),
-            chunk.sha256,
-            expiresInSeconds,
-          ),
-        }))()]
+        needed[index]
+          ? [(async () => ({
+            index,
+            request: await this.#direct.presignPut(
+              chunkKeyOf(chunk.sha256),
+              chunk.sha256,
+              expiresInSeconds,
+            ),
+          }))()]
+          : []
       ),
     );
     presignedUrlsTotal.inc({ method: "PUT" }, uploads.length);
     return { planId, uploads, expiresAt };
+  }
+
+  // Whether the store lacks a chunk: no object under its key, or one of
+  // another size or stored checksum. A chunk it has needs no upload (a second
+  // save of the same bytes uploads nothing); the plan's lease, held before
+  // this is asked, keeps it from garbage collection, and the commit checks it
+  // again as it checks uploaded ones (reading it back where the store keeps
+  // no checksum).
+  async #lacks(chunk: ChunkRef): Promise<boolean> {
+    const stored = await this.#direct.describe(chunkKeyOf(chunk.sha256));
+    return stored === undefined || stored.size !== chunk.size ||
+      (stored.sha256 !== undefined && stored.sha256 !== chunk.sha256);
   }
 
   /**

@@ -159,7 +159,7 @@ for (const server of s3TestServers()) {
     });
   });
 
-  Deno.test(`[${server.name}] an idempotency key planned again after its commit answers the checkpoint, and uploads nothing`, async () => {
+  Deno.test(`[${server.name}] an idempotency key planned again after its commit answers the checkpoint, and a chunk the store has needs no upload`, async () => {
     await withTarget(server, "direct-idempotent", async (target) => {
       await withDirectRuntime(target, async ({ client }) => {
         const bytes = randomBytes(3000);
@@ -167,6 +167,13 @@ for (const server of s3TestServers()) {
         const plan = await planSave(client, "w1", chunksOf(bytes), { idempotencyKey: "k1" });
         assert.equal(plan.existing?.checkpoint_id, first.checkpointId);
         assert.deepEqual(plan.uploads, []);
+        // Without the key, a plan of the same bytes uploads nothing either:
+        // the store has the chunk.
+        const again = await planSave(client, "w1", chunksOf(bytes));
+        assert.equal(again.existing, null);
+        assert.deepEqual(again.uploads, []);
+        const other = await planSave(client, "w1", chunksOf(randomBytes(3000)));
+        assert.equal(other.uploads.length, 1);
       });
     });
   });

@@ -127,6 +127,11 @@ class Channel:
         return self._stubs
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of the Runtime; transfers of the direct path follow it too."""
+        return self._retry
+
+    @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The metadata of every call: the bearer token, if there is one."""
         return self._metadata

@@ -253,21 +253,24 @@ def save(
     rewind: Callable[[], bool],
     *,
     incremental: bool,
+    base: tuple[SaveBase | None] | None = None,
 ) -> pb.Checkpoint:
     """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent, or
     named when the base has them), then the trailer; on UNAVAILABLE, again from
     ``rewind()`` (when it can) with the same header, key and base, on the next
     replica (which shares the store, so the key finds a committed save). An
-    incremental save's base is the worker's latest checkpoint, asked for once.
+    incremental save's base is the worker's latest checkpoint, asked for once
+    (``base`` holds it when a direct save asked for it already).
 
     Raises:
         PulseError: the save failed; CANCELLED when the channel was closed.
         Exception: whatever reading the pieces raised; the call is then cancelled.
     """
-    base = latest_base(channel, header.worker_id) if incremental else None
-    if base is not None:
-        header.base_checkpoint_id = base.checkpoint_id
-    named = base.chunk_sha256s if base is not None else frozenset()
+    if base is None:
+        base = (latest_base(channel, header.worker_id) if incremental else None,)
+    if base[0] is not None:
+        header.base_checkpoint_id = base[0].checkpoint_id
+    named = base[0].chunk_sha256s if base[0] is not None else frozenset()
     attempts = channel.attempts()
     while True:
         feed = _SaveFeed(header, pieces(), named)

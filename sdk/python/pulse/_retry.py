@@ -23,7 +23,9 @@ class RetryPolicy:
     The names follow the runtime's ``[retry]`` configuration section. The delay
     before attempt ``n + 1`` is ``initial_delay_ms * 2**(n - 1)``, at most
     ``max_delay_ms``, times a random factor in [0.5, 1] so that many workers
-    do not retry in step.
+    do not retry in step. Transfers of the direct path, between the client
+    and the bucket, take the same attempts and backoff with full jitter: a
+    random wait from 0 to that delay.
 
     ``RetryPolicy(max_attempts=1)`` turns retries off. With several addresses
     (replicas), an attempt is a round: a call answered UNAVAILABLE moves on to
@@ -51,9 +53,23 @@ class RetryPolicy:
 
     def delay_seconds(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based), jitter included."""
-        delay_ms = min(float(self.max_delay_ms), self.initial_delay_ms * 2.0 ** (attempt - 1))
-        return delay_ms / 1000 * random.uniform(0.5, 1.0)
+        return self._backoff_seconds(attempt) * random.uniform(0.5, 1.0)
 
     def wait(self, attempt: int) -> None:
         """Sleeps for :meth:`delay_seconds` of ``attempt``."""
         _sleep(self.delay_seconds(attempt))
+
+    def _backoff_seconds(self, attempt: int) -> float:
+        """``initial_delay_ms * 2**(attempt - 1)``, at most ``max_delay_ms``, in seconds."""
+        return min(float(self.max_delay_ms), self.initial_delay_ms * 2.0 ** (attempt - 1)) / 1000
+
+    def full_jitter_seconds(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` of a transfer to or
+        from the bucket (the direct path): the same backoff, with full jitter,
+        a random wait from 0 to it, as S3 clients wait (many clients' requests
+        to one bucket then spread out instead of coming back in waves)."""
+        return random.uniform(0.0, self._backoff_seconds(attempt))
+
+    def wait_full_jitter(self, attempt: int) -> None:
+        """Sleeps for :meth:`full_jitter_seconds` of ``attempt``."""
+        _sleep(self.full_jitter_seconds(attempt))

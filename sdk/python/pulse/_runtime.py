@@ -12,8 +12,12 @@ from typing import Any, Literal, TypeVar, overload
 
 from ._channel import Channel
 from ._checkpoint_load import BinaryWriter, load, write_all
-from ._checkpoint_save import BinaryReader, buffer_pieces, file_pieces, save, save_header
+from ._checkpoint_save import BinaryReader, SaveBase, Segment, buffer_pieces, file_pieces, save, save_header
 from ._connection import TlsOptions
+from ._direct_load import direct_load
+from ._direct_save import ChunkSource, FileSource, buffer_source, direct_save
+from ._direct_transfer import PARALLELISM_DEFAULT, DirectPath, FallBack
+from ._errors import PulseError
 from ._generated import pulse_pb2 as pb
 from ._pending_saves import PENDING_SAVES_PER_WORKER_DEFAULT, PendingSaves, snapshot
 from ._retry import RetryPolicy
@@ -62,6 +66,8 @@ class Runtime:
         retry: RetryPolicy | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
         max_pending_saves: int = PENDING_SAVES_PER_WORKER_DEFAULT,
+        direct_transfer: bool = True,
+        parallelism: int = PARALLELISM_DEFAULT,
     ) -> None:
         """Opens a channel to each address; connections are made on the first call.
 
@@ -86,13 +92,26 @@ class Runtime:
                 at once for each worker (at least 1); a further one blocks its
                 caller until one of them ends. Keep it within the runtime's
                 ``limits.saves_per_worker_max`` (4 by default).
+            direct_transfer: move checkpoint bytes straight between this
+                client and the bucket when the runtime offers it (an S3 store
+                with ``storage.direct_transfer``): the runtime plans and
+                commits, the SDK PUTs and GETs presigned URLs. ``False`` sends
+                every byte through the runtime (the stream path). Where the
+                runtime offers no direct path, or the bucket cannot be reached
+                from here, saves and loads take the stream path by themselves
+                (logged once, on the ``pulse`` logger).
+            parallelism: chunk uploads or downloads of one save or load that
+                run at once on the direct path (1 to 64); each holds an 8 MiB
+                chunk, so a save or load holds at most ``parallelism + 1``.
 
         Raises:
             ValueError: no address, or one that is not ``grpc://host:port`` or
                 ``grpcs://host:port``, ``tls`` with a plaintext address, a token
-                that cannot be a header value, ``max_pending_saves`` below 1.
+                that cannot be a header value, ``max_pending_saves`` below 1,
+                ``parallelism`` out of its range.
         """
         self._addresses = _addresses_of(address)
+        self._direct = DirectPath(enabled=direct_transfer, parallelism=parallelism)
         self._pending = PendingSaves(max_pending_saves)
         self._channel = Channel(
             self._addresses,
@@ -354,7 +373,10 @@ class Runtime:
         The bytes are cut into 8 MiB chunks, as the runtime stores them; each
         chunk is hashed once and sent in 1 MiB messages. When the runtime answers
         UNAVAILABLE the save is sent again with the same idempotency key, so it
-        makes at most one checkpoint.
+        makes at most one checkpoint. Where the runtime offers the direct path
+        (an S3 store), the chunks the store lacks are PUT straight to the
+        bucket instead, ``parallelism`` at once, and the runtime commits them
+        (see ``direct_transfer``).
 
         With ``wait=False`` the save runs in the background and this returns a
         :class:`concurrent.futures.Future` of the checkpoint id at once, so
@@ -397,12 +419,12 @@ class Runtime:
         pieces = buffer_pieces(data)
         header = save_header(worker_id, metadata, idempotency_key)
         if wait:
-            return save(self._channel, header, pieces, lambda: True, incremental=incremental).checkpoint_id
+            return self._save(header, pieces, lambda: True, lambda: buffer_source(pieces), incremental)
 
         def start() -> Callable[[], str]:
             # The copy is made once the save has its slot: a worker holds at most max_pending_saves.
             owned = buffer_pieces(snapshot(data))
-            return lambda: save(self._channel, header, owned, lambda: True, incremental=incremental).checkpoint_id
+            return lambda: self._save(header, owned, lambda: True, lambda: buffer_source(owned), incremental)
 
         return self._pending.submit("save checkpoint", worker_id, start)
 
@@ -487,10 +509,10 @@ class Runtime:
         pieces, rewind = file_pieces(fileobj)
         header = save_header(worker_id, metadata, idempotency_key)
         if wait:
-            return save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
+            return self._save(header, pieces, rewind, lambda: FileSource(fileobj), incremental)
 
         def start() -> Callable[[], str]:
-            return lambda: save(self._channel, header, pieces, rewind, incremental=incremental).checkpoint_id
+            return lambda: self._save(header, pieces, rewind, lambda: FileSource(fileobj), incremental)
 
         return self._pending.submit("save checkpoint", worker_id, start)
 
@@ -502,7 +524,10 @@ class Runtime:
         also fixes which checkpoint "the latest" is), then its bytes in windows
         of 32 MiB; a window cut off by UNAVAILABLE is resumed where it stopped.
         Each 8 MiB chunk is checked against its size and SHA-256 in the list,
-        and the whole against the checkpoint's SHA-256.
+        and the whole against the checkpoint's SHA-256. Where the runtime
+        offers the direct path (an S3 store), the chunk list comes with
+        presigned URLs (PlanLoad) and the chunks are fetched from the bucket,
+        ``parallelism`` at once, with the same checks.
 
         Args:
             worker_id: the worker.
@@ -517,7 +542,7 @@ class Runtime:
                 bytes (or the chunk list) do not match the checkpoint.
         """
         buffer = io.BytesIO()
-        load(self._channel, worker_id, checkpoint_id, buffer.write)
+        self._load(worker_id, checkpoint_id, buffer.write)
         # getvalue() of a BytesIO written from the start shares its buffer: no copy.
         return buffer.getvalue()
 
@@ -552,7 +577,42 @@ class Runtime:
             PulseError: as for :meth:`load_checkpoint`.
             OSError: writing ``fileobj`` failed; the load is cancelled.
         """
-        return load(self._channel, worker_id, checkpoint_id, write_all(fileobj))
+        return self._load(worker_id, checkpoint_id, write_all(fileobj))
+
+    def _save(
+        self,
+        header: pb.SaveCheckpointHeader,
+        pieces: Callable[[], Iterator[Segment]],
+        rewind: Callable[[], bool],
+        source: Callable[[], ChunkSource],
+        incremental: bool,
+    ) -> str:
+        """A save through the direct path when there is one, else through the stream path."""
+        base: tuple[SaveBase | None] | None = None
+        if self._direct.usable:
+            try:
+                return direct_save(self._channel, self._direct, header, source(), incremental=incremental).checkpoint_id
+            except FallBack as fallback:
+                base = fallback.base
+                if fallback.pieces is not None:
+                    # The bytes read so far, then the rest; a retry reads again from the start.
+                    pieces = _first_then(fallback.pieces, pieces)
+                elif not rewind():
+                    raise PulseError(
+                        "UNAVAILABLE",
+                        "Cannot save checkpoint: the direct path failed after reading from the file object, "
+                        "which cannot seek back for the stream path",
+                    ) from None
+        return save(self._channel, header, pieces, rewind, incremental=incremental, base=base).checkpoint_id
+
+    def _load(self, worker_id: str, checkpoint_id: str | None, write: Callable[[bytes], object]) -> Checkpoint:
+        """A load through the direct path when there is one, else through the stream path."""
+        if self._direct.usable:
+            try:
+                return direct_load(self._channel, self._direct, worker_id, checkpoint_id, write)
+            except FallBack:
+                pass  # nothing was written
+        return load(self._channel, worker_id, checkpoint_id, write)
 
     def get_checkpoint(self, worker_id: str, checkpoint_id: str | None = None) -> Checkpoint:
         """Describes a checkpoint.
@@ -644,6 +704,12 @@ def _addresses_of(address: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(address, str) or not isinstance(address, Sequence):
         return (address,)
     return tuple(address)
+
+
+def _first_then(first: Callable[[], _T], then: Callable[[], _T]) -> Callable[[], _T]:
+    """A function answering ``first()`` when first called, ``then()`` after."""
+    calls = iter((first,))
+    return lambda: next(calls, then)()
 
 
 def _all_pages(fetch: Callable[[str], tuple[list[_T], str]]) -> Iterator[_T]:

@@ -3,7 +3,10 @@ flight when the Runtime is closed, are cancelled (never half-closed, which would
 tell the runtime that all the data was sent); a save that reads its source to
 the end is ended normally. The server here is an in-process gRPC server that
 records how each SaveCheckpoint stream ended, so that these are facts about the
-SDK alone; tests/test_errors.py checks the same cases against the real runtime."""
+SDK alone; tests/test_errors.py checks the same cases against the real runtime.
+They are facts of the stream path (``direct_transfer=False``): on the direct
+path a source that fails before its chunks are planned makes no call at all,
+and nothing is committed before every chunk is read (tests/test_direct_path.py)."""
 
 from __future__ import annotations
 
@@ -77,7 +80,7 @@ class FailingReader(io.RawIOBase):
 
 def test_a_save_read_to_the_end_is_ended_normally(recording: tuple[RecordingRuntime, str]) -> None:
     servicer, address = recording
-    with Runtime(address) as rt:
+    with Runtime(address, direct_transfer=False) as rt:
         assert rt.save_checkpoint_stream("w", io.BytesIO(b"\x02" * (3 * MIB + 1))) == "chk_01ARZ3NDEKTSV4RRFFQ69G5FAV"
     assert servicer.outcomes.get(timeout=5) == ("ended", 3 * MIB + 1)
 
@@ -85,7 +88,7 @@ def test_a_save_read_to_the_end_is_ended_normally(recording: tuple[RecordingRunt
 @pytest.mark.parametrize("pieces", [0, 3])
 def test_a_failing_source_cancels_the_save(recording: tuple[RecordingRuntime, str], pieces: int) -> None:
     servicer, address = recording
-    with Runtime(address) as rt:
+    with Runtime(address, direct_transfer=False) as rt:
         with pytest.raises(OSError, match="disk on fire"):
             rt.save_checkpoint_stream("w", FailingReader(pieces))
     outcome, received = servicer.outcomes.get(timeout=5)
@@ -95,7 +98,7 @@ def test_a_failing_source_cancels_the_save(recording: tuple[RecordingRuntime, st
 
 def test_closing_the_runtime_cancels_a_save_in_flight(recording: tuple[RecordingRuntime, str]) -> None:
     servicer, address = recording
-    rt = Runtime(address)
+    rt = Runtime(address, direct_transfer=False)
 
     class Endless:
         def read(self, size: int) -> bytes:

@@ -170,7 +170,8 @@ def test_a_load_whose_replica_is_killed_resumes_on_another_byte_exact(
     loads_before = served(replicas[0], "LoadCheckpoint")
 
     target = KillOnFirstWrite(replicas[1])
-    with Runtime([replica.address for replica in replicas]) as rt:
+    # The stream path: on s3rver the direct path would bring the bytes from the bucket.
+    with Runtime([replica.address for replica in replicas], direct_transfer=False) as rt:
         checkpoint = rt.load_checkpoint_to("worker-1", target, checkpoint_id)
 
     assert checkpoint.checkpoint_id == checkpoint_id
@@ -208,7 +209,7 @@ def test_a_save_whose_replica_is_killed_is_sent_again_to_another_under_its_key(
     data = bytes(range(256)) * (3 * CHUNK_BYTES // 256) + b"tail"
     source = KillAfterReading(data, replicas[0], after=CHUNK_BYTES + MIB)
 
-    with Runtime([replica.address for replica in replicas]) as rt:
+    with Runtime([replica.address for replica in replicas], direct_transfer=False) as rt:
         checkpoint_id = rt.save_checkpoint_stream("worker-1", source, idempotency_key="step-7")
         assert rt.load_checkpoint("worker-1", checkpoint_id) == data
 
@@ -219,6 +220,33 @@ def test_a_save_whose_replica_is_killed_is_sent_again_to_another_under_its_key(
     assert [(c.checkpoint_id, c.idempotency_key, c.size_bytes) for c in saved] == [
         (checkpoint_id, "step-7", len(data))
     ]
+
+
+def test_a_direct_save_and_load_outlive_the_replica_that_planned_them(
+    start: StartReplica, s3rver: S3rverProcess
+) -> None:
+    """The direct path on s3rver: the replica whose turn it is plans the first
+    chunk and is killed while the second is read; the rest of the plan (the
+    same plan id: its lease is in the bucket) and the commit go to the other
+    under the save's key. A load planned by one replica, killed at the first
+    chunk written, goes on from the bucket without it."""
+    env = s3rver.runtime_env(f"direct-{uuid.uuid4().hex[:8]}/")
+    replicas = [start(env), start(env)]
+    register_on_each(replicas, "worker-1")
+    data = bytes(range(256)) * (3 * CHUNK_BYTES // 256) + b"tail"
+    with Runtime([replica.address for replica in replicas]) as rt:
+        source = KillAfterReading(data, replicas[0], after=CHUNK_BYTES + MIB)
+        checkpoint_id = rt.save_checkpoint_stream("worker-1", source, idempotency_key="step-8")
+        assert replicas[0].process.returncode is not None  # killed mid-save
+        target = KillOnFirstWrite(replicas[1])
+        with Runtime(replicas[1].address) as own:
+            saved = list(own.list_checkpoints("worker-1"))
+            assert [(c.checkpoint_id, c.idempotency_key, c.size_bytes) for c in saved] == [
+                (checkpoint_id, "step-8", len(data))
+            ]
+            own.load_checkpoint_to("worker-1", target, checkpoint_id)
+        assert replicas[1].process.returncode is not None  # killed mid-load
+        assert target.getvalue() == data
 
 
 def test_a_name_that_resolves_to_several_addresses_is_used_round_robin(
