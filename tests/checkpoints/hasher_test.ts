@@ -2,7 +2,8 @@
  * Both hashers give the digests of node:crypto: the inline one lets other
  * calls run between slices, and the pool of Web Workers hashes without
  * holding this thread (a timer keeps firing while it works), keeps each
- * stream's updates in order across workers, copies only a view's bytes, and
+ * stream's updates in order across workers, copies only a view's bytes into a
+ * few buffers lent in turn, and
  * fails what is pending when it closes.
  */
 import assert from "node:assert/strict";
@@ -65,7 +66,18 @@ Deno.test("WorkerHasher gives the same digests from two workers, holding this th
 
 Deno.test("WorkerHasher.close() fails the hashes still pending", async () => {
   const hasher = new WorkerHasher(1);
-  const pending = hasher.sha256(bytesOf(64 * 1024 * 1024, 6));
+  const pending = hasher.sha256(bytesOf(8 * 1024 * 1024, 6));
   hasher.close();
   await assert.rejects(pending, /Hash worker terminated/);
+});
+
+Deno.test("WorkerHasher lends its few chunk-sized buffers in turn, and refuses more than a chunk at once", async () => {
+  const hasher = new WorkerHasher(1); // two buffers
+  try {
+    const many = Array.from({ length: 6 }, (_, i) => bytesOf(8 * 1024 * 1024 - i, i));
+    assert.deepEqual(await Promise.all(many.map((b) => hasher.sha256(b))), many.map(sha256));
+    await assert.rejects(hasher.sha256(new Uint8Array(8 * 1024 * 1024 + 1)), /a chunk is at most/);
+  } finally {
+    hasher.close();
+  }
 });
