@@ -13,12 +13,18 @@
  *   lists any manifest, so a save that commits after the listing is still
  *   protected, however long ago its chunks were written (very long saves,
  *   or chunks deduplicated against old unreferenced ones);
- * - in another process sharing the store (a rolling upgrade), only the grace
- *   period protects it: keep `gc.grace_ms` above the longest save.
+ * - in another runtime sharing the store (a replica), the save holds its
+ *   chunks in lease objects in the store (`store_leases.ts`), written before
+ *   each chunk is written and renewed while the save runs; the run reads
+ *   them after its mark, and keeps every chunk a live lease names;
  * - with grace 0, chunks written after the run started are kept all the same.
  *
  * Runs are serialized; the runtime starts one every `gc.interval_ms`, and
- * clients start one with RunGc.
+ * clients start one with RunGc. Among replicas on one bucket, a run first
+ * takes the GC lease (`store_lock.ts`, `locks/gc/`): a replica that finds it
+ * held by another skips the run and says so (`skipped`, `holder` in its
+ * report, outcome `skipped` in `pulse_gc_runs_total`); the holder renews it
+ * while it runs and stops deleting as soon as it is no longer sure to hold it.
  */
 import { PulseError } from "../errors.ts";
 import { GC_DELETES_IN_FLIGHT, GC_MANIFEST_READS_IN_FLIGHT } from "../limits.ts";
@@ -37,6 +43,7 @@ import {
 } from "../keys.ts";
 import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
+import type { HeldLock, StoreLock } from "../storage/store_lock.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
 import { StoreLeases } from "./store_leases.ts";
 import { MANIFEST } from "./manifest.ts";
@@ -47,6 +54,8 @@ export interface GarbageCollectorOptions {
   graceMs: number;
   /** Time between two periodic runs; 0 for none. */
   intervalMs: number;
+  /** The GC lease shared by the replicas on one bucket; absent for a store of one runtime (fs). */
+  lock?: StoreLock;
 }
 
 /** Options of one run. */
@@ -74,6 +83,10 @@ export interface GcReport {
   chunksDeleted: number;
   bytesReclaimed: number;
   durationMs: number;
+  /** Whether the run was skipped because another replica held the GC lease. */
+  skipped: boolean;
+  /** The replica that held the GC lease when the run was skipped; empty otherwise. */
+  holder: string;
 }
 
 const TARGET = "pulse::gc";
@@ -87,6 +100,8 @@ export class GarbageCollector {
   #tail: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopping = new AbortController();
+  // The GC lease while a run holds it.
+  #held: HeldLock | undefined;
 
   constructor(
     store: ObjectStore,
@@ -138,6 +153,28 @@ export class GarbageCollector {
     const dryRun = options.dryRun ?? false;
     const graceMs = options.graceMs ?? this.#options.graceMs;
     const mode = dryRun ? "dry_run" : "delete";
+    const lock = this.#options.lock;
+    if (lock === undefined) return await this.#collect(dryRun, graceMs);
+    const attempt = await lock.tryAcquire();
+    if (!attempt.acquired) {
+      gcRunsTotal.inc({ mode, outcome: "skipped" });
+      log.info(TARGET, "Garbage collection skipped: another replica holds the GC lease", {
+        holder: attempt.holder,
+        expires_at: attempt.expiresAt.toISOString(),
+      });
+      return { ...emptyReport(dryRun, graceMs), skipped: true, holder: attempt.holder };
+    }
+    this.#held = attempt.lock;
+    try {
+      return await this.#collect(dryRun, graceMs);
+    } finally {
+      this.#held = undefined;
+      await attempt.lock.release();
+    }
+  }
+
+  async #collect(dryRun: boolean, graceMs: number): Promise<GcReport> {
+    const mode = dryRun ? "dry_run" : "delete";
     const started = Date.now();
     const endTimer = gcDurationSeconds.startTimer({ mode });
     const collection = this.#leases.openCollection();
@@ -159,6 +196,8 @@ export class GarbageCollector {
         manifestsScanned,
         ...report,
         durationMs: Date.now() - started,
+        skipped: false,
+        holder: "",
       };
       gcRunsTotal.inc({ mode, outcome: "ok" });
       log.info(TARGET, "Garbage collection finished", fieldsOf(result));
@@ -230,6 +269,7 @@ export class GarbageCollector {
         else countDeleted(report, info.size);
       } else {
         await deletes.add(async () => {
+          this.#held?.check("collect garbage");
           const deleted = await this.#leases.deleteIfFree(
             sha256,
             collection,
@@ -265,6 +305,7 @@ export class GarbageCollector {
   }
 
   #checkStopping(): void {
+    this.#held?.check("collect garbage");
     if (this.#stopping.signal.aborted) {
       throw new PulseError(
         "ABORTED",
@@ -272,6 +313,21 @@ export class GarbageCollector {
       );
     }
   }
+}
+
+function emptyReport(dryRun: boolean, graceMs: number): Omit<GcReport, "skipped" | "holder"> {
+  return {
+    dryRun,
+    graceMs,
+    manifestsScanned: 0,
+    chunksScanned: 0,
+    bytesScanned: 0,
+    chunksReferenced: 0,
+    chunksProtected: 0,
+    chunksDeleted: 0,
+    bytesReclaimed: 0,
+    durationMs: 0,
+  };
 }
 
 function countDeleted(report: { chunksDeleted: number; bytesReclaimed: number }, size: number) {
