@@ -165,6 +165,7 @@ export class GarbageCollector {
       return { ...emptyReport(dryRun, graceMs), skipped: true, holder: attempt.holder };
     }
     this.#held = attempt.lock;
+    log.info(TARGET, "Garbage collection lease taken", { generation: attempt.lock.generation });
     try {
       return await this.#collect(dryRun, graceMs);
     } finally {

@@ -86,9 +86,19 @@ export class StoreLock {
   async tryAcquire(): Promise<LockAttempt> {
     const now = this.#now();
     const newest = await this.#newest();
-    if (newest !== undefined && !newest.released && Date.parse(newest.expires_at) > now) {
-      return { acquired: false, holder: newest.holder, expiresAt: new Date(newest.expires_at) };
+    if (newest === "superseded") {
+      return {
+        acquired: false,
+        holder: "another replica",
+        expiresAt: new Date(now + this.#options.ttlMs),
+      };
     }
+    const current = newest?.record;
+    if (current !== undefined && !current.released && Date.parse(current.expires_at) > now) {
+      return { acquired: false, holder: current.holder, expiresAt: new Date(current.expires_at) };
+    }
+    // From the key, never from a record: a generation deleted as old must
+    // never be written again, or two could hold it.
     const generation = (newest?.generation ?? 0) + 1;
     if (generation > GENERATION_MAX) {
       throw new Error(`Assertion failed: lock ${this.#prefix} ran out of generations`);
@@ -106,10 +116,11 @@ export class StoreLock {
     if (!await this.#store.putIfAbsent(key, body)) {
       // Another runtime took this generation first: it holds the lock now.
       const winner = await this.#newest();
+      const holder = winner === "superseded" ? undefined : winner?.record;
       return {
         acquired: false,
-        holder: winner?.holder ?? "another replica",
-        expiresAt: new Date(winner?.expires_at ?? now + this.#options.ttlMs),
+        holder: holder?.holder ?? "another replica",
+        expiresAt: new Date(holder?.expires_at ?? now + this.#options.ttlMs),
       };
     }
     await this.#dropOlder(key);
@@ -118,9 +129,16 @@ export class StoreLock {
     return { acquired: true, lock };
   }
 
-  async #newest(): Promise<LockRecord | undefined> {
+  // The newest generation and its record; "superseded" when that record was
+  // deleted between the listing and the read (a newer one was taken).
+  async #newest(): Promise<
+    { generation: number; record: LockRecord } | "superseded" | undefined
+  > {
     const key = await this.#newestKey();
-    return key === undefined ? undefined : await readRecord(this.#store, key, LOCK_RECORD);
+    if (key === undefined) return undefined;
+    const record = await readRecord(this.#store, key, LOCK_RECORD);
+    if (record === undefined) return "superseded";
+    return { generation: generationOfKey(this.#prefix, key), record };
   }
 
   async #newestKey(): Promise<string | undefined> {
@@ -151,6 +169,16 @@ export class StoreLock {
 /** The key of generation `generation` of the lock under `prefix`: newer ones sort first. */
 export function lockKeyOf(prefix: string, generation: number): string {
   return `${prefix}${String(GENERATION_MAX - generation).padStart(GENERATION_DIGITS, "0")}.json`;
+}
+
+// The generation a key of the lock names.
+function generationOfKey(prefix: string, key: string): number {
+  const digits = key.slice(prefix.length, prefix.length + GENERATION_DIGITS);
+  const inverted = Number(digits);
+  if (!/^\d+$/.test(digits) || !Number.isSafeInteger(inverted)) {
+    throw new PulseError("DATA_LOSS", `Cannot read lock ${key}: its name is not a generation`);
+  }
+  return GENERATION_MAX - inverted;
 }
 
 /** A lock this process holds, renewed until released. */
@@ -202,7 +230,9 @@ export class HeldLock {
   /** Renews every quarter of `ttlMs` until released or lost. */
   startRenewing(newestKey: () => Promise<string | undefined>): void {
     this.#timer = setInterval(() => {
-      this.#renewing = this.#renew(newestKey);
+      // One after the other, so that release() waits for every one: a
+      // renewal landing after the release would make the lock look held.
+      this.#renewing = this.#renewing.then(() => this.#renew(newestKey));
     }, Math.max(1, Math.floor(this.#options.ttlMs / 4)));
     // The runtime's life does not depend on renewing a lock.
     Deno.unrefTimer(this.#timer);

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { PulseError } from "../../src/errors.ts";
 import { type HeldLock, lockKeyOf, StoreLock } from "../../src/storage/store_lock.ts";
+import type { ObjectStore } from "../../src/storage/store.ts";
 import { tempFsStore } from "../support/temp_fs_store.ts";
 
 const PREFIX = "locks/test/";
@@ -97,4 +98,26 @@ Deno.test("a holder renews its lock while it holds it, and learns when another t
   await new Promise((resolve) => setTimeout(resolve, ttlMs));
   assert.equal(attempt.lock.held, false);
   await attempt.lock.release();
+});
+
+Deno.test("a contender whose listing names a generation deleted meanwhile does not take the lock by writing that generation again", async () => {
+  await using temp = await tempFsStore("pulse-lock-");
+  const a = new StoreLock(temp.store, PREFIX, { holder: "a", ttlMs: 60_000 });
+  const first = await a.tryAcquire();
+  assert.ok(first.acquired);
+  await first.lock.release();
+  const b = new StoreLock(temp.store, PREFIX, { holder: "b", ttlMs: 60_000 });
+  const second = await b.tryAcquire(); // generation 2; generation 1 is deleted
+  assert.ok(second.acquired);
+  // A listing made before b's write, read after b deleted generation 1.
+  const stale: ObjectStore = Object.assign(Object.create(temp.store), {
+    list: () => Promise.resolve([{ key: lockKeyOf(PREFIX, 1), size: 1, lastModified: new Date() }]),
+    putIfAbsent: (key: string, data: Uint8Array) => temp.store.putIfAbsent(key, data),
+    get: (key: string) => temp.store.get(key),
+  });
+  const c = new StoreLock(stale, PREFIX, { holder: "c", ttlMs: 60_000 });
+  const attempt = await c.tryAcquire();
+  assert.equal(attempt.acquired, false);
+  assert.deepEqual((await temp.store.list(PREFIX)).map((info) => info.key), [lockKeyOf(PREFIX, 2)]);
+  await second.lock.release();
 });
