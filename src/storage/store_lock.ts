@@ -53,6 +53,8 @@ const LOCK_RECORD: RecordShape<LockRecord> = {
 const GENERATION_DIGITS = 12;
 const GENERATION_MAX = 10 ** GENERATION_DIGITS - 1;
 const TARGET = "pulse::lock";
+// Listings of a lock whose newest generation keeps vanishing before it is read.
+const SUPERSEDED_LISTINGS_MAX = 3;
 
 /** Options of a `StoreLock`. */
 export interface StoreLockOptions {
@@ -131,14 +133,17 @@ export class StoreLock {
 
   // The newest generation and its record; "superseded" when that record was
   // deleted between the listing and the read (a newer one was taken).
+  // A few listings are tried, so that the newer holder is named.
   async #newest(): Promise<
     { generation: number; record: LockRecord } | "superseded" | undefined
   > {
-    const key = await this.#newestKey();
-    if (key === undefined) return undefined;
-    const record = await readRecord(this.#store, key, LOCK_RECORD);
-    if (record === undefined) return "superseded";
-    return { generation: generationOfKey(this.#prefix, key), record };
+    for (let attempt = 0; attempt < SUPERSEDED_LISTINGS_MAX; attempt++) {
+      const key = await this.#newestKey();
+      if (key === undefined) return undefined;
+      const record = await readRecord(this.#store, key, LOCK_RECORD);
+      if (record !== undefined) return { generation: generationOfKey(this.#prefix, key), record };
+    }
+    return "superseded";
   }
 
   async #newestKey(): Promise<string | undefined> {
