@@ -16,7 +16,10 @@
  * - in another runtime sharing the store (a replica), the save holds its
  *   chunks in lease objects in the store (`store_leases.ts`), written before
  *   each chunk is written and renewed while the save runs; the run reads
- *   them after its mark, and keeps every chunk a live lease names;
+ *   them after its mark and again every `LEASE_RESCAN_PREFIXES` fan-out
+ *   directories, and keeps every chunk a live lease names (a chunk the save
+ *   reuses, stored but in no manifest, and swept between a read of the
+ *   leases and the next, is the window that remains: docs/operations.md);
  * - with grace 0, chunks written after the run started are kept all the same.
  *
  * Runs are serialized; the runtime starts one every `gc.interval_ms`, and
@@ -89,7 +92,19 @@ export interface GcReport {
   holder: string;
 }
 
+// What a sweep deletes: unreferenced chunks written before `cutoff` that no
+// lease names (`leased`, grown by `rescan` on a shared store).
+interface SweepOptions {
+  dryRun: boolean;
+  cutoff: number;
+  leased: Set<string>;
+  rescan?: () => Promise<{ chunks: Set<string> }>;
+}
+
 const TARGET = "pulse::gc";
+// Fan-out directories swept between two reads of the store's leases, on a
+// store shared by replicas (16 reads per run).
+const LEASE_RESCAN_PREFIXES = 16;
 
 /** Marks and sweeps unreferenced chunks, on demand and periodically. */
 export class GarbageCollector {
@@ -189,6 +204,7 @@ export class GarbageCollector {
         dryRun,
         cutoff: started - graceMs,
         leased: leased.chunks,
+        rescan: this.#options.lock && (() => this.#storeLeases.scan(Date.now())),
       });
       if (!dryRun) { for (const key of leased.expired) await this.#store.delete(key); }
       const result: GcReport = {
@@ -247,7 +263,7 @@ export class GarbageCollector {
   async #sweep(
     referenced: Set<string>,
     collection: ChunkCollection,
-    options: { dryRun: boolean; cutoff: number; leased: Set<string> },
+    options: SweepOptions,
   ) {
     const report = {
       chunksScanned: 0,
@@ -287,8 +303,14 @@ export class GarbageCollector {
       }
     };
     try {
-      for (const prefix of CHUNK_FAN_OUT_PREFIXES) {
+      for (const [index, prefix] of CHUNK_FAN_OUT_PREFIXES.entries()) {
         this.#checkStopping();
+        // Leases of saves that began since the last look count too: a save
+        // on another replica that started during the sweep is protected
+        // from the next fan-out directory on, not only from the next run.
+        if (index > 0 && index % LEASE_RESCAN_PREFIXES === 0 && options.rescan) {
+          for (const sha256 of (await options.rescan()).chunks) options.leased.add(sha256);
+        }
         for await (const info of listAll(this.#store, prefix)) {
           this.#checkStopping();
           const sha256 = chunkHashOfKey(info.key);
