@@ -614,6 +614,14 @@ export const PULSE_DESCRIPTOR: Record<string, unknown> = {
                 "duration_ms": {
                   "type": "uint64",
                   "id": 10
+                },
+                "skipped": {
+                  "type": "bool",
+                  "id": 11
+                },
+                "holder": {
+                  "type": "string",
+                  "id": 12
                 }
               }
             },

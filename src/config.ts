@@ -77,6 +77,15 @@ function address(raw: unknown): string | { allowed: string } {
   };
 }
 
+/** A replica id: empty, or 1-128 characters of `[A-Za-z0-9._-]`, as worker ids are. */
+function replicaId(raw: unknown): string | { allowed: string } {
+  return typeof raw === "string" && (raw === "" || /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(raw))
+    ? raw
+    : {
+      allowed: "empty, or 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit",
+    };
+}
+
 /** Roles of tokens: admin may do everything, worker acts for its workers, reader reads. */
 export const ROLES = ["admin", "worker", "reader"] as const;
 /** A role. */
@@ -161,6 +170,14 @@ export const SETTINGS = {
     env: "PULSE_METRICS_ADDR",
     flag: "metrics-addr",
     help: "HTTP listen address of /metrics, /healthz and /readyz",
+  }),
+  "server.replica_id": setting({
+    parse: replicaId,
+    default: "",
+    env: "PULSE_REPLICA_ID",
+    flag: "replica-id",
+    help:
+      "names this runtime among the replicas on one bucket (logs, pulse_replica_info, the holder of GC leases); empty for hostname-pid-random, made at start",
   }),
   "server.heartbeat_timeout_ms": setting({
     parse: integer(1000, 86_400_000),
@@ -461,6 +478,13 @@ export const SETTINGS = {
     env: "PULSE_JOBS_COMMIT_TIMEOUT_MS",
     help:
       "how long CommitStep waits for every rank's shard of a step before it aborts the step, unless the call gives its own timeout",
+  }),
+  "storage.lease_ms": setting({
+    parse: integer(1000, 3_600_000),
+    default: 15_000,
+    env: "PULSE_STORAGE_LEASE_MS",
+    help:
+      "how long a lease in the store lasts unless renewed (every quarter of it): a save's hold on its chunks and on its idempotency key, and the garbage collector's lease; a replica that dies is replaced after this",
   }),
   "gc.grace_ms": setting({
     parse: integer(0, 2_592_000_000),

@@ -121,7 +121,7 @@ export function ledgerKeyOf(workerId: string): string {
 /** Key prefix of the store's leases: holds of saves in progress on their chunks, against GC. */
 export const LEASES_PREFIX = "leases/";
 
-/** Key prefix of the leases of one direct-path plan. */
+/** Key prefix of the leases of one direct-path plan, or of one save (by its checkpoint id). */
 export function leasePrefixOf(planId: string): string {
   return `${LEASES_PREFIX}${planId}/`;
 }
@@ -196,4 +196,26 @@ export const QUARANTINE_PREFIX = "quarantine/";
  */
 export function quarantineKeyOf(sha256: string): string {
   return `${QUARANTINE_PREFIX}${sha256}`;
+}
+
+/** Key prefix of the GC lease: one collector at a time among the replicas (`store_lock.ts`). */
+export const GC_LOCK_PREFIX = "locks/gc/";
+
+/** Key prefix of a worker's retention lease: one retention pass at a time per worker. */
+export function retentionLockPrefixOf(workerId: string): string {
+  return `locks/retention/${workerId}/`;
+}
+
+/**
+ * Key of the marker that one replica took over the dead claim of
+ * `checkpointId` on a worker's idempotency key: written with `putIfAbsent`,
+ * so that of the replicas that find the claim dead, one replaces it.
+ */
+export function idempotencyTakeoverKeyOf(
+  workerId: string,
+  idempotencyKey: string,
+  checkpointId: string,
+): string {
+  const record = idempotencyRecordKeyOf(workerId, idempotencyKey);
+  return `${record.slice(0, -JSON_SUFFIX.length)}.takeover.${checkpointId}${JSON_SUFFIX}`;
 }

@@ -15,6 +15,12 @@ export const ID_LENGTH_MAX = 128;
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Longest idempotency key. */
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 256;
+/**
+ * How often a save waits between two looks at the claim of its idempotency
+ * key that a save on another replica holds: for that save's manifest, or for
+ * its lease to lapse.
+ */
+export const IDEMPOTENCY_CLAIM_POLL_MS = 200;
 /** Longest dataset path (a URI). */
 export const DATASET_PATH_LENGTH_MAX = 2048;
 

@@ -30,6 +30,17 @@ const SECONDS_BUCKETS = [
   120,
 ];
 
+/**
+ * Always 1, labelled with this runtime's replica id, so that dashboards count
+ * and name the replicas on one bucket (`count(pulse_replica_info)`).
+ */
+export const replicaInfo = new prom.Gauge({
+  name: "pulse_replica_info",
+  help: "1 per runtime process, labelled with its replica id (server.replica_id)",
+  labelNames: ["replica"] as const,
+  registers: [registry],
+});
+
 /** Checkpoint saves by outcome (`ok`, `error`) and path (`stream`, `direct`). */
 export const checkpointsTotal = new prom.Counter({
   name: "pulse_checkpoints_total",
@@ -177,7 +188,8 @@ for (const problem of ["corrupt", "missing"]) scrubBadChunksTotal.inc({ problem 
 /** Garbage collection runs, by mode (`delete`, `dry_run`) and outcome (`ok`, `error`). */
 export const gcRunsTotal = new prom.Counter({
   name: "pulse_gc_runs_total",
-  help: "Garbage collection runs, by mode (delete, dry_run) and outcome (ok, error)",
+  help:
+    "Garbage collection runs, by mode (delete, dry_run) and outcome (ok, error, skipped: another replica held the GC lease)",
   labelNames: ["mode", "outcome"] as const,
   registers: [registry],
 });

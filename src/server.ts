@@ -18,12 +18,15 @@ import { PulseError } from "./errors.ts";
 import { JobSteps } from "./jobs/job_steps.ts";
 import { checkpointOwnerOf } from "./keys.ts";
 import { log } from "./log.ts";
-import { setActiveWorkersSource } from "./metrics.ts";
+import { replicaInfo, setActiveWorkersSource } from "./metrics.ts";
 import { serveMetrics } from "./metrics_server.ts";
 import { FsStore } from "./storage/fs_store.ts";
 import { S3Store } from "./storage/s3_store.ts";
 import type { ObjectStore } from "./storage/store.ts";
 import { WorkerRegistry } from "./workers/worker_registry.ts";
+import { GC_LOCK_PREFIX, retentionLockPrefixOf } from "./keys.ts";
+import { replicaIdOf } from "./replica.ts";
+import { StoreLock } from "./storage/store_lock.ts";
 
 const TARGET = "pulse::server";
 
@@ -42,12 +45,16 @@ export interface RunningRuntime {
 
 /** Starts the runtime described by `config`. */
 export async function startRuntime(config: Config): Promise<RunningRuntime> {
+  const replicaId = replicaIdOf(config["server.replica_id"]);
+  replicaInfo.set({ replica: replicaId }, 1);
   log.info(TARGET, "Starting PulseCheckpoint Runtime", {
     deno_version: Deno.version.deno,
     storage_backend: config["storage.backend"],
+    replica_id: replicaId,
   });
   const store = await openStore(config);
-  const domain = openDomain(store, config);
+  warnIfUnshareable(store);
+  const domain = openDomain(store, config, replicaId);
   const guard = new Guard(config["auth.tokens"]);
   const grpcServer = await startGrpcServer(config, {
     guard,
@@ -72,6 +79,7 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
       : "mutual",
     authentication: guard.enabled ? `${config["auth.tokens"].length} tokens` : "off",
     deno_version: Deno.version.deno,
+    replica_id: replicaId,
   });
   domain.garbageCollector.start();
   domain.workers.start();
@@ -98,7 +106,10 @@ export async function startRuntime(config: Config): Promise<RunningRuntime> {
 }
 
 // The domain modules over `store`, wired to each other.
-function openDomain(store: ObjectStore, config: Config) {
+function openDomain(store: ObjectStore, config: Config, replicaId: string) {
+  // Replicas share S3 only: the fs store is one runtime's (its directory lock).
+  const shared = store instanceof S3Store;
+  const lockOptions = { holder: replicaId, ttlMs: config["storage.lease_ms"] };
   const workers = new WorkerRegistry(store, {
     heartbeatTimeoutMs: config["server.heartbeat_timeout_ms"],
     cacheMs: config["registry.cache_ms"],
@@ -118,6 +129,14 @@ function openDomain(store: ObjectStore, config: Config) {
     savesPerWorkerMax: config["limits.saves_per_worker_max"],
     savesMax: config["limits.saves_max"],
     requireWorker: (action, workerId) => workers.requireRegistered(action, workerId),
+    replicas: {
+      shared,
+      replicaId,
+      leaseMs: config["storage.lease_ms"],
+      // A claim whose replica died is free after one lease; a live one is
+      // waited on as long as a client may stay silent, and a lease more.
+      claimWaitMs: config["server.save_idle_timeout_ms"] + config["storage.lease_ms"],
+    },
     // Set below, before the server takes its first call.
     // A job's checkpoints are kept by steps (retention.keep_last_steps).
     onSaved: (checkpoint) => {
@@ -127,10 +146,14 @@ function openDomain(store: ObjectStore, config: Config) {
   const retention = new Retention(store, checkpoints, {
     keepLast: config["retention.keep_last"],
     keepEvery: config["retention.keep_every"],
+    lockOf: shared
+      ? (workerId) => new StoreLock(store, retentionLockPrefixOf(workerId), lockOptions)
+      : undefined,
   });
   const garbageCollector = new GarbageCollector(store, checkpoints.chunkLeases, {
     graceMs: config["gc.grace_ms"],
     intervalMs: config["gc.interval_ms"],
+    lock: shared ? new StoreLock(store, GC_LOCK_PREFIX, lockOptions) : undefined,
   });
   const scrubber = new Scrubber(store, checkpoints.chunkLeases);
   const datasets = new DatasetRegistry(store);
@@ -162,6 +185,17 @@ function openDomain(store: ObjectStore, config: Config) {
     plans,
     hasher,
   };
+}
+
+// Leases and idempotency claims between replicas rest on conditional writes.
+function warnIfUnshareable(store: ObjectStore): void {
+  if (!(store instanceof S3Store) || store.conditionalWrites) return;
+  log.warn(
+    TARGET,
+    "The S3 server ignores conditional writes (If-None-Match): run ONE runtime on this bucket. " +
+      "GC leases, retention leases and idempotency claims are then exact within one process only.",
+    { store: store.description },
+  );
 }
 
 function warnIfOpen(config: Config, guard: Guard): void {

@@ -116,6 +116,8 @@ export function gcReportMessage(report: GcReport): RunGcResponse {
     chunks_deleted: report.chunksDeleted,
     bytes_reclaimed: report.bytesReclaimed,
     duration_ms: report.durationMs,
+    skipped: report.skipped,
+    holder: report.holder,
   };
 }
 

@@ -31,6 +31,7 @@ import { checkPlanId } from "./direct_plans.ts";
 import { StoreLeases } from "./store_leases.ts";
 import { Idempotency } from "./idempotency.ts";
 import { checkShardRef, type ShardRef } from "../jobs/shard_ref.ts";
+import { type SaveHold, SaveHolds } from "./save_lease.ts";
 import { type ChunkRef, MANIFEST, type Manifest, MANIFEST_FORMAT } from "./manifest.ts";
 
 /** A checkpoint as clients see it. */
@@ -90,7 +91,32 @@ export interface CheckpointsOptions extends ChunkWriterOptions {
    * here); what it throws is logged, never returned to the saver.
    */
   onSaved?: (checkpoint: Checkpoint) => void;
+  /**
+   * How saves hold their chunks and idempotency keys in a store that other
+   * replicas share (`save_lease.ts`, `idempotency.ts`); absent: a store of
+   * this runtime alone.
+   */
+  replicas?: ReplicaOptions;
 }
+
+/** Options of saves among replicas on one bucket. */
+export interface ReplicaOptions {
+  /** Whether other runtimes share the store (S3). */
+  shared: boolean;
+  /** This runtime's replica id (`server.replica_id`). */
+  replicaId: string;
+  /** How long a save's lease lasts unless renewed (`storage.lease_ms`). */
+  leaseMs: number;
+  /** Longest wait for an idempotency claim that another save holds. */
+  claimWaitMs: number;
+}
+
+const ONE_RUNTIME: ReplicaOptions = {
+  shared: false,
+  replicaId: "local",
+  leaseMs: 15_000,
+  claimWaitMs: 30_000,
+};
 
 const TARGET = "pulse::checkpoint";
 
@@ -103,6 +129,7 @@ export class Checkpoints {
   readonly #storeLeases: StoreLeases;
   readonly #reader: ChunkReader;
   readonly #idempotency: Idempotency;
+  readonly #holds: SaveHolds;
   // Saves in progress by worker, and in all.
   readonly #savesByWorker = new Map<string, number>();
   #saves = 0;
@@ -121,7 +148,16 @@ export class Checkpoints {
     });
     this.#storeLeases = new StoreLeases(store);
     this.#reader = new ChunkReader(store, options.readsAhead, options.hasher);
-    this.#idempotency = new Idempotency(store);
+    const replicas = options.replicas ?? ONE_RUNTIME;
+    this.#holds = new SaveHolds(this.#storeLeases, {
+      shared: replicas.shared,
+      ttlMs: replicas.leaseMs,
+    });
+    this.#idempotency = new Idempotency(store, {
+      holds: this.#holds,
+      replicaId: replicas.replicaId,
+      claimWaitMs: replicas.claimWaitMs,
+    });
   }
 
   /** The leases saves in progress hold on their chunks, for the garbage collector. */
@@ -169,13 +205,19 @@ export class Checkpoints {
     // A rank without a worker is counted as one of its own.
     const release = this.#admit(workerId || `rank ${shard!.rank} of job ${shard!.jobId}`);
     try {
-      if (idempotencyKey === "") return await this.#save(request, data, options);
-      // Saves with one key run one after the other: each later one finds the
-      // checkpoint of the first that committed, unless that one failed.
-      return await this.#idempotency.serialized(owner, idempotencyKey, async () => {
-        const earlier = await this.findSaved(owner, idempotencyKey);
-        return earlier ?? await this.#save(request, data, options);
-      });
+      if (idempotencyKey === "") return await this.#saveHeld(request, data, options);
+      // Saves with one key run one after the other here, and claim it in the
+      // store against other replicas: each later one finds the checkpoint of
+      // the first that committed, unless that one failed.
+      return await this.#idempotency.serialized(
+        owner,
+        idempotencyKey,
+        () =>
+          this.#idempotency.saveOnce(owner, idempotencyKey, {
+            committed: (checkpointId) => this.#committed(owner, checkpointId),
+            save: (checkpointId, hold) => this.#save(request, data, options, checkpointId, hold),
+          }, options.signal),
+      );
     } finally {
       release();
     }
@@ -208,21 +250,33 @@ export class Checkpoints {
     };
   }
 
-  async #save(
+  // A save without an idempotency key, under a hold of its own.
+  async #saveHeld(
     request: SaveRequest,
     data: AsyncIterable<Uint8Array | NamedChunk | ChunkRef>,
     options: SaveOptions,
   ): Promise<Checkpoint> {
     const checkpointId = newCheckpointId();
-    const { workerId, idempotencyKey, baseCheckpointId = "" } = request;
-    const owner = ownerOfSave(request);
-    if (idempotencyKey !== "") {
-      // Claimed before any byte is written: a retry after a crash finds the
-      // claim, sees no manifest for it, and saves anew.
-      await this.#idempotency.claim(owner, idempotencyKey, checkpointId);
+    const hold = await this.#holds.open(checkpointId, ownerOfSave(request));
+    try {
+      return await this.#save(request, data, options, checkpointId, hold);
+    } finally {
+      await hold.release();
     }
+  }
+
+  async #save(
+    request: SaveRequest,
+    data: AsyncIterable<Uint8Array | NamedChunk | ChunkRef>,
+    options: SaveOptions,
+    checkpointId: string,
+    hold: SaveHold,
+  ): Promise<Checkpoint> {
+    const { workerId, baseCheckpointId = "" } = request;
+    const owner = ownerOfSave(request);
     const commit = async (written: WrittenChunks) => {
       await checkBeforeCommit(written, options);
+      await hold.check("save checkpoint");
       return await this.#commit(request, checkpointId, written);
     };
     let checkpoint: Checkpoint;
@@ -242,7 +296,7 @@ export class Checkpoints {
       checkpoint = await this.#writer.write(
         data as AsyncIterable<Uint8Array | NamedChunk>,
         commit,
-        { base, signal: options.signal },
+        { base, signal: options.signal, hold: (sha256) => hold.cover(sha256) },
       );
     }
     try {
@@ -410,7 +464,10 @@ export class Checkpoints {
   /** The checkpoint a save with this idempotency key made, if it committed. */
   async findSaved(owner: string, idempotencyKey: string): Promise<Checkpoint | undefined> {
     const checkpointId = await this.#idempotency.find(owner, idempotencyKey);
-    if (checkpointId === undefined) return undefined;
+    return checkpointId === undefined ? undefined : await this.#committed(owner, checkpointId);
+  }
+
+  async #committed(owner: string, checkpointId: string): Promise<Checkpoint | undefined> {
     const manifest = await this.#readManifest(manifestKeyOf(owner, checkpointId));
     return manifest && toCheckpoint(manifest);
   }

@@ -104,9 +104,9 @@ export class ChunkWriter {
   async write<T>(
     data: AsyncIterable<Uint8Array | NamedChunk>,
     commit: (written: WrittenChunks) => Promise<T>,
-    options: { base?: Base; signal?: AbortSignal } = {},
+    options: { base?: Base; signal?: AbortSignal; hold?: (sha256: string) => Promise<void> } = {},
   ): Promise<T> {
-    const save = new SaveChunks(this.#parts, options.base);
+    const save = new SaveChunks(this.#parts, options.base, options.hold);
     try {
       const source = chunks(data, this.#parts.buffers, options.signal);
       return await commit(await save.write(source));
@@ -138,10 +138,18 @@ class SaveChunks {
   // named chunk is fetched as soon as its name arrives.
   #hashed: Promise<unknown> = Promise.resolve();
 
-  constructor(parts: WriterParts, base: Base | undefined) {
+  // Holds a chunk in the store for other replicas' collectors (`save_lease.ts`).
+  readonly #hold: (sha256: string) => Promise<void>;
+
+  constructor(
+    parts: WriterParts,
+    base: Base | undefined,
+    hold: ((sha256: string) => Promise<void>) | undefined,
+  ) {
     this.#parts = parts;
     this.#base = base;
     this.#whole = parts.options.hasher.stream();
+    this.#hold = hold ?? (() => Promise.resolve());
   }
 
   // Writes every chunk, and waits for the writes and the whole-stream hash.
@@ -178,8 +186,10 @@ class SaveChunks {
       const sha256 = await options.hasher.sha256(chunk);
       this.#add({ sha256, size: chunk.length });
       await this.#lease(sha256);
+      // Held in the store before it is written or reused, not in this loop:
+      // chunk writes in flight share the lease writes.
       written = Promise.all([
-        storeChunk(store, sha256, chunk),
+        this.#hold(sha256).then(() => storeChunk(store, sha256, chunk)),
         this.#feedWhole(Promise.resolve(chunk)),
       ]);
     } catch (error) {
@@ -209,6 +219,7 @@ class SaveChunks {
   // The bytes of a named chunk, leased before they are read, and verified.
   async #readNamed(sha256: string, size: number, base: Base): Promise<Uint8Array> {
     await this.#lease(sha256);
+    await this.#hold(sha256);
     const bytes = await this.#parts.store.get(chunkKeyOf(sha256));
     if (bytes === undefined || bytes.length !== size) {
       throw new PulseError(

@@ -13,12 +13,21 @@
  *   lists any manifest, so a save that commits after the listing is still
  *   protected, however long ago its chunks were written (very long saves,
  *   or chunks deduplicated against old unreferenced ones);
- * - in another process sharing the store (a rolling upgrade), only the grace
- *   period protects it: keep `gc.grace_ms` above the longest save.
+ * - in another runtime sharing the store (a replica), the save holds its
+ *   chunks in lease objects in the store (`store_leases.ts`), written before
+ *   each chunk is written and renewed while the save runs; the run reads
+ *   them after its mark and again every `LEASE_RESCAN_PREFIXES` fan-out
+ *   directories, and keeps every chunk a live lease names (a chunk the save
+ *   reuses, stored but in no manifest, and swept between a read of the
+ *   leases and the next, is the window that remains: docs/operations.md);
  * - with grace 0, chunks written after the run started are kept all the same.
  *
  * Runs are serialized; the runtime starts one every `gc.interval_ms`, and
- * clients start one with RunGc.
+ * clients start one with RunGc. Among replicas on one bucket, a run first
+ * takes the GC lease (`store_lock.ts`, `locks/gc/`): a replica that finds it
+ * held by another skips the run and says so (`skipped`, `holder` in its
+ * report, outcome `skipped` in `pulse_gc_runs_total`); the holder renews it
+ * while it runs and stops deleting as soon as it is no longer sure to hold it.
  */
 import { PulseError } from "../errors.ts";
 import { GC_DELETES_IN_FLIGHT, GC_MANIFEST_READS_IN_FLIGHT } from "../limits.ts";
@@ -37,6 +46,7 @@ import {
 } from "../keys.ts";
 import { readRecord } from "../storage/records.ts";
 import { listAll, type ObjectInfo, type ObjectStore } from "../storage/store.ts";
+import type { HeldLock, StoreLock } from "../storage/store_lock.ts";
 import type { ChunkCollection, ChunkLeases } from "./chunk_leases.ts";
 import { StoreLeases } from "./store_leases.ts";
 import { MANIFEST } from "./manifest.ts";
@@ -48,6 +58,8 @@ export interface GarbageCollectorOptions {
   graceMs: number;
   /** Time between two periodic runs; 0 for none. */
   intervalMs: number;
+  /** The GC lease shared by the replicas on one bucket; absent for a store of one runtime (fs). */
+  lock?: StoreLock;
 }
 
 /** Options of one run. */
@@ -75,9 +87,25 @@ export interface GcReport {
   chunksDeleted: number;
   bytesReclaimed: number;
   durationMs: number;
+  /** Whether the run was skipped because another replica held the GC lease. */
+  skipped: boolean;
+  /** The replica that held the GC lease when the run was skipped; empty otherwise. */
+  holder: string;
+}
+
+// What a sweep deletes: unreferenced chunks written before `cutoff` that no
+// lease names (`leased`, grown by `rescan` on a shared store).
+interface SweepOptions {
+  dryRun: boolean;
+  cutoff: number;
+  leased: Set<string>;
+  rescan?: () => Promise<{ chunks: Set<string> }>;
 }
 
 const TARGET = "pulse::gc";
+// Fan-out directories swept between two reads of the store's leases, on a
+// store shared by replicas (16 reads per run).
+const LEASE_RESCAN_PREFIXES = 16;
 
 /** Marks and sweeps unreferenced chunks, on demand and periodically. */
 export class GarbageCollector {
@@ -88,6 +116,8 @@ export class GarbageCollector {
   #tail: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopping = new AbortController();
+  // The GC lease while a run holds it.
+  #held: HeldLock | undefined;
 
   constructor(
     store: ObjectStore,
@@ -139,6 +169,29 @@ export class GarbageCollector {
     const dryRun = options.dryRun ?? false;
     const graceMs = options.graceMs ?? this.#options.graceMs;
     const mode = dryRun ? "dry_run" : "delete";
+    const lock = this.#options.lock;
+    if (lock === undefined) return await this.#collect(dryRun, graceMs);
+    const attempt = await lock.tryAcquire();
+    if (!attempt.acquired) {
+      gcRunsTotal.inc({ mode, outcome: "skipped" });
+      log.info(TARGET, "Garbage collection skipped: another replica holds the GC lease", {
+        holder: attempt.holder,
+        expires_at: attempt.expiresAt.toISOString(),
+      });
+      return { ...emptyReport(dryRun, graceMs), skipped: true, holder: attempt.holder };
+    }
+    this.#held = attempt.lock;
+    log.info(TARGET, "Garbage collection lease taken", { generation: attempt.lock.generation });
+    try {
+      return await this.#collect(dryRun, graceMs);
+    } finally {
+      this.#held = undefined;
+      await attempt.lock.release();
+    }
+  }
+
+  async #collect(dryRun: boolean, graceMs: number): Promise<GcReport> {
+    const mode = dryRun ? "dry_run" : "delete";
     const started = Date.now();
     const endTimer = gcDurationSeconds.startTimer({ mode });
     const collection = this.#leases.openCollection();
@@ -152,6 +205,7 @@ export class GarbageCollector {
         dryRun,
         cutoff: started - graceMs,
         leased: leased.chunks,
+        rescan: this.#options.lock && (() => this.#storeLeases.scan(Date.now())),
       });
       if (!dryRun) { for (const key of leased.expired) await this.#store.delete(key); }
       const result: GcReport = {
@@ -160,6 +214,8 @@ export class GarbageCollector {
         manifestsScanned,
         ...report,
         durationMs: Date.now() - started,
+        skipped: false,
+        holder: "",
       };
       gcRunsTotal.inc({ mode, outcome: "ok" });
       log.info(TARGET, "Garbage collection finished", fieldsOf(result));
@@ -208,7 +264,7 @@ export class GarbageCollector {
   async #sweep(
     referenced: Set<string>,
     collection: ChunkCollection,
-    options: { dryRun: boolean; cutoff: number; leased: Set<string> },
+    options: SweepOptions,
   ) {
     const report = {
       chunksScanned: 0,
@@ -231,6 +287,7 @@ export class GarbageCollector {
         else countDeleted(report, info.size);
       } else {
         await deletes.add(async () => {
+          this.#held?.check("collect garbage");
           const deleted = await this.#leases.deleteIfFree(
             sha256,
             collection,
@@ -247,8 +304,14 @@ export class GarbageCollector {
       }
     };
     try {
-      for (const prefix of CHUNK_FAN_OUT_PREFIXES) {
+      for (const [index, prefix] of CHUNK_FAN_OUT_PREFIXES.entries()) {
         this.#checkStopping();
+        // Leases of saves that began since the last look count too: a save
+        // on another replica that started during the sweep is protected
+        // from the next fan-out directory on, not only from the next run.
+        if (index > 0 && index % LEASE_RESCAN_PREFIXES === 0 && options.rescan) {
+          for (const sha256 of (await options.rescan()).chunks) options.leased.add(sha256);
+        }
         for await (const info of listAll(this.#store, prefix)) {
           this.#checkStopping();
           const sha256 = chunkHashOfKey(info.key);
@@ -266,6 +329,7 @@ export class GarbageCollector {
   }
 
   #checkStopping(): void {
+    this.#held?.check("collect garbage");
     if (this.#stopping.signal.aborted) {
       throw new PulseError(
         "ABORTED",
@@ -273,6 +337,21 @@ export class GarbageCollector {
       );
     }
   }
+}
+
+function emptyReport(dryRun: boolean, graceMs: number): Omit<GcReport, "skipped" | "holder"> {
+  return {
+    dryRun,
+    graceMs,
+    manifestsScanned: 0,
+    chunksScanned: 0,
+    bytesScanned: 0,
+    chunksReferenced: 0,
+    chunksProtected: 0,
+    chunksDeleted: 0,
+    bytesReclaimed: 0,
+    durationMs: 0,
+  };
 }
 
 function countDeleted(report: { chunksDeleted: number; bytesReclaimed: number }, size: number) {

@@ -17,6 +17,12 @@
  * saves that trigger them; saves that commit while a pass runs trigger one
  * more pass, not one each. A failed pass is logged and deletes nothing it did
  * not decide on from a consistent listing; it never fails a save.
+ *
+ * Among replicas on one bucket, a pass over a worker first takes that
+ * worker's retention lease (`store_lock.ts`, `locks/retention/<worker_id>/`),
+ * so that two replicas never number one ledger at once; a replica that finds
+ * it held skips its pass (logged): the holder's pass, or the worker's next
+ * save, applies the policy to what it left.
  */
 import { PulseError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -24,6 +30,7 @@ import { retentionDeletedTotal } from "../metrics.ts";
 import { checkpointIdOfKey, isManifestKey, ledgerKeyOf, manifestPrefixOf } from "../keys.ts";
 import { fieldsProblem, readRecord, type RecordShape, writeRecord } from "../storage/records.ts";
 import { listAll, type ObjectStore } from "../storage/store.ts";
+import type { StoreLock } from "../storage/store_lock.ts";
 import type { Checkpoints } from "./checkpoints.ts";
 
 /** The retention policy: `keepLast` 0 keeps everything. */
@@ -32,6 +39,8 @@ export interface RetentionOptions {
   keepLast: number;
   /** Also keep every K-th checkpoint of the history (oldest = 1); 0 for none. */
   keepEvery: number;
+  /** The retention lease of a worker, shared by the replicas on one bucket; absent for one runtime (fs). */
+  lockOf?: (workerId: string) => StoreLock;
 }
 
 /** The numbering of a worker's checkpoints, as its ledger stores it. */
@@ -48,6 +57,8 @@ export interface RetentionResult {
   kept: number;
   /** Checkpoint ids deleted, newest first. */
   deleted: string[];
+  /** The replica that held the worker's retention lease, when the pass was skipped. */
+  skippedFor?: string;
 }
 
 // A ledger as stored, with the version of its format.
@@ -161,6 +172,24 @@ export class Retention {
   }
 
   async #pass(workerId: string): Promise<RetentionResult> {
+    const lock = this.#options.lockOf?.(workerId);
+    if (lock === undefined) return await this.#passHeld(workerId);
+    const attempt = await lock.tryAcquire();
+    if (!attempt.acquired) {
+      log.info(TARGET, "Retention pass skipped: another replica runs one for this worker", {
+        worker_id: workerId,
+        holder: attempt.holder,
+      });
+      return { kept: 0, deleted: [], skippedFor: attempt.holder };
+    }
+    try {
+      return await this.#passHeld(workerId, () => attempt.lock.check("apply retention"));
+    } finally {
+      await attempt.lock.release();
+    }
+  }
+
+  async #passHeld(workerId: string, check = () => {}): Promise<RetentionResult> {
     const live: string[] = [];
     for await (const info of listAll(this.#store, manifestPrefixOf(workerId))) {
       if (isManifestKey(info.key)) live.push(checkpointIdOfKey(info.key));
@@ -176,6 +205,7 @@ export class Retention {
     const victims = retentionVictims(live, ledger.positions, this.#options);
     const deleted: string[] = [];
     for (const checkpointId of victims) {
+      check();
       if (await this.#delete(workerId, checkpointId)) deleted.push(checkpointId);
     }
     return { kept: live.length - deleted.length, deleted };

@@ -2,8 +2,10 @@
  * Leases that live in the store: a save on the direct path holds its chunks
  * against garbage collection from its plan until its commit (or the lease's
  * expiry) in lease objects, so that the hold survives a restart of the
- * runtime, and counts for every runtime on the bucket. (The in-process
- * `ChunkLeases` protect the chunks of saves in progress in this process.)
+ * runtime, and counts for every runtime on the bucket; a save through the
+ * stream path on a shared store does the same under its checkpoint id while
+ * it runs (`save_lease.ts`). (The in-process `ChunkLeases` protect the chunks
+ * of saves in progress in this process.)
  *
  * A lease names every chunk its plan relies on, those its client uploads and
  * those already stored: the collector keeps every chunk a live lease names.
@@ -58,11 +60,14 @@ export class StoreLeases {
     this.#store = store;
   }
 
-  /** Writes one more lease of `planId`, holding `chunks` until `expiresAt`. */
+  /**
+   * Writes one more lease of `planId`, holding `chunks` until `expiresAt`.
+   * @returns the key of the lease object written
+   */
   async hold(
     lease: { planId: string; workerId: string; createdAt: Date; expiresAt: Date },
     chunks: string[],
-  ): Promise<void> {
+  ): Promise<string> {
     const record: LeaseRecord = {
       plan_id: lease.planId,
       worker_id: lease.workerId,
@@ -70,7 +75,23 @@ export class StoreLeases {
       expires_at: lease.expiresAt.toISOString(),
       chunks,
     };
-    await writeRecord(this.#store, leaseKeyOf(lease.planId, newUlid()), record);
+    const key = leaseKeyOf(lease.planId, newUlid());
+    await writeRecord(this.#store, key, record);
+    return key;
+  }
+
+  /** Deletes one lease object, by the key `hold` returned. */
+  async drop(key: string): Promise<void> {
+    await this.#store.delete(key);
+  }
+
+  /** Whether some lease of `planId` is live at `now`. */
+  async isLive(planId: string, now: number): Promise<boolean> {
+    for await (const info of listAll(this.#store, leasePrefixOf(planId))) {
+      const lease = await readRecord(this.#store, info.key, LEASE);
+      if (lease !== undefined && Date.parse(lease.expires_at) > now) return true;
+    }
+    return false;
   }
 
   /** Drops every lease of `planId` (after its commit). */

@@ -190,6 +190,8 @@ Deno.test("collect() deletes unreferenced chunks older than the grace period and
     chunksDeleted: 2,
     bytesReclaimed: CHUNK_BYTES + 100,
     durationMs: 0,
+    skipped: false,
+    holder: "",
   });
   assert.equal(await s.exists(sha256(doomed[0]!)), false);
   assert.equal(await s.exists(sha256(doomed[1]!)), false);

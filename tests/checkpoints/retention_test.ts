@@ -18,6 +18,8 @@ import { PulseError } from "../../src/errors.ts";
 import { ledgerKeyOf } from "../../src/keys.ts";
 import { CHUNK_BYTES } from "../../src/limits.ts";
 import { FsStore } from "../../src/storage/fs_store.ts";
+import { StoreLock } from "../../src/storage/store_lock.ts";
+import { retentionLockPrefixOf } from "../../src/keys.ts";
 
 /** What a client that stays and sends no trailer gives a save. */
 const NO_TRAILER = { signal: new AbortController().signal, expected: Promise.resolve(undefined) };
@@ -187,4 +189,36 @@ Deno.test("keep_last 0 deletes nothing and writes no ledger", async () => {
   await s.retention.idle();
   assert.deepEqual(await s.steps(), [1, 2, 3, 4, 5]);
   assert.equal(await s.store.get(ledgerKeyOf("w1")), undefined);
+});
+
+Deno.test("a retention pass skips a worker whose retention lease another replica holds, and runs once it is released", async () => {
+  // The setup's own Retention is off (keep_last 0): only the replica's deletes.
+  await using s = await setup({ keepLast: 0, keepEvery: 0 });
+  const lockOf = (holder: string) =>
+    new StoreLock(s.store, retentionLockPrefixOf("w1"), { holder, ttlMs: 60_000 });
+  const replica = new Retention(s.store, s.checkpoints, {
+    keepLast: 1,
+    keepEvery: 0,
+    lockOf: () => lockOf("this-replica"),
+  });
+  for (let step = 1; step <= 3; step++) {
+    await s.checkpoints.save(
+      { workerId: "w1", metadata: { step }, idempotencyKey: "" },
+      bytesOf(`state ${step}`),
+      NO_TRAILER,
+    );
+  }
+  const other = await lockOf("other-replica").tryAcquire();
+  assert.ok(other.acquired);
+  assert.deepEqual(await replica.apply("w1"), {
+    kept: 0,
+    deleted: [],
+    skippedFor: "other-replica",
+  });
+  assert.deepEqual(await s.steps(), [1, 2, 3]);
+  await other.lock.release();
+  const ran = await replica.apply("w1");
+  assert.equal(ran.skippedFor, undefined);
+  assert.equal(ran.deleted.length, 2);
+  assert.deepEqual(await s.steps(), [3]);
 });

@@ -1,6 +1,6 @@
 /**
- * docker-compose.yml: the runtime on MinIO with the bucket created first,
- * Prometheus and Grafana wired to it. Docker is not available here, so the
+ * docker-compose.yml: two replicas of the runtime on one MinIO bucket,
+ * created first, Prometheus and Grafana wired to them. Docker is not available here, so the
  * file is parsed and its wiring checked; the runtime's environment is checked
  * against the runtime's own settings and parsers.
  */
@@ -24,13 +24,14 @@ function services(): Record<string, Service> {
   return compose.services as Record<string, Service>;
 }
 
-Deno.test("compose runs minio, its init job, the runtime, prometheus and grafana", () => {
+Deno.test("compose runs minio, its init job, two runtime replicas, prometheus and grafana", () => {
   assert.deepEqual(Object.keys(services()).sort(), [
     "grafana",
     "minio",
     "minio-init",
     "prometheus",
     "runtime",
+    "runtime-2",
   ]);
   for (const [name, service] of Object.entries(services())) {
     if (service.image !== undefined) {
@@ -65,13 +66,37 @@ Deno.test("the runtime is built here and uses the S3 backend on MinIO", () => {
   });
 });
 
+Deno.test("the second replica is the first on the same bucket, with its own replica id and ports", () => {
+  const { runtime, "runtime-2": second } = services();
+  const { PULSE_REPLICA_ID: firstId, ...firstEnv } = runtime!.environment ?? {};
+  const { PULSE_REPLICA_ID: secondId, ...secondEnv } = second!.environment ?? {};
+  assert.deepEqual(secondEnv, firstEnv);
+  assert.equal(firstId, "runtime-1");
+  assert.equal(secondId, "runtime-2");
+  assert.equal(second!.build, runtime!.build);
+  assert.equal(second!.image, runtime!.image);
+  assert.deepEqual(second!.depends_on, runtime!.depends_on);
+  assert.deepEqual(second!.ports, ["127.0.0.1:50052:50051", "127.0.0.1:9092:9090"]);
+  const prometheus = readYaml("observability/prometheus/prometheus.yml") as {
+    scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+  };
+  const job = prometheus.scrape_configs.find((c) => c.job_name === "pulse-runtime")!;
+  assert.deepEqual(job.static_configs.flatMap((c) => c.targets), [
+    "runtime:9090",
+    "runtime-2:9090",
+  ]);
+});
+
 Deno.test("every PULSE_ variable of the runtime is a setting with a valid value", () => {
   const byEnv = new Map(
     Object.entries(SETTINGS).flatMap(([name, spec]) =>
       "env" in spec && spec.env ? [[spec.env, { name, spec }] as const] : []
     ),
   );
-  for (const [key, value] of Object.entries(services().runtime!.environment ?? {})) {
+  const environments = [services().runtime!, services()["runtime-2"]!].map((service) =>
+    Object.entries(service.environment ?? {})
+  );
+  for (const [key, value] of environments.flat()) {
     if (!key.startsWith("PULSE_")) continue;
     const setting = byEnv.get(key);
     assert.ok(setting, `${key} is not a setting of the runtime`);

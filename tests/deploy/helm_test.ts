@@ -27,7 +27,11 @@ type Manifest = Record<string, unknown> & {
   kind: string;
   metadata: { name: string; annotations?: Record<string, string> };
 };
-type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: SecretKeyRef } };
+type Env = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: SecretKeyRef; fieldRef?: { fieldPath: string } };
+};
 type SecretKeyRef = { name: string; key: string };
 interface Container {
   name: string;
@@ -238,13 +242,6 @@ Deno.test({
         /replicaCount is 2, but storage\.backend fs keeps the store in one data directory on one PersistentVolume, which only one runtime may use: set replicaCount to 1 \(or 0 to stop it\), or use storage\.backend s3/,
       );
     });
-    await t.step("s3 with 3 replicas without storage.s3.multipleReplicas", async () => {
-      await refused(
-        ["s3-values.yaml"],
-        ["storage.s3.multipleReplicas=false"],
-        /replicaCount is 3 on storage\.backend s3, .*storage\.s3\.multipleReplicas=true/,
-      );
-    });
     await t.step("a grace period not longer than the drain", async () => {
       await refused(
         ["fs-values.yaml"],
@@ -353,6 +350,10 @@ Deno.test({
     );
     // No static keys: the AWS SDK's chain finds the web identity token.
     assert.equal(envOf(container).has("AWS_ACCESS_KEY_ID"), false);
+    // Each replica is named by its pod.
+    assert.deepEqual(envOf(container).get("PULSE_REPLICA_ID")?.valueFrom, {
+      fieldRef: { fieldPath: "metadata.name" },
+    });
   },
 });
 

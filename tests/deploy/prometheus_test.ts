@@ -128,7 +128,8 @@ Deno.test("the scrape job is the one the alerts select", () => {
   const runtime = jobs.find((j) => j.job_name === "pulse-runtime");
   assert.ok(runtime, "no scrape job pulse-runtime");
   assert.equal(runtime.metrics_path ?? "/metrics", "/metrics");
-  assert.deepEqual(runtime.static_configs[0]?.targets, ["runtime:9090"]);
+  // Both replicas of docker-compose.yml.
+  assert.deepEqual(runtime.static_configs[0]?.targets, ["runtime:9090", "runtime-2:9090"]);
   for (const rule of alertRules()) {
     if (rule.expr.includes("up{")) {
       assert.match(rule.expr, /job="pulse-runtime"/, rule.alert);

@@ -69,7 +69,7 @@ module "ecs" {
   image                       = var.image
   cpu                         = 2048
   memory                      = 4096
-  desired_count               = 1
+  desired_count               = var.desired_count
   vpc_id                      = module.vpc.vpc_id
   subnet_ids                  = module.vpc.private_subnet_ids
   security_group_ids          = [module.security_groups.runtime_security_group_id]

@@ -76,3 +76,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "desired_count" {
+  description = "Runtime tasks (replicas) over the bucket: they share it and nothing else, and clients fail over between them"
+  type        = number
+  default     = 2
+}

@@ -21,9 +21,14 @@ variable "memory" {
 }
 
 variable "desired_count" {
-  description = "Number of runtime tasks"
+  description = "Number of runtime tasks: replicas over the one bucket and key prefix, sharing nothing else (docs/operations.md, \"Scaling: replicas\"); each names itself hostname-pid-random in pulse_replica_info"
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.desired_count >= 0 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be a whole number of tasks, 0 or more."
+  }
 }
 
 variable "vpc_id" {

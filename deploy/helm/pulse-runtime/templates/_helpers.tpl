@@ -106,9 +106,6 @@ storage: [backend, path, endpoint, bucket, region, prefix, force_path_style, cre
 {{- if and (eq $v.storage.backend "fs") (gt (int $v.replicaCount) 1) }}
 {{- fail (printf "replicaCount is %d, but storage.backend fs keeps the store in one data directory on one PersistentVolume, which only one runtime may use: set replicaCount to 1 (or 0 to stop it), or use storage.backend s3 for several replicas" (int $v.replicaCount)) }}
 {{- end }}
-{{- if and (eq $v.storage.backend "s3") (gt (int $v.replicaCount) 1) (not $v.storage.s3.multipleReplicas) }}
-{{- fail (printf "replicaCount is %d on storage.backend s3, but this runtime coordinates garbage collection and heartbeats within one process: replicas can delete chunks another has just deduplicated against. Set replicaCount to 1, or storage.s3.multipleReplicas=true to accept that (docs/operations.md, Kubernetes)" (int $v.replicaCount)) }}
-{{- end }}
 {{- if and (eq $v.storage.backend "s3") (not $v.storage.s3.bucket) }}
 {{- fail "storage.s3.bucket must be set with storage.backend s3" }}
 {{- end }}

@@ -33,6 +33,15 @@ export interface RunGcResponse {
   'chunks_deleted'?: (number | string | Long);
   'bytes_reclaimed'?: (number | string | Long);
   'duration_ms'?: (number | string | Long);
+  /**
+   * True when the run did nothing because another replica on the bucket held
+   * the GC lease (one collector at a time); the counts are then 0.
+   */
+  'skipped'?: (boolean);
+  /**
+   * The replica id of that holder; empty unless skipped.
+   */
+  'holder'?: (string);
 }
 
 export interface RunGcResponse__Output {
@@ -66,4 +75,13 @@ export interface RunGcResponse__Output {
   'chunks_deleted': (number);
   'bytes_reclaimed': (number);
   'duration_ms': (number);
+  /**
+   * True when the run did nothing because another replica on the bucket held
+   * the GC lease (one collector at a time); the counts are then 0.
+   */
+  'skipped': (boolean);
+  /**
+   * The replica id of that holder; empty unless skipped.
+   */
+  'holder': (string);
 }

@@ -324,7 +324,7 @@ class RunGcRequest(_message.Message):
     def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ...) -> None: ...
 
 class RunGcResponse(_message.Message):
-    __slots__ = ("dry_run", "grace_ms", "manifests_scanned", "chunks_scanned", "bytes_scanned", "chunks_referenced", "chunks_protected", "chunks_deleted", "bytes_reclaimed", "duration_ms")
+    __slots__ = ("dry_run", "grace_ms", "manifests_scanned", "chunks_scanned", "bytes_scanned", "chunks_referenced", "chunks_protected", "chunks_deleted", "bytes_reclaimed", "duration_ms", "skipped", "holder")
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     GRACE_MS_FIELD_NUMBER: _ClassVar[int]
     MANIFESTS_SCANNED_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +335,8 @@ class RunGcResponse(_message.Message):
     CHUNKS_DELETED_FIELD_NUMBER: _ClassVar[int]
     BYTES_RECLAIMED_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
     dry_run: bool
     grace_ms: int
     manifests_scanned: int
@@ -345,7 +347,9 @@ class RunGcResponse(_message.Message):
     chunks_deleted: int
     bytes_reclaimed: int
     duration_ms: int
-    def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., chunks_referenced: _Optional[int] = ..., chunks_protected: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., bytes_reclaimed: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+    skipped: bool
+    holder: str
+    def __init__(self, dry_run: bool = ..., grace_ms: _Optional[int] = ..., manifests_scanned: _Optional[int] = ..., chunks_scanned: _Optional[int] = ..., bytes_scanned: _Optional[int] = ..., chunks_referenced: _Optional[int] = ..., chunks_protected: _Optional[int] = ..., chunks_deleted: _Optional[int] = ..., bytes_reclaimed: _Optional[int] = ..., duration_ms: _Optional[int] = ..., skipped: bool = ..., holder: _Optional[str] = ...) -> None: ...
 
 class ChunkRef(_message.Message):
     __slots__ = ("sha256", "size")
