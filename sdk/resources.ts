@@ -5,6 +5,7 @@
  * @module
  */
 import { fromStruct, fromTimestamp, type JsonObject, toStruct } from "@pulsecheckpoint/proto";
+import { METADATA_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 import type {
   Checkpoint__Output,
   Dataset__Output,
@@ -123,6 +124,15 @@ export function present<T>(value: T | null | undefined, what: string, action: st
  */
 export function metadataStruct(action: string, metadata: unknown): Struct {
   checkMetadata(action, "options.metadata", metadata);
+  // Counted as the runtime counts it, so that the caller gets its message
+  // rather than the transport's refusal of a large request.
+  const bytes = new TextEncoder().encode(JSON.stringify(metadata ?? {})).length;
+  if (bytes > METADATA_BYTES_MAX) {
+    throw new PulseError(
+      "INVALID_ARGUMENT",
+      `Cannot ${action}: metadata is ${bytes} bytes, limit is ${METADATA_BYTES_MAX}`,
+    );
+  }
   try {
     return toStruct((metadata ?? {}) as JsonObject);
   } catch (error) {

@@ -244,6 +244,11 @@ const METHOD_CASES: [string, (rt: Untyped) => unknown, string][] = [
     (rt) => rt.getStep(3),
     "Cannot get step: jobId is the number 3, expected a string",
   ],
+  [
+    "registerWorker() with metadata over the runtime's 64 KiB",
+    (rt) => rt.registerWorker("w1", { metadata: { blob: "x".repeat(65_536) } }),
+    "Cannot register worker: metadata is 65547 bytes, limit is 65536",
+  ],
 ];
 
 function isInvalid(message: string) {
