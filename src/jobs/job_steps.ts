@@ -164,6 +164,9 @@ export class JobSteps {
   readonly #parts: JobStepsParts;
   readonly #options: JobStepsOptions;
   readonly #now: () => number;
+  // Commits waiting in this process, by step: woken when a shard of it lands
+  // here (a shard landing through another runtime is seen at the next poll).
+  readonly #waiting = new Map<string, Set<() => void>>();
 
   constructor(store: ObjectStore, parts: JobStepsParts, options: JobStepsOptions) {
     this.#store = store;
@@ -199,6 +202,9 @@ export class JobSteps {
     const key = shard.stepMetadata
       ? stepMetadataKeyOf(shard.jobId, shard.step)
       : rankRecordKeyOf(shard.jobId, shard.step, shard.rank);
+    const wake = () => {
+      for (const waiter of this.#waiting.get(`${shard.jobId}/${shard.step}`) ?? []) waiter();
+    };
     let recorded = false;
     try {
       await this.#refuseDecided(shard, saved.checkpointId);
@@ -206,6 +212,7 @@ export class JobSteps {
       recorded = true;
       // A decision made while the record was written did not count it.
       await this.#refuseDecided(shard, saved.checkpointId);
+      wake();
     } catch (error) {
       if (recorded) await this.#store.delete(key);
       await this.#parts.deleteShard(shard.jobId, saved.checkpointId);
@@ -278,7 +285,7 @@ export class JobSteps {
           `Cannot commit step ${step} of job ${jobId}: the caller left`,
         );
       }
-      await sleep(Math.min(pollMs, Math.max(1, deadline - this.#now())));
+      await this.#nap(`${jobId}/${step}`, Math.min(pollMs, Math.max(1, deadline - this.#now())));
     }
   }
 
@@ -321,6 +328,23 @@ export class JobSteps {
     validateId("list steps", "job_id", jobId);
     const page = await this.#listCommits(jobId, pageSize, pageToken);
     return { steps: page.records.map(toStep), nextPageToken: page.nextPageToken };
+  }
+
+  // Sleeps `ms`, or less when a shard of the step lands in this process.
+  async #nap(step: string, ms: number): Promise<void> {
+    let waiters = this.#waiting.get(step);
+    if (waiters === undefined) this.#waiting.set(step, waiters = new Set());
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    waiters.add(wake);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([woken, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+    } finally {
+      clearTimeout(timer);
+      waiters.delete(wake);
+      if (waiters.size === 0) this.#waiting.delete(step);
+    }
   }
 
   #listCommits(jobId: string, pageSize: number, pageToken: string) {
@@ -496,8 +520,4 @@ function toStep(record: CommitRecord): Step {
     missingRanks: record.missing_ranks,
     reason: record.reason,
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
