@@ -252,18 +252,21 @@ def save(
     rewind: Callable[[], bool],
     *,
     incremental: bool,
+    base: SaveBase | None = None,
 ) -> pb.Checkpoint:
     """Runs SaveCheckpoint: the header, the chunks of the pieces' bytes (sent, or
     named when the base has them), then the trailer; on UNAVAILABLE, again from
     ``rewind()`` (when it can) with the same header, key and base, on the next
     replica (which shares the store, so the key finds a committed save). An
-    incremental save's base is the worker's latest checkpoint, asked for once.
+    incremental save's base is the worker's latest checkpoint, asked for once;
+    a ``base`` given (a shard's, see ``_jobs.py``) is used as it is.
 
     Raises:
         PulseError: the save failed; CANCELLED when the channel was closed.
         Exception: whatever reading the pieces raised; the call is then cancelled.
     """
-    base = latest_base(channel, header.worker_id) if incremental else None
+    if base is None and incremental:
+        base = latest_base(channel, header.worker_id)
     if base is not None:
         header.base_checkpoint_id = base.checkpoint_id
     named = base.chunk_sha256s if base is not None else frozenset()
