@@ -29,7 +29,8 @@ from ._types import Checkpoint, Step, checkpoint_of, step_of
 from ._wire import Metadata
 
 #: What a shard's bytes may be: bytes in memory, a binary file object, or an
-#: iterable of pieces of bytes (read once: a save from it is not retried).
+#: iterable of pieces of bytes (a list or tuple of them is read again for a
+#: retry; another iterable once, so a save from it is not retried).
 ShardData = Union[bytes, bytearray, memoryview, BinaryReader, Iterable[Union[bytes, bytearray, memoryview]]]
 
 #: How much longer than the commit's own deadline its gRPC call may take: the
@@ -240,7 +241,7 @@ def load_step_metadata(channel: Channel, job_id: str, step: int | None) -> bytes
 
 def _pieces_of(data: ShardData) -> tuple[Callable[[], Iterator[Segment]], Callable[[], bool]]:
     """The pieces of a shard's bytes and the function that prepares a retry
-    (``False`` when it cannot: a file that cannot seek, an iterable).
+    (``False`` when it cannot: a file that cannot seek, an iterator).
 
     Raises:
         TypeError: data of another type (``str`` among them).
@@ -253,10 +254,12 @@ def _pieces_of(data: ShardData) -> tuple[Callable[[], Iterator[Segment]], Callab
         raise TypeError(
             f"Cannot {_SAVE}: data is {type(data).__name__}, expected bytes, a binary file object or an iterable of bytes"
         )
+    # A list or tuple is read again for a retry; another iterable only once.
+    again = isinstance(data, (list, tuple))
     iterator = iter(data)
 
     def pieces() -> Iterator[Segment]:
-        for piece in iterator:
+        for piece in data if again else iterator:
             if isinstance(piece, bytes):
                 yield piece
             elif isinstance(piece, (bytearray, memoryview)):
@@ -264,5 +267,5 @@ def _pieces_of(data: ShardData) -> tuple[Callable[[], Iterator[Segment]], Callab
             else:
                 raise TypeError(f"Cannot {_SAVE}: a piece of data is {type(piece).__name__}, expected bytes")
 
-    return pieces, lambda: False
+    return pieces, lambda: again
 
