@@ -707,7 +707,8 @@ class Runtime:
             data: the shard's bytes: ``bytes`` (or a ``bytearray``, a
                 ``memoryview``), a binary file object read from where it is
                 (retried only if it can seek), or an iterable of pieces of
-                bytes (read once: not retried).
+                bytes (a list or tuple is read again for a retry; another
+                iterable once, so it is not retried).
             metadata: a JSON object saved with the shard; at most 64 KiB as JSON.
             wait: ``True`` to return once the shard is durable; ``False`` to
                 return a future of it at once.
