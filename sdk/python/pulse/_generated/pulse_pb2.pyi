@@ -347,18 +347,20 @@ class ChunkRef(_message.Message):
     def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class PlanSaveRequest(_message.Message):
-    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks")
+    __slots__ = ("worker_id", "plan_id", "idempotency_key", "base_checkpoint_id", "chunks", "job_id")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     BASE_CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     plan_id: str
     idempotency_key: str
     base_checkpoint_id: str
     chunks: _containers.RepeatedCompositeFieldContainer[ChunkRef]
-    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ...) -> None: ...
+    job_id: str
+    def __init__(self, worker_id: _Optional[str] = ..., plan_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., base_checkpoint_id: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class ChunkUpload(_message.Message):
     __slots__ = ("index", "url", "headers")
