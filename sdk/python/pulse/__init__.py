@@ -27,7 +27,7 @@ from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, METADATA_BYTES_MAX, REQU
 from ._retry import RetryPolicy
 from ._runtime import Runtime
 from ._jobs import ShardData
-from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Shard, Step, StepState, Worker, WorkerState
+from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Shard, ShardRef, Step, StepState, Worker, WorkerState
 from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 
 #: The version of this SDK.
@@ -62,6 +62,7 @@ __all__ = [
     "Runtime",
     "Shard",
     "ShardData",
+    "ShardRef",
     "Step",
     "StepState",
     "TlsOptions",

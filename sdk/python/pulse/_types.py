@@ -59,6 +59,22 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class ShardRef:
+    """Which part of a job's step a checkpoint is (see :meth:`pulse.Runtime.save_shard`)."""
+
+    #: The job.
+    job_id: str
+    #: The step.
+    step: int
+    #: The rank whose shard it is; 0 for the step's metadata.
+    rank: int
+    #: The ranks of the step.
+    world_size: int
+    #: Whether it is the step's metadata (:meth:`pulse.Runtime.commit_step`'s ``metadata``) rather than a shard.
+    step_metadata: bool
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A saved checkpoint (its description; the bytes come from ``load_checkpoint``)."""
 
@@ -76,6 +92,9 @@ class Checkpoint:
     created_at: datetime
     #: The idempotency key of the save that made it.
     idempotency_key: str
+    #: For a checkpoint of a job (a rank's shard, a step's metadata), where it
+    #: belongs; ``None`` for a worker's checkpoint.
+    shard: ShardRef | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,17 @@ def checkpoint_of(message: pb.Checkpoint) -> Checkpoint:
         metadata=from_struct(message.metadata),
         created_at=from_timestamp(message.created_at),
         idempotency_key=message.idempotency_key,
+        shard=_shard_ref_of(message.shard) if message.HasField("shard") else None,
+    )
+
+
+def _shard_ref_of(message: pb.ShardRef) -> ShardRef:
+    return ShardRef(
+        job_id=message.job_id,
+        step=message.step,
+        rank=message.rank,
+        world_size=message.world_size,
+        step_metadata=message.step_metadata,
     )
 
 

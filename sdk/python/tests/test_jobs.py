@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pulse import CHUNK_BYTES, Checkpoint, PulseError, Runtime, Step, StepState
+from pulse import CHUNK_BYTES, Checkpoint, PulseError, Runtime, ShardRef, Step, StepState
 from runtime_process import RuntimeProcess
 from test_checkpoints import pattern_bytes
 from test_incremental import changed, metric_sum
@@ -78,6 +78,8 @@ def test_a_step_is_visible_only_once_every_rank_landed_and_every_commit_returns_
     assert [(s.rank, s.checkpoint_id, s.size_bytes, s.sha256) for s in step.shards] == [
         (rank, c.checkpoint_id, len(second[rank]), c.sha256) for rank, c in enumerate(saved)
     ]
+    assert saved[1].shard == ShardRef(job_id=job_id, step=2, rank=1, world_size=WORLD, step_metadata=False)
+    assert saved[1].worker_id == ""
     assert rt.commit_step(job_id, 2, WORLD) == step, "a later commit returns the same step"
     assert rt.latest_step(job_id) == step == rt.get_step(job_id, 2)
     for rank in range(WORLD):
@@ -246,3 +248,13 @@ def test_a_commit_waits_past_the_runtimes_call_timeout_for_its_own_deadline(addr
         time.sleep(2)
         rt.save_shard(job_id, 1, 1, 2, b"rank one")
         assert commit.result(timeout=60).state is StepState.COMPLETE
+
+
+def test_a_shard_saved_for_a_worker_names_it_in_the_step(rt: Runtime, job_id: str, worker_id: str) -> None:
+    saved = rt.save_shard(job_id, 1, 0, 1, b"rank zero", worker_id=worker_id)
+    assert saved.worker_id == worker_id
+    step = rt.commit_step(job_id, 1, 1)
+    assert [(s.rank, s.worker_id) for s in step.shards] == [(0, worker_id)]
+    with pytest.raises(PulseError) as unknown:
+        rt.save_shard(job_id, 2, 0, 1, b"x", worker_id="worker-never-registered")
+    assert unknown.value.code == "NOT_FOUND"
