@@ -64,9 +64,10 @@ def test_a_step_is_visible_only_once_every_rank_landed_and_every_commit_returns_
 
     second = [shard_bytes(2, rank) for rank in range(WORLD)]
     saved = [rt.save_shard(job_id, 2, rank, WORLD, second[rank]) for rank in (0, 1)]
-    commit = in_thread(lambda: rt.commit_step(job_id, 2, WORLD, timeout=60))
+    # Two ranks commit at once, both before the last shard.
+    commit, racing = (in_thread(lambda: rt.commit_step(job_id, 2, WORLD, timeout=60)) for _ in range(2))
     time.sleep(0.3)
-    assert not commit.done(), "the commit waits for rank 2"
+    assert not commit.done() and not racing.done(), "the commits wait for rank 2"
     pending = rt.get_step(job_id, 2)
     assert (pending.state, pending.missing_ranks, pending.created_at) == (StepState.PENDING, [2], None)
     latest = rt.latest_step(job_id)
@@ -74,6 +75,7 @@ def test_a_step_is_visible_only_once_every_rank_landed_and_every_commit_returns_
 
     saved.append(rt.save_shard(job_id, 2, 2, WORLD, second[2]))
     step = commit.result(timeout=60)
+    assert racing.result(timeout=60) == step, "both commits answer the one decision"
     assert step.state is StepState.COMPLETE and step.missing_ranks == [] and step.created_at is not None
     assert [(s.rank, s.checkpoint_id, s.size_bytes, s.sha256) for s in step.shards] == [
         (rank, c.checkpoint_id, len(second[rank]), c.sha256) for rank, c in enumerate(saved)
