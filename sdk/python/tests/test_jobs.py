@@ -21,6 +21,7 @@ from pulse import CHUNK_BYTES, Checkpoint, PulseError, Runtime, ShardRef, Step, 
 from runtime_process import RuntimeProcess
 from test_checkpoints import pattern_bytes
 from test_incremental import changed, metric_sum
+from test_retries import closed_port_address
 
 WORLD = 3
 
@@ -260,3 +261,18 @@ def test_a_shard_saved_for_a_worker_names_it_in_the_step(rt: Runtime, job_id: st
     with pytest.raises(PulseError) as unknown:
         rt.save_shard(job_id, 2, 0, 1, b"x", worker_id="worker-never-registered")
     assert unknown.value.code == "NOT_FOUND"
+
+
+def test_shard_saves_commits_and_loads_move_on_from_an_unavailable_replica(
+    address: str, job_id: str, no_backoff: list[float]
+) -> None:
+    """The first address has nothing listening: every call that lands there is
+    UNAVAILABLE and goes to the next, as a checkpoint's calls do."""
+    data = pattern_bytes(CHUNK_BYTES + 3, seed=9)
+    with Runtime([closed_port_address(), address]) as rt:
+        for _ in range(2):  # calls start on either replica in turn
+            rt.save_shard(job_id, 1, 0, 2, data)
+            rt.save_shard(job_id, 1, 1, 2, io.BytesIO(data))
+        assert rt.commit_step(job_id, 1, 2, metadata=b"meta", timeout=30).state is StepState.COMPLETE
+        assert [rt.load_shard(job_id, rank) for rank in range(2)] == [data, data]
+        assert rt.load_step_metadata(job_id) == b"meta"
