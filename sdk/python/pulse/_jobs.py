@@ -12,6 +12,7 @@ The twin of the TypeScript SDK's ``sdk/jobs.ts``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -19,12 +20,15 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Union
 
+import grpc
+
 from ._channel import Channel
 from ._checkpoint_load import load, write_all
 from ._checkpoint_save import BinaryReader, SaveBase, Segment, buffer_pieces, file_pieces, save, save_header
-from ._errors import PulseError
+from ._errors import PulseError, from_rpc_error
 from ._generated import pulse_pb2 as pb
 from ._pending_saves import PendingSaves, snapshot
+from ._protocol import CHUNK_BYTES, LOAD_WINDOW_BYTES
 from ._types import Checkpoint, Step, checkpoint_of, step_of
 from ._wire import Metadata
 
@@ -269,3 +273,78 @@ def _pieces_of(data: ShardData) -> tuple[Callable[[], Iterator[Segment]], Callab
 
     return pieces, lambda: again
 
+
+
+def load_range(channel: Channel, job_id: str, checkpoint_id: str, offset: int, length: int) -> bytes:
+    """Bytes ``offset`` to ``offset + length`` of a checkpoint of the job (a
+    shard), loading only the 8 MiB chunks that hold them, each checked against
+    its SHA-256 in the checkpoint's chunk list before a byte of it is returned.
+
+    Raises:
+        PulseError: INVALID_ARGUMENT for a range outside the checkpoint,
+            DATA_LOSS when a chunk does not match its hash.
+    """
+    action = "load shard range"
+    listed = channel.unary(
+        action,
+        "GetCheckpoint",
+        pb.GetCheckpointRequest(job_id=job_id, checkpoint_id=checkpoint_id, include_chunks=True),
+    )
+    size = int(listed.checkpoint.size_bytes)
+    if offset < 0 or length < 0 or offset + length > size:
+        raise PulseError(
+            "INVALID_ARGUMENT", f"Cannot {action}: bytes {offset} to {offset + length} are not within its {size}"
+        )
+    if length == 0:
+        return b""
+    first, last = offset // CHUNK_BYTES, (offset + length - 1) // CHUNK_BYTES
+    start, end = first * CHUNK_BYTES, min(size, (last + 1) * CHUNK_BYTES)
+    received = _receive_range(channel, action, listed.checkpoint, start, end, job_id)
+    for index in range(first, last + 1):
+        chunk = received[(index - first) * CHUNK_BYTES : (index - first + 1) * CHUNK_BYTES]
+        sha256 = hashlib.sha256(chunk).hexdigest()
+        if index >= len(listed.chunk_sha256s) or sha256 != listed.chunk_sha256s[index]:
+            raise PulseError(
+                "DATA_LOSS",
+                f"Cannot {action}: chunk {index} of {checkpoint_id} has SHA-256 {sha256}, the chunk list disagrees",
+            )
+    return bytes(received[offset - start : offset - start + length])
+
+
+def _receive_range(
+    channel: Channel, action: str, listed: pb.Checkpoint, start: int, end: int, job_id: str
+) -> bytearray:
+    """Bytes ``start`` to ``end`` of the listed checkpoint, in LoadCheckpoint
+    windows of at most LOAD_WINDOW_BYTES, each window retried (from where it
+    stopped) on UNAVAILABLE as whole loads are."""
+    received = bytearray()
+    attempts = channel.attempts()
+    while start + len(received) < end:
+        window = pb.LoadCheckpointRequest(
+            job_id=job_id,
+            checkpoint_id=listed.checkpoint_id,
+            offset=start + len(received),
+            length=min(LOAD_WINDOW_BYTES, end - start - len(received)),
+        )
+        call = channel.start(action, lambda: attempts.stub.LoadCheckpoint(window, metadata=channel.metadata))
+        before = len(received)
+        try:
+            for message in call:
+                if message.WhichOneof("payload") == "checkpoint":
+                    if message.checkpoint.sha256 != listed.sha256:
+                        raise PulseError("DATA_LOSS", f"Cannot {action}: the window describes another checkpoint")
+                else:
+                    received += message.data
+        except grpc.RpcError as error:
+            channel.check_open(action)
+            if len(received) > before:
+                attempts.progressed()
+            if not attempts.retry(error):
+                raise from_rpc_error(error) from None
+            continue
+        finally:
+            call.cancel()
+        if len(received) == before or start + len(received) > end:
+            raise PulseError("DATA_LOSS", f"Cannot {action}: the runtime sent {len(received) - before} bytes for a window")
+        attempts.progressed()
+    return received

@@ -15,7 +15,8 @@ Loading: ``read_metadata`` loads the metadata of the step (the job's latest
 complete step by default); ``read_data`` loads the shards that hold the items
 this rank needs, which are other ranks' shards too when the checkpoint is
 loaded by another number of ranks (DCP reshards), and fills the planner's
-tensors.
+tensors. A shard is loaded whole when the rank needs half of it or more, else
+only the 8 MiB chunks that hold its items (ranged reads), each verified.
 
 PyTorch is an optional dependency (``pip install "pulsecheckpoint[torch]"``):
 ``import pulse`` never imports it; ``import pulse.torch`` does.
@@ -37,12 +38,13 @@ a runtime (and job) you trust to hold what your job saved.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import io
 import os
 import pickle
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +69,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from ._errors import PulseError
+from ._jobs import load_range
+from ._protocol import CHUNK_BYTES
 from ._runtime import Runtime
-from ._types import StepState
+from ._types import Shard, StepState
 
 __all__ = ["PulseStorageReader", "PulseStorageWriter", "PulseWriter", "PulseReader", "ShardItem"]
 
@@ -283,6 +287,7 @@ class PulseStorageReader(StorageReader):  # type: ignore[misc]  # torch is not f
         self.loaded_step: int | None = None
         self.storage_data: dict[MetadataIndex, ShardItem] = {}
         self.load_id = str(uuid.uuid4())
+        self._shards: dict[int, Shard] = {}
 
     def reset(self, checkpoint_id: str | os.PathLike[str] | None = None) -> None:
         """Starts a new load; a ``checkpoint_id`` (a step number) names its step."""
@@ -315,6 +320,7 @@ class PulseStorageReader(StorageReader):  # type: ignore[misc]  # torch is not f
                 "FAILED_PRECONDITION",
                 f"Cannot {_LOAD}: step {found.step} of job {self.job_id} is {found.state} ({found.reason})",
             )
+        self._shards = {shard.rank: shard for shard in found.shards}
         data = self.runtime.load_step_metadata(self.job_id, found.step)
         if data is None:
             raise PulseError(
@@ -358,24 +364,62 @@ class PulseStorageReader(StorageReader):  # type: ignore[misc]  # torch is not f
         for item in plan.items:
             by_rank.setdefault(self.storage_data[item.storage_index].rank, []).append(item)
         for rank, items in sorted(by_rank.items()):
-            shard = memoryview(self.runtime.load_shard(self.job_id, rank, step=self.loaded_step))
+            read = self._reader_of(rank, [self.storage_data[item.storage_index] for item in items])
             for item in items:
                 where = self.storage_data[item.storage_index]
-                if where.offset + where.length > len(shard):
-                    raise PulseError(
-                        "DATA_LOSS",
-                        f"Cannot {_LOAD}: {item.storage_index.fqn} ends at byte {where.offset + where.length} "
-                        f"of rank {rank}'s shard, which has {len(shard)}",
-                    )
-                _read_item(item, shard[where.offset : where.offset + where.length], planner)
+                _read_item(item, read(where), planner)
         future: Future[None] = Future()
         future.set_result(None)
         return future
+
+    def _reader_of(self, rank: int, wanted: list[ShardItem]) -> Callable[[ShardItem], memoryview]:
+        """What reads the items of rank's shard: the whole shard, loaded once,
+        when the items make half of it or more; else only their ranges (runs
+        of items less than a chunk apart), each loaded once, chunk-verified."""
+        shard = self._shards.get(rank)
+        if shard is None:
+            raise PulseError("DATA_LOSS", f"Cannot {_LOAD}: step {self.loaded_step} has no shard of rank {rank}")
+        for where in wanted:
+            if where.offset + where.length > shard.size_bytes:
+                raise PulseError(
+                    "DATA_LOSS",
+                    f"Cannot {_LOAD}: an item ends at byte {where.offset + where.length} of rank {rank}'s shard, "
+                    f"which has {shard.size_bytes}",
+                )
+        ranges = _ranges(wanted)
+        if 2 * sum(end - start for start, end in ranges) >= shard.size_bytes:
+            whole = memoryview(self.runtime.load_shard(self.job_id, rank, step=self.loaded_step))
+            return lambda where: whole[where.offset : where.offset + where.length]
+        # load_range is the SDK's own (pulse._jobs), through this Runtime's channel.
+        loaded = [
+            (start, memoryview(load_range(self.runtime._channel, self.job_id, shard.checkpoint_id, start, end - start)))
+            for start, end in ranges
+        ]
+        starts = [start for start, _ in loaded]
+
+        def read(where: ShardItem) -> memoryview:
+            start, data = loaded[bisect.bisect_right(starts, where.offset) - 1]
+            return data[where.offset - start : where.offset - start + where.length]
+
+        return read
 
     @classmethod
     def validate_checkpoint_id(cls, checkpoint_id: str | os.PathLike[str]) -> bool:
         """Whether ``checkpoint_id`` is a step number."""
         return PulseStorageWriter.validate_checkpoint_id(checkpoint_id)
+
+
+def _ranges(items: list[ShardItem]) -> list[tuple[int, int]]:
+    """The byte ranges that hold the items: items less than a chunk apart
+    share one (their chunks would be loaded anyway), in order."""
+    ranges: list[tuple[int, int]] = []
+    for item in sorted(items, key=lambda item: item.offset):
+        end = item.offset + item.length
+        if ranges and item.offset <= ranges[-1][1] + CHUNK_BYTES:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
+        else:
+            ranges.append((item.offset, end))
+    return ranges
 
 
 def _read_item(item: ReadItem, data: memoryview, planner: LoadPlanner) -> None:

@@ -276,3 +276,15 @@ def test_shard_saves_commits_and_loads_move_on_from_an_unavailable_replica(
         assert rt.commit_step(job_id, 1, 2, metadata=b"meta", timeout=30).state is StepState.COMPLETE
         assert [rt.load_shard(job_id, rank) for rank in range(2)] == [data, data]
         assert rt.load_step_metadata(job_id) == b"meta"
+
+
+def test_a_range_of_a_shard_loads_byte_exact_reading_only_its_chunks(rt: Runtime, job_id: str) -> None:
+    from pulse._jobs import load_range
+
+    data = pattern_bytes(3 * CHUNK_BYTES + 77, seed=11)
+    checkpoint = rt.save_shard(job_id, 1, 0, 1, data)
+    for offset, length in [(0, 0), (0, 10), (CHUNK_BYTES - 3, 6), (5, 2 * CHUNK_BYTES), (3 * CHUNK_BYTES, 77), (0, len(data))]:
+        assert load_range(rt._channel, job_id, checkpoint.checkpoint_id, offset, length) == data[offset : offset + length]
+    with pytest.raises(PulseError) as outside:
+        load_range(rt._channel, job_id, checkpoint.checkpoint_id, len(data) - 1, 2)
+    assert outside.value.code == "INVALID_ARGUMENT"

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pulse import PulseError, Runtime, StepState
+from pulse import CHUNK_BYTES, PulseError, Runtime, StepState
 from runtime_process import RuntimeProcess
 
 pytest.importorskip("torch", reason="PyTorch is not installed: pip install torch (CI installs it)")
@@ -129,3 +129,39 @@ def test_a_rank_killed_before_its_shard_lands_leaves_the_previous_step_latest_an
     run_ranks(2, **job, action="load", expected=expected)
     for result in loaded(Path(job["out"]), 2):
         assert result["step"] == 10 and result["mismatches"] == [], result
+
+
+def test_a_load_of_a_few_items_reads_only_the_chunks_that_hold_them(
+    rt: Runtime, runtime_process: RuntimeProcess
+) -> None:
+    """One process, no process group: a 40 MiB tensor and two small ones are
+    saved; loading only the small ones reads at most the two chunks that hold
+    them (counted on the runtime's /metrics), and they load exactly."""
+    import torch
+    import torch.distributed.checkpoint as dcp
+
+    from pulse.torch import PulseStorageReader, PulseStorageWriter
+    from test_incremental import metric_sum
+
+    job_id = f"dcp-{uuid.uuid4().hex[:10]}"
+    generator = torch.Generator().manual_seed(5)
+    state = {
+        "first": torch.randn(1000, generator=generator),
+        "big": torch.randn(10 * 2**20, generator=generator),
+        "last": torch.arange(100, dtype=torch.int64),
+    }
+    dcp.save(state, storage_writer=PulseStorageWriter(rt, job_id, 1))
+    shard = rt.get_step(job_id, 1).shards[0]
+    assert shard.size_bytes > 40 * 2**20
+
+    wanted = {"first": torch.zeros(1000), "last": torch.zeros(100, dtype=torch.int64)}
+    before = metric_sum(runtime_process, "pulse_checkpoint_bytes_total", operation="load")
+    dcp.load(wanted, storage_reader=PulseStorageReader(rt, job_id))
+    read = metric_sum(runtime_process, "pulse_checkpoint_bytes_total", operation="load") - before
+    assert torch.equal(wanted["first"], state["first"]) and torch.equal(wanted["last"], state["last"])
+    metadata_bytes = len(rt.load_step_metadata(job_id) or b"")
+    assert 0 < read <= 2 * CHUNK_BYTES + 2 * metadata_bytes, f"{read} bytes read of a {shard.size_bytes}-byte shard"
+
+    everything = {key: torch.zeros_like(value) for key, value in state.items()}
+    dcp.load(everything, storage_reader=PulseStorageReader(rt, job_id, step=1))
+    assert all(torch.equal(everything[key], state[key]) for key in state)
