@@ -26,7 +26,8 @@ from ._errors import PulseError
 from ._protocol import CHUNK_BYTES, DATA_MESSAGE_BYTES, METADATA_BYTES_MAX, REQUEST_BYTES_MAX
 from ._retry import RetryPolicy
 from ._runtime import Runtime
-from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Worker, WorkerState
+from ._jobs import ShardData
+from ._types import Checkpoint, Dataset, GcReport, Heartbeat, Shard, ShardRef, Step, StepState, Worker, WorkerState
 from ._wire import JsonInput, JsonObject, JsonValue, Metadata
 
 #: The version of this SDK.
@@ -59,6 +60,11 @@ __all__ = [
     "PulseError",
     "RetryPolicy",
     "Runtime",
+    "Shard",
+    "ShardData",
+    "ShardRef",
+    "Step",
+    "StepState",
     "TlsOptions",
     "Worker",
     "WorkerState",

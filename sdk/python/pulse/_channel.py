@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import grpc
 
@@ -175,6 +175,7 @@ class Channel:
         request: object,
         *,
         gone_after_retry: Callable[[], _T] | None = None,
+        timeout: float | None | Literal["channel"] = "channel",
     ) -> Any:
         """Calls the unary ``method`` on the replica whose turn it is, moving on
         to the others and retrying UNAVAILABLE as :class:`Attempts` and the
@@ -185,14 +186,19 @@ class Channel:
         store): that is success, and
         ``gone_after_retry()`` is the answer.
 
+        ``timeout`` is each attempt's deadline in seconds (``None`` for none);
+        the Runtime's ``timeout`` unless given, for a call that waits on the
+        runtime's own deadline (CommitStep).
+
         Raises:
             PulseError: the call failed, with its status code name.
         """
         attempts = self.attempts()
+        deadline = self._timeout if timeout == "channel" else timeout
         while True:
             try:
                 return self.start(
-                    action, lambda: getattr(attempts.stub, method)(request, timeout=self._timeout, metadata=self._metadata)
+                    action, lambda: getattr(attempts.stub, method)(request, timeout=deadline, metadata=self._metadata)
                 )
             except grpc.RpcError as error:
                 self.check_open(action)

@@ -50,10 +50,18 @@ def write_all(fileobj: BinaryWriter) -> Callable[[bytes], None]:
     return write
 
 
-def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Callable[[bytes], object]) -> Checkpoint:
+def load(
+    channel: Channel,
+    worker_id: str,
+    checkpoint_id: str | None,
+    write: Callable[[bytes], object],
+    *,
+    job_id: str = "",
+) -> Checkpoint:
     """Loads a checkpoint (the worker's latest when ``checkpoint_id`` is
-    ``None``) window by window, passing its bytes to ``write`` one verified
-    chunk at a time, in the pieces they arrived in (at most a data message).
+    ``None``; with ``job_id``, that checkpoint of the job, a shard) window by
+    window, passing its bytes to ``write`` one verified chunk at a time, in
+    the pieces they arrived in (at most a data message).
 
     The windows go to one replica while it answers. On UNAVAILABLE a window
     is asked for again, from the next replica, from the first byte not yet
@@ -65,7 +73,9 @@ def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Cal
         PulseError: the load failed; DATA_LOSS when the bytes or the chunk list
             do not match the checkpoint (no byte of a failing chunk is written).
     """
-    request = pb.GetCheckpointRequest(worker_id=worker_id, checkpoint_id=checkpoint_id or "", include_chunks=True)
+    request = pb.GetCheckpointRequest(
+        worker_id=worker_id, checkpoint_id=checkpoint_id or "", include_chunks=True, job_id=job_id
+    )
     listed = channel.unary(_ACTION, "GetCheckpoint", request)
     chunks = _VerifiedChunks(listed.checkpoint, listed.chunk_sha256s, write)
     attempts = channel.attempts()
@@ -75,6 +85,7 @@ def load(channel: Channel, worker_id: str, checkpoint_id: str | None, write: Cal
             checkpoint_id=listed.checkpoint.checkpoint_id,
             offset=chunks.received,
             length=LOAD_WINDOW_BYTES,
+            job_id=job_id,
         )
         call = channel.start(_ACTION, lambda: attempts.stub.LoadCheckpoint(window, metadata=channel.metadata))
         received_before = chunks.received

@@ -260,7 +260,8 @@ def save(
     ``rewind()`` (when it can) with the same header, key and base, on the next
     replica (which shares the store, so the key finds a committed save). An
     incremental save's base is the worker's latest checkpoint, asked for once
-    (``base`` holds it when a direct save asked for it already).
+    (``base`` holds it when the caller asked for it already: a direct save
+    falling back, or a shard's, see ``_jobs.py``).
 
     Raises:
         PulseError: the save failed; CANCELLED when the channel was closed.

@@ -5,6 +5,7 @@ the channel (``_channel.py``), saves (``_checkpoint_save.py``) and loads
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from types import TracebackType
@@ -18,6 +19,18 @@ from ._direct_load import direct_load
 from ._direct_save import ChunkSource, FileSource, buffer_source, direct_save
 from ._direct_transfer import PARALLELISM_DEFAULT, DirectPath, FallBack
 from ._errors import PulseError
+from ._jobs import (
+    ShardData,
+    commit_step,
+    get_step,
+    latest_step,
+    list_steps_page,
+    load_shard,
+    load_shard_to,
+    load_step_metadata,
+    save_job_checkpoint,
+    shard_ref,
+)
 from ._generated import pulse_pb2 as pb
 from ._pending_saves import PENDING_SAVES_PER_WORKER_DEFAULT, PendingSaves, snapshot
 from ._retry import RetryPolicy
@@ -26,6 +39,7 @@ from ._types import (
     Dataset,
     GcReport,
     Heartbeat,
+    Step,
     Worker,
     checkpoint_of,
     dataset_of,
@@ -670,6 +684,265 @@ class Runtime:
         request = pb.DeleteCheckpointRequest(worker_id=worker_id, checkpoint_id=checkpoint_id)
         gone = pb.DeleteCheckpointResponse
         self._channel.unary("delete checkpoint", "DeleteCheckpoint", request, gone_after_retry=gone)
+
+    # Jobs
+
+    @overload
+    def save_shard(
+        self,
+        job_id: str,
+        step: int,
+        rank: int,
+        world_size: int,
+        data: ShardData,
+        metadata: Metadata | None = None,
+        wait: Literal[True] = True,
+        *,
+        worker_id: str | None = None,
+        incremental: bool = True,
+    ) -> Checkpoint: ...
+
+    @overload
+    def save_shard(
+        self,
+        job_id: str,
+        step: int,
+        rank: int,
+        world_size: int,
+        data: ShardData,
+        metadata: Metadata | None = None,
+        *,
+        wait: Literal[False],
+        worker_id: str | None = None,
+        incremental: bool = True,
+    ) -> Future[Checkpoint]: ...
+
+    @overload
+    def save_shard(
+        self,
+        job_id: str,
+        step: int,
+        rank: int,
+        world_size: int,
+        data: ShardData,
+        metadata: Metadata | None = None,
+        *,
+        wait: bool,
+        worker_id: str | None = None,
+        incremental: bool = True,
+    ) -> Checkpoint | Future[Checkpoint]: ...
+
+    def save_shard(
+        self,
+        job_id: str,
+        step: int,
+        rank: int,
+        world_size: int,
+        data: ShardData,
+        metadata: Metadata | None = None,
+        wait: bool = True,
+        *,
+        worker_id: str | None = None,
+        incremental: bool = True,
+    ) -> Checkpoint | Future[Checkpoint]:
+        """Saves one rank's shard of a job's step, as a checkpoint of the job.
+
+        The shard travels as a checkpoint does (8 MiB chunks hashed once,
+        retried under one idempotency key) and, by default, names the chunks
+        that the same rank's shard of the job's latest complete step has
+        instead of sending them (one GetStep and one GetCheckpoint call
+        first). The step stays invisible until :meth:`commit_step` finds every
+        rank's shard durable.
+
+        With ``wait=False`` the save runs in the background, as for
+        :meth:`save_checkpoint` (bytes the caller may change are copied
+        first; at most ``max_pending_saves`` per worker, or per rank of a job
+        when no worker is named), and a future of the checkpoint is returned.
+
+        Args:
+            job_id: 1-128 characters of ``[A-Za-z0-9._-]``, starting with a letter or digit.
+            step: the step, 0 or more.
+            rank: this rank, 0 to ``world_size - 1``.
+            world_size: the ranks of the step.
+            data: the shard's bytes: ``bytes`` (or a ``bytearray``, a
+                ``memoryview``), a binary file object read from where it is
+                (retried only if it can seek), or an iterable of pieces of
+                bytes (a list or tuple is read again for a retry; another
+                iterable once, so it is not retried).
+            metadata: a JSON object saved with the shard; at most 64 KiB as JSON.
+            wait: ``True`` to return once the shard is durable; ``False`` to
+                return a future of it at once.
+            worker_id: the rank's registered worker: its going STALE before
+                the shard lands aborts the step. ``None`` for none.
+            incremental: name the chunks the previous shard of this rank has.
+
+        Returns:
+            The shard's checkpoint (with ``wait=False``, a future of it).
+
+        Raises:
+            PulseError: FAILED_PRECONDITION when the step is decided already
+                (COMPLETE or ABORTED: save the next step), INVALID_ARGUMENT
+                for a bad job id, step, rank or metadata, NOT_FOUND for an
+                unregistered worker. With ``wait=False`` the future raises
+                them, but for what the SDK checks before sending.
+            TypeError, ValueError: metadata that is not JSON, data of another type.
+        """
+        shard = shard_ref(job_id, step, rank, world_size)
+        return save_job_checkpoint(
+            self._channel,
+            self._pending,
+            shard,
+            data,
+            metadata=metadata,
+            worker_id=worker_id,
+            incremental=incremental,
+            wait=wait,
+        )
+
+    def commit_step(
+        self,
+        job_id: str,
+        step: int,
+        world_size: int,
+        metadata: bytes | bytearray | memoryview | None = None,
+        timeout: float | None = None,
+    ) -> Step:
+        """Commits a job's step, all or nothing: saves its metadata first if
+        given, then waits until every rank's shard is durable and makes the
+        step visible (one record, written once whichever rank or replica
+        commits). Any rank may call it; later calls return the same step.
+
+        The call waits as long as the runtime does: its deadline is
+        ``timeout`` plus 30 s, or none when ``timeout`` is ``None`` (the
+        runtime then waits its ``jobs.commit_timeout_ms``, 10 minutes by
+        default), whatever the Runtime's ``timeout``.
+
+        Args:
+            job_id: the job.
+            step: the step.
+            world_size: the ranks of the step.
+            metadata: bytes a coordinator records for the step (such as DCP's
+                ``.metadata``), loaded back by :meth:`load_step_metadata`.
+            timeout: how long the runtime waits for the shards, in seconds;
+                its ``jobs.commit_timeout_ms`` when ``None``.
+
+        Returns:
+            The step, COMPLETE.
+
+        Raises:
+            PulseError: ABORTED, naming the missing ranks and why, when shards
+                were missing at the deadline or a rank's worker went STALE;
+                INVALID_ARGUMENT for a bad job id, step, world size or timeout.
+            TypeError: metadata that is not bytes.
+        """
+        return commit_step(
+            self._channel, self._pending, job_id, step, world_size, metadata=metadata, timeout=timeout
+        )
+
+    def latest_step(self, job_id: str) -> Step | None:
+        """The job's latest COMPLETE step: what it resumes from.
+
+        Args:
+            job_id: the job.
+
+        Returns:
+            The step, or ``None`` when the job has no complete step.
+
+        Raises:
+            PulseError: INVALID_ARGUMENT for a bad job id.
+        """
+        return latest_step(self._channel, job_id)
+
+    def get_step(self, job_id: str, step: int) -> Step:
+        """Any step of a job, with its state (PENDING, COMPLETE or ABORTED) and,
+        unless COMPLETE, its missing ranks.
+
+        Args:
+            job_id: the job.
+            step: the step.
+
+        Returns:
+            The step.
+
+        Raises:
+            PulseError: NOT_FOUND when the step has no shard and no decision.
+        """
+        return get_step(self._channel, job_id, step)
+
+    def list_steps(self, job_id: str, *, page_size: int = 0) -> Iterator[Step]:
+        """Lists a job's decided steps (COMPLETE and ABORTED), newest first.
+
+        The first page is fetched before this returns (so errors are raised
+        here); later pages are fetched as the iterator reaches them.
+
+        Args:
+            job_id: the job.
+            page_size: steps fetched per call; 0 for the runtime's default (100).
+
+        Returns:
+            An iterator over every decided step of the job, newest first.
+
+        Raises:
+            PulseError: INVALID_ARGUMENT for a bad job id or a page size above the runtime's limit.
+        """
+        return _all_pages(lambda token: list_steps_page(self._channel, job_id, page_size, token))
+
+    def load_shard(self, job_id: str, rank: int, step: int | None = None) -> bytes:
+        """Loads a rank's shard into memory, each chunk verified as
+        :meth:`load_checkpoint` verifies it.
+
+        Args:
+            job_id: the job.
+            rank: the rank.
+            step: the step; the latest COMPLETE one when ``None``.
+
+        Returns:
+            The shard's bytes.
+
+        Raises:
+            PulseError: NOT_FOUND when there is no such step (or no complete
+                one) or the rank has no shard in it; DATA_LOSS when the bytes
+                do not match the shard.
+        """
+        buffer = io.BytesIO()
+        load_shard(self._channel, job_id, rank, step, buffer.write)
+        return buffer.getvalue()
+
+    def load_shard_to(
+        self, job_id: str, rank: int, path: str | os.PathLike[str], step: int | None = None
+    ) -> Checkpoint:
+        """Loads a rank's shard into a file, one verified chunk at a time; the
+        file appears whole or not at all (written beside it, synced, renamed).
+
+        Args:
+            job_id: the job.
+            rank: the rank.
+            path: the file to write; replaced if it exists.
+            step: the step; the latest COMPLETE one when ``None``.
+
+        Returns:
+            The shard's checkpoint.
+
+        Raises:
+            PulseError: as for :meth:`load_shard`.
+            OSError: writing the file failed.
+        """
+        return load_shard_to(self._channel, job_id, rank, path, step)
+
+    def load_step_metadata(self, job_id: str, step: int | None = None) -> bytes | None:
+        """The metadata bytes a step was committed with, verified.
+
+        Args:
+            job_id: the job.
+            step: the step; the latest COMPLETE one when ``None``.
+
+        Returns:
+            The bytes, or ``None`` when the step has none.
+
+        Raises:
+            PulseError: NOT_FOUND when there is no such step (or no complete one).
+        """
+        return load_step_metadata(self._channel, job_id, step)
 
     # Maintenance
 

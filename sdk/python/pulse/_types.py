@@ -59,6 +59,22 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class ShardRef:
+    """Which part of a job's step a checkpoint is (see :meth:`pulse.Runtime.save_shard`)."""
+
+    #: The job.
+    job_id: str
+    #: The step.
+    step: int
+    #: The rank whose shard it is; 0 for the step's metadata.
+    rank: int
+    #: The ranks of the step.
+    world_size: int
+    #: Whether it is the step's metadata (:meth:`pulse.Runtime.commit_step`'s ``metadata``) rather than a shard.
+    step_metadata: bool
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A saved checkpoint (its description; the bytes come from ``load_checkpoint``)."""
 
@@ -76,6 +92,9 @@ class Checkpoint:
     created_at: datetime
     #: The idempotency key of the save that made it.
     idempotency_key: str
+    #: For a checkpoint of a job (a rank's shard, a step's metadata), where it
+    #: belongs; ``None`` for a worker's checkpoint.
+    shard: ShardRef | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,17 @@ def checkpoint_of(message: pb.Checkpoint) -> Checkpoint:
         metadata=from_struct(message.metadata),
         created_at=from_timestamp(message.created_at),
         idempotency_key=message.idempotency_key,
+        shard=_shard_ref_of(message.shard) if message.HasField("shard") else None,
+    )
+
+
+def _shard_ref_of(message: pb.ShardRef) -> ShardRef:
+    return ShardRef(
+        job_id=message.job_id,
+        step=message.step,
+        rank=message.rank,
+        world_size=message.world_size,
+        step_metadata=message.step_metadata,
     )
 
 
@@ -174,4 +204,94 @@ def gc_report_of(message: pb.RunGcResponse) -> GcReport:
         chunks_deleted=message.chunks_deleted,
         bytes_reclaimed=message.bytes_reclaimed,
         duration_ms=message.duration_ms,
+    )
+
+
+class StepState(str, enum.Enum):
+    """The state of a job's step. Members compare equal to their names (``StepState.COMPLETE == "COMPLETE"``)."""
+
+    #: Not decided yet: shards may still land.
+    PENDING = "PENDING"
+    #: Every rank's shard is durable: the job may resume from it.
+    COMPLETE = "COMPLETE"
+    #: Shards were missing at the deadline, or a rank's worker went STALE.
+    ABORTED = "ABORTED"
+    #: A state this SDK does not know (a newer runtime).
+    UNSPECIFIED = "UNSPECIFIED"
+
+    def __str__(self) -> str:
+        """The state's name, e.g. ``"COMPLETE"``."""
+        return self.value
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One rank's durable shard of a step."""
+
+    #: The rank, 0 to ``world_size - 1``.
+    rank: int
+    #: The shard's checkpoint, a checkpoint of the job.
+    checkpoint_id: str
+    #: Length of its bytes.
+    size_bytes: int
+    #: Hex SHA-256 of its bytes.
+    sha256: str
+    #: The rank's worker, if its save named one; ``""`` otherwise.
+    worker_id: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of a job: its ranks' shards, and whether they all landed."""
+
+    #: The job.
+    job_id: str
+    #: The step.
+    step: int
+    #: Its ranks.
+    world_size: int
+    #: PENDING, COMPLETE or ABORTED.
+    state: StepState
+    #: When it was decided (UTC); ``None`` while PENDING.
+    created_at: datetime | None
+    #: The shards that landed, by rank.
+    shards: list[Shard]
+    #: The checkpoint of the step's metadata; ``""`` for none.
+    metadata_checkpoint_id: str
+    #: Ranks without a shard (PENDING, ABORTED).
+    missing_ranks: list[int]
+    #: Why an ABORTED step was aborted; ``""`` otherwise.
+    reason: str
+
+    def shard(self, rank: int) -> Shard | None:
+        """The shard of ``rank``, or ``None`` when it has none in this step."""
+        return next((shard for shard in self.shards if shard.rank == rank), None)
+
+
+def step_of(message: pb.Step) -> Step:
+    """The :class:`Step` of a wire message; a state this SDK does not know is UNSPECIFIED."""
+    try:
+        state_name = pb.StepState.Name(message.state).removeprefix("STEP_STATE_")
+    except ValueError:  # a state added after this SDK was made
+        state_name = "UNSPECIFIED"
+    state = StepState(state_name) if state_name in StepState.__members__ else StepState.UNSPECIFIED
+    return Step(
+        job_id=message.job_id,
+        step=message.step,
+        world_size=message.world_size,
+        state=state,
+        created_at=from_timestamp(message.created_at) if message.HasField("created_at") else None,
+        shards=[
+            Shard(
+                rank=shard.rank,
+                checkpoint_id=shard.checkpoint_id,
+                size_bytes=shard.size_bytes,
+                sha256=shard.sha256,
+                worker_id=shard.worker_id,
+            )
+            for shard in message.shards
+        ],
+        metadata_checkpoint_id=message.metadata_checkpoint_id,
+        missing_ranks=list(message.missing_ranks),
+        reason=message.reason,
     )
