@@ -61,16 +61,7 @@ async function serve(config: Config): Promise<void> {
   // Loaded here rather than at the top: the admin commands run with fewer
   // permissions than serve, and the S3 client reads AWS_* variables on load.
   const { startRuntime } = await import("./src/server.ts");
-  let runtime;
-  try {
-    runtime = await startRuntime(config);
-  } catch (error) {
-    // A store that cannot be reached, a port in use, an unreadable certificate:
-    // one line for the operator, and a status that says it failed.
-    log.error("pulse::server", "Cannot start", { error });
-    console.error(`Cannot start: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
+  const starting = startRuntime(config);
   let firstSignalAt: number | undefined;
   const stop = async (signal: Deno.Signal) => {
     if (firstSignalAt !== undefined) {
@@ -80,11 +71,26 @@ async function serve(config: Config): Promise<void> {
     }
     firstSignalAt = performance.now();
     log.info("pulse::server", "Signal received", { signal });
-    await runtime.shutdown();
+    // A signal during the start drains once the runtime is up; a start
+    // that fails exits 1 below.
+    const running = await starting.catch(() => undefined);
+    if (running === undefined) return;
+    await running.shutdown();
     Deno.exit(0);
   };
+  // Listened for before the runtime is up: a signal right after its
+  // "Runtime started" line must drain it, not kill it.
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  try {
+    await starting;
+  } catch (error) {
+    // A store that cannot be reached, a port in use, an unreadable certificate:
+    // one line for the operator, and a status that says it failed.
+    log.error("pulse::server", "Cannot start", { error });
+    console.error(`Cannot start: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
 }
 
 // Loads the configuration of `serve` (checked against the permissions it

@@ -157,16 +157,7 @@ function openDomain(store: ObjectStore, config: Config, replicaId: string) {
   });
   const scrubber = new Scrubber(store, checkpoints.chunkLeases);
   const datasets = new DatasetRegistry(store);
-  const jobs = new JobSteps(store, {
-    deleteShard: (jobId, checkpointId) =>
-      checkpoints.delete(checkpointOwnerOf("", jobId), checkpointId).catch((error) => {
-        if (!(error instanceof PulseError && error.code === "NOT_FOUND")) throw error;
-      }),
-    isStale: async (workerId) => (await workers.get(workerId)).state === "STALE",
-  }, {
-    commitTimeoutMs: config["jobs.commit_timeout_ms"],
-    keepLastSteps: config["retention.keep_last_steps"],
-  });
+  const jobs = openJobSteps(store, config, checkpoints, workers);
   const plans = direct && new DirectPlans(direct, {
     checkpoints,
     leases: new StoreLeases(store),
@@ -185,6 +176,25 @@ function openDomain(store: ObjectStore, config: Config, replicaId: string) {
     plans,
     hasher,
   };
+}
+
+// Job steps over the checkpoints (a shard is a checkpoint of its job) and workers.
+function openJobSteps(
+  store: ObjectStore,
+  config: Config,
+  checkpoints: Checkpoints,
+  workers: WorkerRegistry,
+): JobSteps {
+  return new JobSteps(store, {
+    deleteShard: (jobId, checkpointId) =>
+      checkpoints.delete(checkpointOwnerOf("", jobId), checkpointId).catch((error) => {
+        if (!(error instanceof PulseError && error.code === "NOT_FOUND")) throw error;
+      }),
+    isStale: async (workerId) => (await workers.get(workerId)).state === "STALE",
+  }, {
+    commitTimeoutMs: config["jobs.commit_timeout_ms"],
+    keepLastSteps: config["retention.keep_last_steps"],
+  });
 }
 
 // Leases and idempotency claims between replicas rest on conditional writes.
