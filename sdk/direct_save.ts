@@ -37,6 +37,11 @@ import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 const ACTION = "save checkpoint";
 /** Most chunks one PlanSave names. */
 const PLAN_CHUNKS_MAX = 1024;
+/**
+ * Chunks held when the bytes are a Uint8Array: views of it, no copies, so
+ * that plans cover 32 chunks at a time instead of one.
+ */
+const IN_MEMORY_CHUNKS = 64;
 /** Renewals of one chunk's URL (an expired URL answers 403) before the save fails. */
 const RENEWALS_MAX = 2;
 
@@ -81,6 +86,12 @@ class DirectSave {
   readonly #header: SaveHeader;
   readonly #base: SaveBase | undefined;
   readonly #parallelism: number;
+  // Chunks held at most: parallelism + 1 copies, or more views of bytes the
+  // caller holds anyway (a Uint8Array), so that one plan covers more chunks.
+  #heldMax: number;
+  // Reading goes on once fewer are held: a window of views is refilled by
+  // halves, so that each plan covers many chunks.
+  #readBelow: number;
   readonly #reopenable: boolean;
   #planId = "";
   readonly #refs: { sha256: string; size: number }[] = [];
@@ -106,10 +117,16 @@ class DirectSave {
     this.#header = header;
     this.#base = base;
     this.#parallelism = options.parallelism;
+    this.#heldMax = options.parallelism + 1;
+    this.#readBelow = this.#heldMax;
     this.#reopenable = options.reopenable;
   }
 
   async run(data: CheckpointData): Promise<DirectSaveOutcome> {
+    if (data instanceof Uint8Array && this.#heldMax < IN_MEMORY_CHUNKS) {
+      this.#heldMax = IN_MEMORY_CHUNKS;
+      this.#readBelow = IN_MEMORY_CHUNKS / 2;
+    }
     const source = hashedChunks(data)[Symbol.asyncIterator]();
     let fallback = false;
     try {
@@ -142,7 +159,7 @@ class DirectSave {
       // Until the runtime is known to offer the path, plan one chunk first:
       // a runtime that does not costs one chunk read ahead, not a window.
       const most = this.#state.offered === true ? PLAN_CHUNKS_MAX : 1;
-      while (this.#held.size <= this.#parallelism && batch.length < most) {
+      while (this.#held.size < this.#heldMax && batch.length < most) {
         const next = await source.next();
         if (next.done) {
           done = true;
@@ -224,7 +241,7 @@ class DirectSave {
   async #roomForOne(done: boolean): Promise<void> {
     for (;;) {
       this.#throwFailure();
-      if (!done && this.#held.size <= this.#parallelism) return;
+      if (!done && this.#held.size < this.#readBelow) return;
       if (this.#uploads.size === 0) {
         if (done) return;
         this.#releaseStored(true);
