@@ -138,8 +138,7 @@ export interface BucketAnswer {
 }
 
 /**
- * One presigned request, retried on network errors (once the bucket has
- * answered before) and on 5xx, 408 and 429 answers, with the retry policy's
+ * One presigned request, retried on network errors and on 5xx, 408 and 429 answers, with the retry policy's
  * exponential backoff and full jitter. Every other answer is returned as it is.
  *
  * @param state the Runtime's direct-path state
@@ -147,7 +146,8 @@ export interface BucketAnswer {
  * @param request makes the request anew: the URL may be renewed in between
  * @param readBody whether to read the body of a 2xx answer
  * @returns the answer
- * @throws {BucketUnreachable} when the bucket never answered this Runtime
+ * @throws {BucketUnreachable} when the bucket never answered this Runtime and
+ * no attempt reached it (or one timed out)
  * @throws {PulseError} UNAVAILABLE when it answered before but no longer does
  */
 export async function bucketRequest(
@@ -174,10 +174,12 @@ export async function bucketRequest(
       };
     } catch (error) {
       const reason = `${hostOf(url)}: ${describe(error)}`;
-      if (state.reachable !== true) throw new BucketUnreachable(reason);
-      if (attempt >= policy.maxAttempts) {
-        throw new PulseError("UNAVAILABLE", `the bucket did not answer (${reason})`);
-      }
+      // A bucket that never answered and times out, or does not answer any
+      // attempt (refused, not resolved, reset), is not reachable from here.
+      const timedOut = (error as Error)?.name === "TimeoutError";
+      const last = attempt >= policy.maxAttempts;
+      if (state.reachable !== true && (timedOut || last)) throw new BucketUnreachable(reason);
+      if (last) throw new PulseError("UNAVAILABLE", `the bucket did not answer (${reason})`);
       await sleep(fullJitter(attempt, policy));
       continue;
     }

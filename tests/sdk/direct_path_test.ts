@@ -22,6 +22,7 @@ import { type DirectFallback, PulseError, Runtime } from "@pulsecheckpoint/sdk";
 import { CHUNK_BYTES } from "@pulsecheckpoint/proto/protocol";
 import { randomBytes, sha256Hex } from "../support/bytes.ts";
 import { directLoad } from "../support/direct_client.ts";
+import { startFaultProxy } from "../support/fault_proxy.ts";
 import { rawClient } from "../support/raw_client.ts";
 import { type RuntimeProcess, startRuntime } from "../support/runtime.ts";
 import {
@@ -324,4 +325,79 @@ Deno.test("a job shard saved on the direct path commits its step and loads back"
       assert.equal(await bytesBy(runtime, "stream"), 0);
     });
   });
+});
+
+Deno.test("through a proxy that fails a fifth of the bucket's requests (503, 500, connections dropped, bodies cut), direct saves and loads retry and come back byte-exact", async () => {
+  await withTarget(s3rver!, "sdk-direct-faults", async (target) => {
+    const proxy = await startFaultProxy(target.endpoint, {
+      rates: { slowDown: 0.08, internalError: 0.06, drop: 0.06 },
+      seed: 14,
+    });
+    try {
+      await withS3Runtime(target, async (runtime) => {
+        const fallbacks: DirectFallback[] = [];
+        await using rt = new Runtime(`grpc://${runtime.grpcAddress}`, {
+          retry: { maxAttempts: 8, initialDelayMs: 5, maxDelayMs: 50 },
+          onFallback: (fallback) => fallbacks.push(fallback),
+        });
+        await rt.registerWorker("w1");
+        const bytes = randomBytes(6 * CHUNK_BYTES + 77);
+        const saved = await rt.saveCheckpoint({ workerId: "w1", data: once(bytes) });
+        const { data } = await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId });
+        assert.deepEqual(data, bytes);
+        assert.deepEqual(fallbacks, []);
+        assert.ok(
+          proxy.counts.slowDown + proxy.counts.internalError + proxy.counts.dropped > 0,
+          `faults injected: ${JSON.stringify(proxy.counts)}`,
+        );
+        assert.equal(await bytesBy(runtime, "stream"), 0);
+      }, { PULSE_S3_PUBLIC_ENDPOINT: proxy.endpoint });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+const expiring = s3TestServers().find((server) => server.name === "seaweedfs");
+Deno.test({
+  name:
+    "an upload and a download whose URL expired before it reached the bucket get fresh URLs from the runtime and complete",
+  ignore: expiring === undefined,
+  fn: async () => {
+    await withTarget(expiring!, "sdk-direct-expired", async (target) => {
+      // Every request waits 2.5 s in the proxy, past the URLs' 1 s, until
+      // the first has been held back; then requests pass at once.
+      const proxy = await startFaultProxy(target.endpoint, { rates: { delay: 1 }, delayMs: 2500 });
+      const released = (async () => {
+        while (proxy.counts.delayed === 0) await new Promise((r) => setTimeout(r, 5));
+        proxy.rates = {};
+      })();
+      try {
+        await withS3Runtime(target, async (runtime) => {
+          await using rt = new Runtime(`grpc://${runtime.grpcAddress}`, { parallelism: 1 });
+          await rt.registerWorker("w1");
+          const bytes = randomBytes(CHUNK_BYTES + 5);
+          const saved = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
+          await released;
+          const puts = await metricSum(runtime, "pulse_presigned_urls_total", { method: "PUT" });
+          assert.ok(puts > 2, `two chunks, and fresh URLs for those that expired (${puts} in all)`);
+          proxy.rates = { delay: 1 };
+          const released2 = (async () => {
+            const before = proxy.counts.delayed;
+            while (proxy.counts.delayed === before) await new Promise((r) => setTimeout(r, 5));
+            proxy.rates = {};
+          })();
+          const { data } = await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId });
+          await released2;
+          assert.deepEqual(data, bytes);
+          assert.ok(
+            (await metricSum(runtime, "pulse_plans_total", { operation: "load" })) >= 2,
+            "the load planned again",
+          );
+        }, { PULSE_PRESIGN_EXPIRY_MS: "1000", PULSE_S3_PUBLIC_ENDPOINT: proxy.endpoint });
+      } finally {
+        await proxy.close();
+      }
+    });
+  },
 });
