@@ -401,3 +401,39 @@ Deno.test({
     });
   },
 });
+
+Deno.test("a direct save of a stream reads no further ahead than parallelism + 1 chunks while its uploads are held back", async () => {
+  await withTarget(s3rver!, "sdk-direct-bounded", async (target) => {
+    // Every request to the bucket waits 1.5 s in the proxy.
+    const proxy = await startFaultProxy(target.endpoint, { rates: { delay: 1 }, delayMs: 1500 });
+    try {
+      await withS3Runtime(target, async (runtime) => {
+        await using rt = new Runtime(`grpc://${runtime.grpcAddress}`, { parallelism: 2 });
+        await rt.registerWorker("w1");
+        const bytes = randomBytes(8 * CHUNK_BYTES);
+        let pulled = 0;
+        const piece = 1024 * 1024;
+        const source = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (pulled === bytes.length) return controller.close();
+            controller.enqueue(bytes.slice(pulled, pulled + piece));
+            pulled += piece;
+          },
+        }, { highWaterMark: 0 });
+        const saving = rt.saveCheckpoint({ workerId: "w1", data: source });
+        while (proxy.counts.delayed < 2) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 500)); // time to read ahead, if it would
+        assert.ok(
+          pulled <= 3 * CHUNK_BYTES + piece,
+          `read ${pulled / piece} MiB with two uploads held back`,
+        );
+        proxy.rates = {};
+        const saved = await saving;
+        assert.equal(saved.sha256, sha256Hex(bytes));
+        assert.equal(await bytesBy(runtime, "direct", "save"), bytes.length);
+      }, { PULSE_S3_PUBLIC_ENDPOINT: proxy.endpoint });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
