@@ -437,3 +437,32 @@ Deno.test("a direct save of a stream reads no further ahead than parallelism + 1
     }
   });
 });
+
+Deno.test("bad direct-path options are INVALID_ARGUMENT naming the option and the limit", async () => {
+  const refused = (make: () => unknown, message: RegExp) =>
+    assert.throws(make, (error) => {
+      assert.ok(error instanceof PulseError);
+      assert.equal(error.code, "INVALID_ARGUMENT");
+      assert.match(error.message, message);
+      return true;
+    });
+  for (const parallelism of [0, 65, 1.5, "8"]) {
+    refused(
+      () => new Runtime("grpc://127.0.0.1:1", { parallelism: parallelism as number }),
+      /^Cannot create Runtime: parallelism is .*, allowed is an integer from 1 to 64$/,
+    );
+  }
+  refused(
+    () => new Runtime("grpc://127.0.0.1:1", { directTransfer: "no" as unknown as boolean }),
+    /directTransfer is no, allowed is true or false/,
+  );
+  await using rt = new Runtime("grpc://127.0.0.1:1");
+  await assert.rejects(
+    rt.saveCheckpoint({ workerId: "w1", data: new Uint8Array(1), parallelism: 100 }),
+    /Cannot save checkpoint: options.parallelism is 100, allowed is an integer from 1 to 64/,
+  );
+  await assert.rejects(
+    rt.loadCheckpoint("w1", { parallelism: 0 }),
+    /Cannot load checkpoint: options.parallelism is 0, allowed is an integer from 1 to 64/,
+  );
+});
