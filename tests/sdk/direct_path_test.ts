@@ -147,7 +147,7 @@ const [s3rver] = s3TestServers();
 Deno.test("a save retried with the same idempotency key returns the first checkpoint, from PlanSave's `existing`", async () => {
   await withTarget(s3rver!, "sdk-direct-key", async (target) => {
     await withS3Runtime(target, async (runtime) => {
-      await using rt = runtime.client();
+      await using rt = runtime.client({ directTransfer: true });
       await rt.registerWorker("w1");
       const bytes = randomBytes(CHUNK_BYTES + 1);
       const first = await rt.saveCheckpoint({ workerId: "w1", data: bytes, idempotencyKey: "k" });
@@ -283,7 +283,7 @@ Deno.test("a chunk altered on its way from the bucket fails the load with DATA_L
     const proxy = await startFlippingProxy(target.endpoint);
     try {
       await withS3Runtime(target, async (runtime) => {
-        await using rt = runtime.client();
+        await using rt = runtime.client({ directTransfer: true });
         await rt.registerWorker("w1");
         const bytes = randomBytes(2 * CHUNK_BYTES + 10);
         const saved = await rt.saveCheckpoint({ workerId: "w1", data: bytes });
@@ -312,7 +312,7 @@ Deno.test("a chunk altered on its way from the bucket fails the load with DATA_L
 Deno.test("a job shard saved on the direct path commits its step and loads back", async () => {
   await withTarget(s3rver!, "sdk-direct-shard", async (target) => {
     await withS3Runtime(target, async (runtime) => {
-      await using rt = runtime.client();
+      await using rt = runtime.client({ directTransfer: true });
       const shards = [randomBytes(CHUNK_BYTES + 3), randomBytes(1000)];
       for (const [rank, data] of shards.entries()) {
         await rt.saveShard({ jobId: "job-1", step: 10, rank, worldSize: 2, data });
