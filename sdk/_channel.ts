@@ -22,6 +22,7 @@ import type {
   SaveCheckpointResponse__Output,
 } from "@pulsecheckpoint/proto/types";
 import { checkToken, connectionOf, type TlsOptions } from "./connection.ts";
+import { type DirectOptions, DirectState } from "./_direct.ts";
 import { type ConnectionAttempt, explainConnectionFailure } from "./connection_failure.ts";
 import { PulseError, toPulseError } from "./pulse_error.ts";
 import {
@@ -83,7 +84,7 @@ type UnaryFunction<M extends UnaryMethod> = (
  * rt.close();
  * ```
  */
-export interface RuntimeOptions {
+export interface RuntimeOptions extends DirectOptions {
   /** Sent as `authorization: Bearer <token>` with every call. */
   token?: string;
   /** TLS settings; only with a `grpcs://` address. */
@@ -212,6 +213,8 @@ export class Attempts {
 export class Channel {
   /** The retry policy of every retried call. */
   readonly retry: RetryPolicy;
+  /** The direct path's options and what is known of it. */
+  readonly direct: DirectState;
   #replicas: readonly Replica[];
   #token: string | undefined;
   #turn = 0;
@@ -242,6 +245,7 @@ export class Channel {
     checkToken(options.token);
     this.#token = options.token;
     this.retry = retryPolicy(options.retry);
+    this.direct = new DirectState(options);
     const Client = grpc.makeGenericClientConstructor(
       loadPulsePackage()[SERVICE_NAME] as grpc.ServiceDefinition,
       SERVICE_NAME,

@@ -8,6 +8,7 @@
  * @module
  */
 import { PulseError } from "./pulse_error.ts";
+import { checkParallelism } from "./_direct.ts";
 
 /** What an argument must be, as a message says it: "a string", "an options object". */
 type Expected = string;
@@ -156,6 +157,7 @@ export function checkCheckpointOptions(action: string, options: unknown): void {
     : "";
   checkOptions(action, "options", options, `an options object${hint}`);
   checkOptionalCheckpointId(action, "options.checkpointId", options?.checkpointId);
+  checkParallelism(action, "options.parallelism", options?.parallelism);
 }
 
 /**
@@ -183,11 +185,15 @@ export function checkPageOptions(action: string, options: unknown): void {
  */
 export function checkSaveOptions(action: string, options: unknown): void {
   check(isPlainObject(options), action, "options", options, "an options object");
-  const { workerId, metadata, idempotencyKey, incremental } = options as Record<string, unknown>;
+  const { workerId, metadata, idempotencyKey, incremental, parallelism } = options as Record<
+    string,
+    unknown
+  >;
   checkString(action, "options.workerId", workerId);
   checkMetadata(action, "options.metadata", metadata);
   checkOptionalString(action, "options.idempotencyKey", idempotencyKey);
   checkOptionalBoolean(action, "options.incremental", incremental);
+  checkParallelism(action, "options.parallelism", parallelism);
 }
 
 /**

@@ -21,6 +21,7 @@ import type {
   LoadCheckpointResponse__Output,
 } from "@pulsecheckpoint/proto/types";
 import type { Attempts, Channel } from "./_channel.ts";
+import { directLoadStream } from "./direct_load.ts";
 import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, toCheckpoint } from "./resources.ts";
 
@@ -51,7 +52,38 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Opens a load: describes the checkpoint with its chunk list (the latest when
+ * Opens a load: through the direct path (`direct_load.ts`) when the Runtime
+ * may use it and the runtime offers it, else through the stream (below).
+ *
+ * @param channel the channel
+ * @param workerId the worker
+ * @param checkpointId the checkpoint; empty for the latest
+ * @param jobId the job whose checkpoint it is (a shard); empty for the worker's own
+ * @param parallelism chunk requests at once on the direct path; the Runtime's by default
+ * @returns the checkpoint and its checked bytes
+ * @throws {PulseError} NOT_FOUND if there is no such checkpoint
+ */
+export async function loadCheckpointStream(
+  channel: Channel,
+  workerId: string,
+  checkpointId: string,
+  jobId = "",
+  parallelism?: number,
+): Promise<CheckpointStream> {
+  if (channel.direct.usable) {
+    const direct = await directLoadStream(
+      channel,
+      { workerId, checkpointId, jobId },
+      parallelism ?? channel.direct.parallelism,
+      (pinned) => streamLoad(channel, workerId, pinned, jobId),
+    );
+    if (direct !== undefined) return direct;
+  }
+  return await streamLoad(channel, workerId, checkpointId, jobId);
+}
+
+/**
+ * Opens a load through the stream: describes the checkpoint with its chunk list (the latest when
  * `checkpointId` is empty; its id then names it in every window), and
  * returns its bytes as a stream that loads and checks them as it is read.
  *
@@ -63,7 +95,7 @@ export interface LoadedCheckpoint {
  * @throws {PulseError} NOT_FOUND if there is no such checkpoint, DATA_LOSS if
  * its chunk list does not fit its size
  */
-export async function loadCheckpointStream(
+export async function streamLoad(
   channel: Channel,
   workerId: string,
   checkpointId: string,

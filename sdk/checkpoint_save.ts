@@ -20,6 +20,7 @@ import type {
   Step__Output,
 } from "@pulsecheckpoint/proto/types";
 import type { Attempts, Channel } from "./_channel.ts";
+import { directSave } from "./direct_save.ts";
 import { PulseError, restated } from "./pulse_error.ts";
 import { type Checkpoint, present, type ShardRef, toCheckpoint } from "./resources.ts";
 
@@ -66,7 +67,8 @@ export interface HashedChunk {
 
 /**
  * Saves a checkpoint: the worker's latest chunks first when `incremental`,
- * then attempts of the save, retried on UNAVAILABLE when `reopenable` (the
+ * then the direct path (`direct_save.ts`) when the Runtime may use it, or
+ * else attempts of the save through the stream, retried on UNAVAILABLE when `reopenable` (the
  * data can be read again: `data()` gives it anew), each with the same header,
  * idempotency key and base.
  *
@@ -81,13 +83,23 @@ export async function saveCheckpoint(
   channel: Channel,
   header: SaveHeader,
   data: () => CheckpointData,
-  options: { reopenable: boolean; incremental: boolean },
+  options: { reopenable: boolean; incremental: boolean; parallelism?: number },
 ): Promise<Checkpoint> {
   const base = !options.incremental
     ? undefined
     : header.shard
     ? await previousShardChunks(channel, header.shard)
     : await latestChunks(channel, { worker_id: header.workerId });
+  if (channel.direct.usable) {
+    // The direct path when the runtime offers it and the bucket answers.
+    const outcome = await directSave(channel, header, data(), base, {
+      parallelism: options.parallelism ?? channel.direct.parallelism,
+      reopenable: options.reopenable,
+    });
+    if ("checkpoint" in outcome) return outcome.checkpoint;
+    const { replay } = outcome;
+    if (replay !== undefined) data = () => replay;
+  }
   let current = base;
   for (;;) {
     try {

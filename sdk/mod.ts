@@ -62,6 +62,12 @@ export type {
 } from "./resources.ts";
 export { RETRY_DEFAULTS, type RetryOptions, type RetryPolicy } from "./retry.ts";
 export {
+  type DirectFallback,
+  type DirectOptions,
+  PARALLELISM_DEFAULT,
+  PARALLELISM_MAX,
+} from "./_direct.ts";
+export {
   type CheckpointOptions,
   type HeartbeatResult,
   type RegisterWorkerOptions,

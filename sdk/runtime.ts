@@ -78,6 +78,12 @@ export interface SaveCheckpointOptions {
    * checkpoint saves whole.
    */
   incremental?: boolean;
+  /**
+   * Chunk uploads to the bucket at once on the direct path, 1 to 64; the
+   * Runtime's `parallelism` (default 8) when absent. At most this many chunks
+   * plus one are held in memory.
+   */
+  parallelism?: number;
 }
 
 /** What {@linkcode Runtime.saveCheckpointFile} saves with the file's bytes. */
@@ -90,6 +96,8 @@ export interface SaveCheckpointFileOptions {
   idempotencyKey?: string;
   /** As in {@linkcode SaveCheckpointOptions.incremental}. */
   incremental?: boolean;
+  /** As in {@linkcode SaveCheckpointOptions.parallelism}. */
+  parallelism?: number;
 }
 
 /** Options of {@linkcode Runtime.registerWorker}. */
@@ -118,6 +126,11 @@ export interface CheckpointOptions {
    * string is refused (INVALID_ARGUMENT), not taken for the latest.
    */
   checkpointId?: string;
+  /**
+   * Chunk downloads from the bucket at once on the direct path, 1 to 64; the
+   * Runtime's `parallelism` (default 8) when absent.
+   */
+  parallelism?: number;
 }
 
 /** Which step of a job a load reads. */
@@ -604,6 +617,7 @@ export class Runtime {
     return await saveCheckpoint(this.#channel, header, () => data, {
       reopenable: data instanceof Uint8Array,
       incremental: options.incremental ?? false,
+      parallelism: options.parallelism,
     });
   }
 
@@ -645,6 +659,7 @@ export class Runtime {
     return await saveCheckpoint(this.#channel, header, open, {
       reopenable: true,
       incremental: options.incremental ?? false,
+      parallelism: options.parallelism,
     });
   }
 
@@ -743,7 +758,13 @@ export class Runtime {
   ): Promise<CheckpointStream> {
     checkString(LOAD, "workerId", workerId);
     checkCheckpointOptions(LOAD, options);
-    return await loadCheckpointStream(this.#channel, workerId, options.checkpointId ?? "");
+    return await loadCheckpointStream(
+      this.#channel,
+      workerId,
+      options.checkpointId ?? "",
+      "",
+      options.parallelism,
+    );
   }
 
   /**

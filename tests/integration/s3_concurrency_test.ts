@@ -33,7 +33,8 @@ for (const server of s3TestServers()) {
       const workers = Array.from({ length: WORKERS }, (_, index) => ({
         id: `worker-${index}`,
         // A client without retries: each save succeeds on its first attempt.
-        rt: new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false }),
+        // The stream path: the bytes go through the runtime and its S3 client, which this test follows.
+        rt: new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false, directTransfer: false }),
         bytes: randomBytes(CHECKPOINT_BYTES),
       }));
       try {

@@ -52,7 +52,8 @@ const SETTLED_MS = 1000;
 const KEEPS_CUT_UPLOADS = new Set(["s3rver"]);
 
 function clientWithoutRetries(runtime: RuntimeProcess): Runtime {
-  return new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false });
+  // The stream path: the bytes go through the runtime and its S3 client, which this test follows.
+  return new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false, directTransfer: false });
 }
 
 for (const server of s3TestServers()) {

@@ -47,7 +47,8 @@ const OUTAGE_FAILURE_MS_MAX = 20_000;
 
 /** A client that never retries: whatever succeeds, the runtime made succeed. */
 function clientWithoutRetries(runtime: RuntimeProcess): Runtime {
-  return new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false });
+  // The stream path: the bytes go through the runtime and its S3 client, which this test follows.
+  return new Runtime(`grpc://${runtime.grpcAddress}`, { retry: false, directTransfer: false });
 }
 
 for (const server of s3TestServers()) {

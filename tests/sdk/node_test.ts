@@ -5,7 +5,8 @@
  * streamed save against a stalled connection, to show grpc-js backpressure
  * holds on Node, and the connections of _connection_cases.ts (TLS by IP, and
  * the causes of those that fail, in Node's OpenSSL words), and two replicas
- * taken in turn, one of them killed unseen by the caller.
+ * taken in turn, one of them killed unseen by the caller, and the direct path
+ * (Node's global fetch straight to an S3 bucket, s3rver here).
  *
  * Needs `node` and `npm` on PATH and the npm registry (once: the packages are
  * cached in the temporary directory).
@@ -17,12 +18,20 @@ import { startRuntime } from "../support/runtime.ts";
 import { startTcpFaultProxy } from "../support/tcp_fault_proxy.ts";
 import { mismatch, startConnectionTargets } from "./_connection_cases.ts";
 import { grpcRequests } from "./_helpers.ts";
+import {
+  metricSum,
+  s3TestServers,
+  startS3Runtime,
+  stopRuntime,
+  withTarget,
+} from "../support/s3_targets.ts";
 
 const SCRIPTS = [
   "tests/sdk/node/seed_flow.ts",
   "tests/sdk/node/backpressure.ts",
   "tests/sdk/node/connect.ts",
   "tests/sdk/node/replicas.ts",
+  "tests/sdk/node/direct.ts",
 ];
 
 Deno.test("the SDK built for Node runs the product flow against a real runtime", async () => {
@@ -161,6 +170,36 @@ Deno.test("on Node, calls take the replicas in turn, and one killed with SIGKILL
     assert.equal(await grpcRequests(replicas[1]!, "Heartbeat"), 4);
   } finally {
     for (const replica of replicas) await replica.stop();
+    await build.remove();
+  }
+});
+
+Deno.test("on Node, a save and a load take the direct path, straight between fetch and the bucket", async () => {
+  const build = await buildForNode(SCRIPTS);
+  const [s3rver] = s3TestServers();
+  try {
+    await withTarget(s3rver!, "node-direct", async (target) => {
+      const runtime = await startS3Runtime(target);
+      try {
+        const result = await run("node", [
+          build.script("tests/sdk/node/direct.ts"),
+          `grpc://${runtime.grpcAddress}`,
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.doesNotMatch(result.stderr, /fell back/);
+        const report = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+        assert.deepEqual(report.saved, [report.sent, report.sent]);
+        assert.deepEqual(report.loaded, [report.sent, report.sent]);
+        const bytes = (labels: Record<string, string>) =>
+          metricSum(runtime, "pulse_checkpoint_bytes_total", labels);
+        assert.equal(await bytes({ path: "direct", operation: "save" }), 2 * report.size);
+        assert.equal(await bytes({ path: "direct", operation: "load" }), 2 * report.size);
+        assert.equal(await bytes({ path: "stream" }), 0);
+      } finally {
+        assert.equal(await stopRuntime(runtime), 0);
+      }
+    });
+  } finally {
     await build.remove();
   }
 });

@@ -79,7 +79,10 @@ async function withProxy(
 ): Promise<void> {
   const runtime = await startRuntime();
   const proxy = await startTcpFaultProxy(runtime.grpcAddress);
-  const rt = new Runtime(`grpc://${proxy.address}`, options);
+  // The stream path, whose calls these tests cut and count: without
+  // directTransfer false, the first save would first ask PlanSave (which the
+  // fs store answers FAILED_PRECONDITION), and that answer would be the one cut.
+  const rt = new Runtime(`grpc://${proxy.address}`, { directTransfer: false, ...options });
   try {
     await body(rt, proxy, runtime);
   } finally {

@@ -4,7 +4,7 @@
  * stops or kills it.
  */
 import { fileURLToPath } from "node:url";
-import { Runtime } from "@pulsecheckpoint/sdk";
+import { Runtime, type RuntimeOptions } from "@pulsecheckpoint/sdk";
 import { tempDir } from "./temp_dirs.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -60,9 +60,14 @@ export class RuntimeProcess {
     this.logs = logs;
   }
 
-  /** A new SDK client of this runtime. */
-  client(): Runtime {
-    return new Runtime(`grpc://${this.grpcAddress}`);
+  /**
+   * A new SDK client of this runtime. On the stream path unless `options`
+   * say otherwise: the runtime's tests follow the bytes through it (on S3 the
+   * SDK would otherwise move them straight to the bucket, see
+   * tests/sdk/direct_path_test.ts, which passes `{ directTransfer: true }`).
+   */
+  client(options: RuntimeOptions = { directTransfer: false }): Runtime {
+    return new Runtime(`grpc://${this.grpcAddress}`, options);
   }
 
   /** Sends SIGTERM and waits for the exit; returns the exit code. */
