@@ -96,6 +96,12 @@ export interface RuntimeOptions extends DirectOptions {
    * they win over the SDK's own.
    */
   channelOptions?: Record<string, string | number>;
+  /**
+   * Saves of one worker (or one rank of a job) in progress at once, 1 or
+   * more; a further save waits for one to end, so that saves not awaited
+   * hold a bounded amount of memory. Default 2, as in the Python SDK.
+   */
+  maxPendingSaves?: number;
 }
 
 /** Per-call settings of a single attempt. */

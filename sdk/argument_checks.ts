@@ -289,6 +289,10 @@ export function checkRuntimeArguments(address: unknown, options: unknown): void 
     channelOptions,
     "an object of grpc-js channel options",
   );
+  const pending = options?.maxPendingSaves;
+  const pendingOk = pending === undefined ||
+    (Number.isSafeInteger(pending) && (pending as number) >= 1);
+  check(pendingOk, action, "options.maxPendingSaves", pending, "an integer of 1 or more");
 }
 
 /**

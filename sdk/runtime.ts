@@ -39,6 +39,7 @@ import {
   checkString,
 } from "./argument_checks.ts";
 import * as jobs from "./jobs.ts";
+import { PENDING_SAVES_PER_WORKER_DEFAULT, PendingSaves } from "./pending_saves.ts";
 import type { CommitStepOptions, SaveShardOptions, Step } from "./jobs.ts";
 import { PulseError } from "./pulse_error.ts";
 import {
@@ -180,6 +181,7 @@ export interface HeartbeatResult {
 export class Runtime {
   #addresses: readonly string[];
   #channel: Channel;
+  readonly #pending: PendingSaves;
   #heartbeats = new Map<string, HeartbeatLoop>();
 
   /**
@@ -214,6 +216,7 @@ export class Runtime {
     checkRuntimeArguments(address, options);
     this.#addresses = Object.freeze(typeof address === "string" ? [address] : [...address]);
     this.#channel = new Channel(this.#addresses, options);
+    this.#pending = new PendingSaves(options.maxPendingSaves ?? PENDING_SAVES_PER_WORKER_DEFAULT);
   }
 
   /**
@@ -614,11 +617,15 @@ export class Runtime {
     checkData(SAVE, options.data);
     const header = saveHeader(options);
     const { data } = options;
-    return await saveCheckpoint(this.#channel, header, () => data, {
-      reopenable: data instanceof Uint8Array,
-      incremental: options.incremental ?? false,
-      parallelism: options.parallelism,
-    });
+    return await this.#pending.run(
+      options.workerId,
+      () =>
+        saveCheckpoint(this.#channel, header, () => data, {
+          reopenable: data instanceof Uint8Array,
+          incremental: options.incremental ?? false,
+          parallelism: options.parallelism,
+        }),
+    );
   }
 
   /**
@@ -656,11 +663,15 @@ export class Runtime {
     }
     const header = saveHeader(options);
     const open = () => createReadStream(path, { highWaterMark: DATA_MESSAGE_BYTES });
-    return await saveCheckpoint(this.#channel, header, open, {
-      reopenable: true,
-      incremental: options.incremental ?? false,
-      parallelism: options.parallelism,
-    });
+    return await this.#pending.run(
+      options.workerId,
+      () =>
+        saveCheckpoint(this.#channel, header, open, {
+          reopenable: true,
+          incremental: options.incremental ?? false,
+          parallelism: options.parallelism,
+        }),
+    );
   }
 
   /**
@@ -998,7 +1009,9 @@ export class Runtime {
    * ```
    */
   async saveShard(options: SaveShardOptions): Promise<Checkpoint> {
-    return await jobs.saveShard(this.#channel, options);
+    // A rank without a worker is a saver of its own.
+    const saver = options.workerId || `rank ${options.rank} of job ${options.jobId}`;
+    return await this.#pending.run(saver, () => jobs.saveShard(this.#channel, options));
   }
 
   /**
