@@ -44,11 +44,11 @@ Deno.test("a Runtime with maxPendingSaves 1 reads a worker's second save only af
     await rt.registerWorker("w1");
     const first = gate();
     const read: string[] = [];
-    async function* bytes(name: string, wait?: Promise<void>): AsyncGenerator<Uint8Array> {
+    const bytes = async function* (name: string, wait?: Promise<void>) {
       read.push(name);
       await wait;
       yield new Uint8Array([1, 2, 3]);
-    }
+    };
     const one = rt.saveCheckpoint({ workerId: "w1", data: bytes("one", first.opened) });
     const two = rt.saveCheckpoint({ workerId: "w1", data: bytes("two") });
     await new Promise((resolve) => setTimeout(resolve, 300));
