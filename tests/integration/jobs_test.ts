@@ -206,14 +206,16 @@ Deno.test("retention.keep_last_steps keeps the newest complete steps whole and d
   const runtime = await startRuntime({ env: { PULSE_RETENTION_KEEP_LAST_STEPS: "2" } });
   const rt = runtime.client();
   try {
-    for (let step = 1; step <= 4; step++) {
+    for (let step = 1; step <= 5; step++) {
       await saveStep(rt, "job-e", step, [randomBytes(1000), randomBytes(1000)]);
       await rt.commitStep({ jobId: "job-e", step, worldSize: 2 });
     }
     const steps = (await rt.listSteps("job-e")).items.map((s) => s.step);
-    assert.deepEqual(steps, [4, 3]);
-    await assert.rejects(rt.loadShard("job-e", 0, { step: 1 }), { code: "NOT_FOUND" });
-    assert.equal((await rt.loadShard("job-e", 1, { step: 3 })).length, 1000);
+    assert.deepEqual(steps, [5, 4]);
+    for (const step of [1, 2, 3]) {
+      await assert.rejects(rt.loadShard("job-e", 0, { step }), { code: "NOT_FOUND" });
+    }
+    assert.equal((await rt.loadShard("job-e", 1, { step: 4 })).length, 1000);
   } finally {
     rt.close();
     await runtime.stop();
