@@ -26,6 +26,7 @@
  * one part). Writes the "Hostile clients" section of docs/benchmarks.md.
  */
 import { createHash } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
 import { REQUEST_BYTES_MAX } from "@pulsecheckpoint/proto/protocol";
 import { PulseError, Runtime } from "@pulsecheckpoint/sdk";
 import { type RuntimeProcess, startRuntime } from "../tests/support/runtime.ts";
@@ -51,25 +52,6 @@ const AUTH_ENV = {
     { name: "bench-reader", sha256: sha256(READER_TOKEN), role: "reader" },
   ]),
 };
-const STATUS = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -146,7 +128,7 @@ function outcomes(list: StreamOutcome[]): string {
   for (const o of list) {
     const key = o.status === undefined
       ? "still open"
-      : `${o.status === null ? "reset" : STATUS[o.status]}: ${
+      : `${o.status === null ? "reset" : grpc.status[o.status]}: ${
         (o.message ?? "").replace(/\b(w|victim|stall)-\d+\b/g, "…").replace(/\d+ bytes/, "N bytes")
           .slice(0, 140)
       }`;
