@@ -190,7 +190,15 @@ function openJobSteps(
       checkpoints.delete(checkpointOwnerOf("", jobId), checkpointId).catch((error) => {
         if (!(error instanceof PulseError && error.code === "NOT_FOUND")) throw error;
       }),
-    isStale: async (workerId) => (await workers.get(workerId)).state === "STALE",
+    // A worker that deregistered (or whose record is gone) will not finish its shard either.
+    isGone: async (workerId) => {
+      try {
+        return (await workers.get(workerId)).state !== "ACTIVE";
+      } catch (error) {
+        if (error instanceof PulseError && error.code === "NOT_FOUND") return true;
+        throw error;
+      }
+    },
   }, {
     commitTimeoutMs: config["jobs.commit_timeout_ms"],
     keepLastSteps: config["retention.keep_last_steps"],

@@ -78,8 +78,8 @@ export interface Step {
 export interface JobStepsParts {
   /** Deletes a checkpoint of the job (a shard); absent is not an error. */
   deleteShard(jobId: string, checkpointId: string): Promise<void>;
-  /** Whether the worker is STALE now. */
-  isStale(workerId: string): Promise<boolean>;
+  /** Whether the worker is no longer ACTIVE: STALE, deregistered or unknown. */
+  isGone(workerId: string): Promise<boolean>;
 }
 
 /** Options of `JobSteps`. */
@@ -386,8 +386,8 @@ export class JobSteps {
   async #staleRank(jobId: string, step: number, missing: number[]): Promise<string | undefined> {
     for (const rank of missing) {
       const started = await readRecord(this.#store, rankStartedKeyOf(jobId, step, rank), STARTED);
-      if (started !== undefined && await this.#parts.isStale(started.worker_id)) {
-        return `rank ${rank}'s worker ${started.worker_id} went STALE before its shard was durable`;
+      if (started !== undefined && await this.#parts.isGone(started.worker_id)) {
+        return `rank ${rank}'s worker ${started.worker_id} went STALE (or deregistered) before its shard was durable`;
       }
     }
     return undefined;

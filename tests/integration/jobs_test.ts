@@ -142,6 +142,27 @@ Deno.test("a rank whose worker goes STALE aborts the commit long before its dead
   }
 });
 
+Deno.test("a rank whose worker deregisters while its shard is unsaved aborts the commit at once", async () => {
+  const runtime = await startRuntime();
+  const rt = runtime.client();
+  const stalled = runtime.client();
+  try {
+    await rt.registerWorker("rank-9");
+    const never = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+    const shard = { jobId: "job-g", step: 1, rank: 1, worldSize: 2, workerId: "rank-9" };
+    stalled.saveShard({ ...shard, data: never }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the save has begun
+    await rt.deregisterWorker("rank-9");
+    const error = await rt.commitStep({ jobId: "job-g", step: 1, worldSize: 2 }).catch((e) => e);
+    assert.equal(code(error), "ABORTED");
+    assert.match(error.message, /rank 1's worker rank-9 went STALE \(or deregistered\)/);
+  } finally {
+    stalled.close();
+    rt.close();
+    await runtime.stop();
+  }
+});
+
 Deno.test("a runtime killed with -9 while a commit waits leaves the step undecided, never partial: after a restart it commits once its shards land", async () => {
   const runtime = await startRuntime();
   const rt = runtime.client();

@@ -34,7 +34,7 @@ function jobSteps(store: ConstructorParameters<typeof JobSteps>[0], options: {
       deleted.push(id);
       return Promise.resolve();
     },
-    isStale: (workerId) => Promise.resolve(options.stale?.has(workerId) ?? false),
+    isGone: (workerId) => Promise.resolve(options.stale?.has(workerId) ?? false),
   }, { commitTimeoutMs: 60_000, keepLastSteps: options.keepLastSteps ?? 0 });
   return { steps, deleted };
 }
