@@ -16,6 +16,9 @@
  * The idempotency cases need conditional writes, so they run on the servers
  * of PULSE_TEST_S3_SERVERS (moto, SeaweedFS) and not on s3rver, which
  * ignores them; the GC case runs on all.
+ * The SDK clients here take the stream path (`directTransfer: false`): the
+ * cases are the runtime's own, and two clients PUTting one chunk at once
+ * straight to moto get HTTP 500s from it that real S3 answers with 412 or 409.
  */
 import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
@@ -128,7 +131,7 @@ for (const server of s3TestServers()) {
     await withTarget(server, "replicas-idempotency", async (target) => {
       const [a, b] = await startReplicas(target, 2, SETTINGS);
       const clientA = rawClient(a!.grpcAddress);
-      const rtB = new Runtime(`grpc://${b!.grpcAddress}`, { retry: false });
+      const rtB = new Runtime(`grpc://${b!.grpcAddress}`, { retry: false, directTransfer: false });
       try {
         await rtB.registerWorker("w1");
         const bytes = randomBytes(CHUNK_BYTES + 500);
@@ -152,7 +155,10 @@ for (const server of s3TestServers()) {
         assert.equal((await listKeys(target, "checkpoints/")).length, 1);
 
         // Pairs started at once, one save of each pair on each replica.
-        const rtA = new Runtime(`grpc://${a!.grpcAddress}`, { retry: false });
+        const rtA = new Runtime(`grpc://${a!.grpcAddress}`, {
+          retry: false,
+          directTransfer: false,
+        });
         const keys = Array.from({ length: 8 }, (_, index) => `race-${index}`);
         const pairs = await Promise.all(keys.map((key) => {
           const data = randomBytes(CHUNK_BYTES + 1);
@@ -177,7 +183,7 @@ for (const server of s3TestServers()) {
     await withTarget(server, "replicas-takeover", async (target) => {
       const [a, b] = await startReplicas(target, 2, SETTINGS);
       const clientA = rawClient(a!.grpcAddress);
-      const rtB = new Runtime(`grpc://${b!.grpcAddress}`, { retry: false });
+      const rtB = new Runtime(`grpc://${b!.grpcAddress}`, { retry: false, directTransfer: false });
       try {
         await rtB.registerWorker("w1");
         const bytes = randomBytes(CHUNK_BYTES + 500);
