@@ -137,8 +137,7 @@ function openDomain(store: ObjectStore, config: Config, replicaId: string) {
       // waited on as long as a client may stay silent, and a lease more.
       claimWaitMs: config["server.save_idle_timeout_ms"] + config["storage.lease_ms"],
     },
-    // Set below, before the server takes its first call.
-    // A job's checkpoints are kept by steps (retention.keep_last_steps).
+    // `retention` is set below, before the first call; a job's checkpoints are kept by steps.
     onSaved: (checkpoint) => {
       if (checkpoint.shard === undefined) retention.schedule(checkpoint.workerId);
     },

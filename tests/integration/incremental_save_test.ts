@@ -197,45 +197,18 @@ Deno.test("a save that names chunks wrongly gets its status and commits nothing"
   }
 });
 
-Deno.test("an incremental save whose base lost a chunk sends that chunk in full by itself, which restores the base", async () => {
-  const runtime = await startRuntime();
-  const rt = runtime.client();
-  try {
-    await rt.registerWorker("w1");
-    const first = randomBytes(4 * CHUNK_BYTES);
-    const base = await rt.saveCheckpoint({ workerId: "w1", data: first });
-    const lost = sha256Hex(first.subarray(2 * CHUNK_BYTES, 3 * CHUNK_BYTES));
-    await Deno.remove(`${runtime.dir}/data/${chunkKeyOf(lost)}`);
-    const second = first.slice();
-    second[0] = ~second[0]!;
-    const before = await counters(runtime);
-    const saved = await rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true });
-    assert.equal(saved.sha256, sha256Hex(second));
-    // The runtime refused the first attempt (DATA_LOSS: the chunk is missing);
-    // the one that committed sent the changed chunk and the lost one.
-    assert.equal((await counters(runtime)).received - before.received, 2 * CHUNK_BYTES);
-    assert.deepEqual(
-      (await rt.loadCheckpoint("w1", { checkpointId: base.checkpointId })).data,
-      first,
-    );
-  } finally {
-    rt.close();
-    await runtime.stop();
-  }
-});
-
-Deno.test("an incremental save whose base has a rotten chunk sends that chunk in full by itself, which repairs the base too", async () => {
+// Saves 3 chunks, damages the second in the store, then saves the bytes again
+// (the first chunk changed) incrementally: the SDK must send the damaged
+// chunk in full by itself, which restores the base too.
+async function assertDamagedBaseChunkResent(damage: (path: string) => Promise<void>) {
   const runtime = await startRuntime();
   const rt = runtime.client();
   try {
     await rt.registerWorker("w1");
     const first = randomBytes(3 * CHUNK_BYTES);
     const base = await rt.saveCheckpoint({ workerId: "w1", data: first });
-    const rotten = sha256Hex(first.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES));
-    const path = `${runtime.dir}/data/${chunkKeyOf(rotten)}`;
-    const bytes = await Deno.readFile(path);
-    bytes[4321] = ~bytes[4321]!;
-    await Deno.writeFile(path, bytes);
+    const damaged = sha256Hex(first.subarray(CHUNK_BYTES, 2 * CHUNK_BYTES));
+    await damage(`${runtime.dir}/data/${chunkKeyOf(damaged)}`);
     await assert.rejects(rt.loadCheckpoint("w1"), { code: "DATA_LOSS" });
 
     const second = first.slice();
@@ -244,8 +217,9 @@ Deno.test("an incremental save whose base has a rotten chunk sends that chunk in
     const saved = await rt.saveCheckpoint({ workerId: "w1", data: second, incremental: true });
     const after = await counters(runtime);
     assert.equal(saved.sha256, sha256Hex(second));
-    // The save that committed sent the changed chunk and the rotten one in
-    // full and named the last.
+    // The runtime refused the first attempt (DATA_LOSS naming the chunk); the
+    // save that committed sent the changed chunk and the damaged one in full
+    // and named the last.
     assert.equal(after.received - before.received, 2 * CHUNK_BYTES);
     assert.deepEqual(
       (await rt.loadCheckpoint("w1", { checkpointId: saved.checkpointId })).data,
@@ -259,4 +233,16 @@ Deno.test("an incremental save whose base has a rotten chunk sends that chunk in
     rt.close();
     await runtime.stop();
   }
+}
+
+Deno.test("an incremental save whose base lost a chunk sends that chunk in full by itself, which restores the base", async () => {
+  await assertDamagedBaseChunkResent((path) => Deno.remove(path));
+});
+
+Deno.test("an incremental save whose base has a rotten chunk sends that chunk in full by itself, which repairs the base too", async () => {
+  await assertDamagedBaseChunkResent(async (path) => {
+    const bytes = await Deno.readFile(path);
+    bytes[4321] = ~bytes[4321]!;
+    await Deno.writeFile(path, bytes);
+  });
 });
