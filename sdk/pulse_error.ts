@@ -115,9 +115,24 @@ export function toPulseError(error: unknown): unknown {
   const status = (error as Partial<grpc.ServiceError> | null)?.code;
   if (typeof status !== "number") return error;
   const name = grpc.status[status];
-  const code = (name !== undefined && CODES.has(name) ? name : "UNKNOWN") as PulseErrorCode;
   const details = (error as grpc.ServiceError).details ?? "";
+  const code = brokenPipe(status, details)
+    ? "UNAVAILABLE"
+    : (name !== undefined && CODES.has(name) ? name : "UNKNOWN") as PulseErrorCode;
   return new PulseError(code, details, { cause: error });
+}
+
+/**
+ * Whether grpc-js failed a call because the socket broke under a write
+ * (`EPIPE`: the runtime died mid-stream). grpc-js maps such a reset to
+ * UNAVAILABLE only for `ECONNRESET` and `ETIMEDOUT` (subchannel-call.js) and
+ * leaves `EPIPE` as INTERNAL, though it is the same lost connection; only the
+ * details tell it, as in `Received RST_STREAM with code 2 triggered by
+ * internal client error: write EPIPE`.
+ */
+function brokenPipe(status: number, details: string): boolean {
+  return status === grpc.status.INTERNAL &&
+    /triggered by internal client error: .*\bEPIPE\b/.test(details);
 }
 
 /**
